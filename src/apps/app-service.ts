@@ -1,0 +1,193 @@
+import fs from 'node:fs/promises';
+import type { DockerEngine } from '../docker/index.js';
+import { assertAppName } from '../domain/names.js';
+import { assertBranch, assertRepoUrl } from '../domain/repo-url.js';
+import type { AppRecord, AppRow, Deploy, EnvVars, Release } from '../domain/types.js';
+import { invalid, MinPaasError, notFound } from '../errors.js';
+import { cloneRepo } from '../git/clone.js';
+import type { RepoStore } from '../git/repos.js';
+import type { DeployPipeline, DeployOutcome } from '../deploy/pipeline.js';
+import type { DeployLocks } from '../deploy/lock.js';
+import { isRuntimeName } from '../runtimes/index.js';
+import type { Scheduler } from '../scheduler/types.js';
+import type { Store } from '../store/store.js';
+import { applyConfigChanges, parseConfigChanges, parseEnv } from './config-changes.js';
+
+export interface AppServiceDeps {
+  store: Store;
+  docker: DockerEngine;
+  scheduler: Scheduler;
+  pipeline: DeployPipeline;
+  locks: DeployLocks;
+  repos: RepoStore;
+  publicUrl: (port: number) => string;
+  cloneTimeoutMs: number;
+}
+
+export interface DeployFromRepoInput {
+  app?: unknown;
+  runtime?: unknown;
+  repo?: unknown;
+  env?: unknown;
+  branch?: unknown;
+}
+
+/**
+ * What the admin API and CLI can do with apps. Inputs are validated here, at the
+ * boundary, before anything is touched.
+ */
+export class AppService {
+  constructor(private readonly deps: AppServiceDeps) {}
+
+  async list(): Promise<AppRecord[]> {
+    return Promise.all(this.deps.store.listApps().map((a) => this.record(a)));
+  }
+
+  async get(name: unknown): Promise<AppRecord> {
+    return this.record(this.app(name));
+  }
+
+  /** POST /deploy: clone → the same pipeline as a push. */
+  async deployFromRepo(input: DeployFromRepoInput, onLine?: (line: string) => void): Promise<AppRecord> {
+    const app = assertAppName(input.app);
+    if (!isRuntimeName(input.runtime)) throw invalid('runtime must be "node" or "python"');
+    const runtime = input.runtime;
+    const repo = assertRepoUrl(input.repo);
+    const branch = input.branch === undefined || input.branch === null ? null : assertBranch(input.branch);
+    const env = parseEnv(input.env);
+    const outcome: DeployOutcome = await this.deps.pipeline.buildAndDeploy({
+      app,
+      source: 'api',
+      runtime,
+      repo,
+      branch,
+      env,
+      wait: false,
+      ...(onLine ? { onLine } : {}),
+      fetch: async (dir, log) => {
+        log.step(`Cloning ${repo}${branch ? ` (${branch})` : ''}`);
+        return cloneRepo({ url: repo, branch, dest: dir, timeoutMs: this.deps.cloneTimeoutMs });
+      },
+    });
+    return this.record(outcome.app);
+  }
+
+  getConfig(name: unknown): EnvVars {
+    return this.deps.store.getEnv(this.app(name).name);
+  }
+
+  /** Sets and unsets vars: a new release on the same image when the app runs, else just stored. */
+  async patchConfig(name: unknown, body: unknown): Promise<{ config: EnvVars; release: number | null }> {
+    const app = this.app(name);
+    const changes = parseConfigChanges(body);
+    if (app.release === null) {
+      const unlock = this.deps.locks.tryAcquire(app.name);
+      try {
+        const { env } = applyConfigChanges(this.deps.store.getEnv(app.name), changes);
+        this.deps.store.setEnv(app.name, env);
+        return { config: env, release: null };
+      } finally {
+        unlock();
+      }
+    }
+    const outcome = await this.deps.pipeline.redeploy(app.name, 'config', 'config', async (current) => {
+      const base = this.currentRelease(current);
+      const { env, changed } = applyConfigChanges(this.deps.store.getEnv(current.name), changes);
+      if (!changed) throw new MinPaasError('INVALID_INPUT', 'the config already has these values: nothing to change');
+      const keys = Object.keys(changes);
+      const described = keys.length > 3 ? `${keys.slice(0, 3).join(', ')}…` : keys.join(', ');
+      return { base, env, description: `Config change ${described}` };
+    });
+    return { config: outcome.release.env, release: outcome.release.number };
+  }
+
+  releases(name: unknown): Release[] {
+    return this.deps.store.listReleases(this.app(name).name);
+  }
+
+  /** A new release with release N's image and config. */
+  async rollback(name: unknown, body: unknown): Promise<AppRecord> {
+    const app = this.app(name);
+    const raw = (body as { release?: unknown } | null)?.release;
+    const number = typeof raw === 'string' && /^v?\d+$/.test(raw) ? Number(raw.replace(/^v/, '')) : raw;
+    if (typeof number !== 'number' || !Number.isInteger(number) || number < 1) {
+      throw invalid('rollback needs {"release": N} with N a release number, e.g. 2');
+    }
+    const outcome = await this.deps.pipeline.redeploy(app.name, 'rollback', 'rollback', async (current) => {
+      const base = this.deps.store.getRelease(current.name, number);
+      if (!base) throw notFound(`${current.name} has no release v${number}`);
+      return { base, env: base.env, description: `Rollback to v${number}` };
+    });
+    return this.record(outcome.app);
+  }
+
+  async logs(name: unknown, tail: number): Promise<string> {
+    return this.deps.scheduler.logs(this.app(name), { tail });
+  }
+
+  async followLogs(name: unknown, tail: number): Promise<{ stream: NodeJS.ReadableStream; stop: () => void }> {
+    return this.deps.scheduler.followLogs(this.app(name), { tail });
+  }
+
+  deploys(name: unknown): Deploy[] {
+    return this.deps.store.listDeploys(this.app(name).name);
+  }
+
+  deployLog(name: unknown, id: unknown): string {
+    const app = this.app(name);
+    const deployId = Number(id);
+    const log = Number.isInteger(deployId) ? this.deps.store.getDeployLog(app.name, deployId) : undefined;
+    if (log === undefined) throw notFound(`${app.name} has no deploy ${String(id)}`);
+    return log;
+  }
+
+  /** Containers, route, images, repo, workspace and records: all gone. */
+  async destroy(name: unknown): Promise<void> {
+    const app = this.app(name);
+    const unlock = this.deps.locks.tryAcquire(app.name);
+    try {
+      await this.deps.scheduler.remove(app);
+      this.deps.store.deleteApp(app.name);
+      await this.deps.repos.remove(app.name);
+      await fs.rm(this.deps.pipeline.workspaceOf(app.name), { recursive: true, force: true });
+      for (const image of await this.deps.docker.listOwnedImages(app.name)) {
+        await this.deps.docker.removeImage(image.id);
+      }
+    } finally {
+      unlock();
+    }
+  }
+
+  private app(name: unknown): AppRow {
+    const valid = assertAppName(name);
+    const app = this.deps.store.getApp(valid);
+    if (!app) throw notFound(`no app named ${valid}`);
+    return app;
+  }
+
+  private currentRelease(app: AppRow): Release {
+    const release = app.release === null ? undefined : this.deps.store.getRelease(app.name, app.release);
+    if (!release) throw new MinPaasError('CONFLICT', `${app.name} has no release yet: push or deploy it first`);
+    return release;
+  }
+
+  private async record(app: AppRow): Promise<AppRecord> {
+    const release = app.release === null ? undefined : this.deps.store.getRelease(app.name, app.release);
+    const { status } = await this.deps.scheduler.status(app);
+    return {
+      name: app.name,
+      runtime: app.runtime,
+      repo: app.repo,
+      branch: app.branch,
+      container: app.container,
+      image: release?.image ?? null,
+      port: app.port,
+      url: this.deps.publicUrl(app.port),
+      env: this.deps.store.getEnv(app.name),
+      release: app.release,
+      status,
+      createdAt: app.createdAt,
+      updatedAt: app.updatedAt,
+    };
+  }
+}

@@ -1,0 +1,73 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { DockerEngine } from '../docker/index.js';
+import { imageTag, ownedLabels } from '../docker/index.js';
+import { errorMessage, MinPaasError } from '../errors.js';
+import type { Runtime } from '../runtimes/index.js';
+import type { BaseImages } from './base-images.js';
+import { buildContext, PLATFORM_DOCKERFILE } from './context.js';
+
+export interface BuiltImage {
+  tag: string;
+  id: string;
+}
+
+export interface BuildJob {
+  app: string;
+  release: number;
+  sourceDir: string;
+  runtime: Runtime;
+  onLine: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+/** How many log lines a build failure carries back to the user. */
+const FAILURE_TAIL = 30;
+
+/** Build stage: source tree + the runtime's platform Dockerfile → image `minpaas/APP:vN`. */
+export class ImageBuilder {
+  private readonly dockerfiles = new Map<string, string>();
+
+  constructor(
+    private readonly docker: DockerEngine,
+    private readonly baseImages: BaseImages,
+    private readonly projectRoot: string,
+  ) {}
+
+  async build(job: BuildJob): Promise<BuiltImage> {
+    const base = await this.baseImages.resolve(job.runtime.name);
+    const tag = imageTag(job.app, job.release);
+    const tail: string[] = [];
+    const onLine = (line: string): void => {
+      tail.push(line);
+      if (tail.length > FAILURE_TAIL) tail.shift();
+      job.onLine(line);
+    };
+    try {
+      const id = await this.docker.build(
+        {
+          context: buildContext(job.sourceDir, await this.dockerfile(job.runtime)),
+          tag,
+          dockerfile: PLATFORM_DOCKERFILE,
+          buildArgs: { BASE_IMAGE: base },
+          labels: ownedLabels(job.app, job.release),
+          ...(job.signal ? { signal: job.signal } : {}),
+        },
+        onLine,
+      );
+      return { tag, id };
+    } catch (err) {
+      throw new MinPaasError('BUILD_FAILED', `build failed: ${errorMessage(err)}`, tail);
+    }
+  }
+
+  /** Dockerfiles are read once: they belong to the platform, not to a deploy. */
+  private async dockerfile(runtime: Runtime): Promise<string> {
+    let text = this.dockerfiles.get(runtime.name);
+    if (text === undefined) {
+      text = await fs.readFile(path.join(this.projectRoot, runtime.dockerfile), 'utf8');
+      this.dockerfiles.set(runtime.name, text);
+    }
+    return text;
+  }
+}

@@ -1,0 +1,59 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MinPaasError } from './errors.js';
+
+/** Everything MinPaas reads from its environment, validated once at start. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  /** Admin token from MINPAAS_TOKEN; undefined means "load or generate <data>/token". */
+  token: string | undefined;
+  nodeBaseImage: string;
+  pythonBaseImage: string;
+  /** True when the base image settings were left at their defaults (fallback allowed). */
+  baseImagesDefaulted: boolean;
+  publicHost: string;
+  appBind: string;
+  healthTimeoutMs: number;
+  drainTimeoutMs: number;
+  /** Where the platform's own files live (runtimes/, hooks/). */
+  projectRoot: string;
+}
+
+export const DEFAULT_NODE_BASE_IMAGE = 'node:20-bookworm-slim';
+export const DEFAULT_PYTHON_BASE_IMAGE = 'python:3.12-slim-bookworm';
+
+/** The repository root: src/config.ts and dist/config.js both sit one level below it. */
+export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new MinPaasError('INVALID_INPUT', `${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const nodeBase = env.MINPAAS_NODE_BASE_IMAGE || undefined;
+  const pythonBase = env.MINPAAS_PYTHON_BASE_IMAGE || undefined;
+  return {
+    port: integer(env, 'MINPAAS_PORT', 7000, 1, 65535),
+    host: env.MINPAAS_HOST || '0.0.0.0',
+    dataDir: path.resolve(env.MINPAAS_DATA_DIR || './data'),
+    token: env.MINPAAS_TOKEN || undefined,
+    nodeBaseImage: nodeBase ?? DEFAULT_NODE_BASE_IMAGE,
+    pythonBaseImage: pythonBase ?? DEFAULT_PYTHON_BASE_IMAGE,
+    baseImagesDefaulted: nodeBase === undefined || pythonBase === undefined,
+    publicHost: env.MINPAAS_PUBLIC_HOST || '127.0.0.1',
+    appBind: env.MINPAAS_APP_BIND || '127.0.0.1',
+    healthTimeoutMs: integer(env, 'MINPAAS_HEALTH_TIMEOUT', 30, 1, 3600) * 1000,
+    drainTimeoutMs: integer(env, 'MINPAAS_DRAIN_TIMEOUT', 30, 0, 3600) * 1000,
+    projectRoot: PROJECT_ROOT,
+  };
+}

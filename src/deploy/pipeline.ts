@@ -1,0 +1,230 @@
+import path from 'node:path';
+import type { ImageBuilder } from '../build/image-builder.js';
+import type { DockerEngine } from '../docker/index.js';
+import { allocatePort } from '../domain/ports.js';
+import type { AppRow, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
+import { errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { directoryFiles, resolveRuntime, runtimeByName } from '../runtimes/index.js';
+import type { Scheduler } from '../scheduler/types.js';
+import type { Store } from '../store/store.js';
+import { DeployLog, type LineSink } from './deploy-log.js';
+import type { DeployLocks, Unlock } from './lock.js';
+
+/** Receive stage: puts the app's source into `dir`; returns the commit it came from. */
+export type SourceFetcher = (dir: string, log: DeployLog) => Promise<string | null>;
+
+export interface BuildDeployRequest {
+  app: string;
+  source: DeploySource;
+  fetch: SourceFetcher;
+  /** The runtime the user declared (API deploys); pushes detect it. */
+  runtime?: RuntimeName;
+  repo: string | null;
+  branch: string | null;
+  /** Config to set with this deploy (API deploys' `env`). */
+  env?: EnvVars;
+  /** Pushes wait for a running deploy; API calls get a 409. */
+  wait: boolean;
+  onLine?: LineSink;
+}
+
+export interface DeployOutcome {
+  release: Release;
+  app: AppRow;
+  deployId: number;
+}
+
+export interface PipelineDeps {
+  store: Store;
+  docker: DockerEngine;
+  builder: ImageBuilder;
+  scheduler: Scheduler;
+  locks: DeployLocks;
+  workspaces: string;
+  appBind: string;
+  portInUse: (port: number) => Promise<boolean>;
+  publicUrl: (port: number) => string;
+  log: Logger;
+  /** Called after every successful release (image clean-up). */
+  afterRelease?: (app: string) => Promise<void>;
+}
+
+/**
+ * Receive → Build → Release → Run. Every deploy, whether a push, an API call, a config
+ * change or a rollback, goes through `run()`, which holds the app's lock, records the
+ * deploy, and commits the release only once the new container serves.
+ */
+export class DeployPipeline {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  workspaceOf(app: string): string {
+    return path.join(this.deps.workspaces, app);
+  }
+
+  /** A deploy that builds a new image from source. */
+  async buildAndDeploy(req: BuildDeployRequest): Promise<DeployOutcome> {
+    return this.run(req.app, req.source, req.wait, req.onLine, async (log, app) => {
+      log.step('Receiving source');
+      const dir = this.workspaceOf(app.name);
+      const commit = await req.fetch(dir, log);
+      if (commit) log.detail(`commit ${commit.slice(0, 12)}`);
+      const runtime = await resolveRuntime(directoryFiles(dir), req.runtime);
+      log.step(`Detected ${runtime.name} app`);
+      const number = this.deps.store.nextReleaseNumber(app.name);
+      log.step('Building image');
+      const image = await this.deps.builder.build({ app: app.name, release: number, sourceDir: dir, runtime, onLine: log.detail.bind(log) });
+      log.step(`Built ${image.tag}`);
+      const env = { ...this.deps.store.getEnv(app.name), ...req.env };
+      try {
+        return await this.release(app, log, {
+          number,
+          image: image.tag,
+          imageId: image.id,
+          env,
+          commit,
+          kind: 'build',
+          description: commit ? `Deploy ${commit.slice(0, 7)}` : 'Deploy',
+          containerPort: runtime.containerPort,
+          source: { runtime: runtime.name, repo: req.repo, branch: req.branch },
+        });
+      } catch (err) {
+        // The image never served: it must not linger.
+        await this.deps.docker.removeImage(image.tag).catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  /** A release of an existing image with other config: config changes and rollbacks. */
+  async redeploy(
+    appName: string,
+    source: DeploySource,
+    kind: ReleaseKind,
+    pick: (app: AppRow) => Promise<{ base: Release; env: EnvVars; description: string }>,
+    onLine?: LineSink,
+  ): Promise<DeployOutcome> {
+    return this.run(appName, source, false, onLine, async (log, app) => {
+      const { base, env, description } = await pick(app);
+      if (!(await this.deps.docker.imageId(base.imageId))) {
+        throw new MinPaasError('RELEASE_UNAVAILABLE', `the image of v${base.number} was removed; push or deploy again instead`);
+      }
+      const number = this.deps.store.nextReleaseNumber(app.name);
+      log.step(`${description}: v${number} from the image of v${base.number}`);
+      return this.release(app, log, {
+        number,
+        image: base.image,
+        imageId: base.imageId,
+        env,
+        commit: base.commit,
+        kind,
+        description,
+        containerPort: runtimeByName(app.runtime).containerPort,
+        source: null,
+      });
+    }, false);
+  }
+
+  private async release(
+    app: AppRow,
+    log: DeployLog,
+    r: {
+      number: number;
+      image: string;
+      imageId: string;
+      env: EnvVars;
+      commit: string | null;
+      kind: ReleaseKind;
+      description: string;
+      containerPort: number;
+      source: { runtime: RuntimeName; repo: string | null; branch: string | null } | null;
+    },
+  ): Promise<Release> {
+    const { store, scheduler } = this.deps;
+    let release: Release | undefined;
+    await scheduler.deploy(
+      { app, release: r.number, image: r.imageId, env: r.env, containerPort: r.containerPort },
+      {
+        onLine: log.write,
+        commit: (placement) => {
+          store.tx(() => {
+            release = store.recordRelease(
+              { app: app.name, number: r.number, image: r.image, imageId: r.imageId, env: r.env, commit: r.commit, kind: r.kind, description: r.description },
+              placement,
+            );
+            if (r.source) store.updateSource(app.name, r.source);
+          });
+        },
+      },
+    );
+    return release!;
+  }
+
+  /**
+   * Lock, deploy row, the work, outcome. `createIfMissing` lets pushes and API deploys
+   * create their app; a first deploy that fails removes the app again (nothing half-done).
+   */
+  private async run(
+    appName: string,
+    source: DeploySource,
+    wait: boolean,
+    onLine: LineSink | undefined,
+    work: (log: DeployLog, app: AppRow) => Promise<Release>,
+    createIfMissing = true,
+  ): Promise<DeployOutcome> {
+    const { store, locks } = this.deps;
+    const log = new DeployLog(onLine);
+    let unlock: Unlock;
+    if (wait) unlock = await locks.acquire(appName, () => log.step(`Waiting for the deploy of ${appName} that is running`));
+    else unlock = locks.tryAcquire(appName);
+    const logger = this.deps.log.child({ app: appName, source });
+    let deployId: number | null = null;
+    let created = false;
+    try {
+      let app = store.getApp(appName);
+      if (!app) {
+        if (!createIfMissing) throw new MinPaasError('NOT_FOUND', `no app named ${appName}`);
+        app = await this.createApp(appName);
+        created = true;
+        log.step(`Created app ${appName} (port ${app.port})`);
+      }
+      deployId = store.startDeploy(appName, source, null).id;
+      const release = await work(log, app);
+      store.tx(() => store.finishDeploy(deployId!, release.number, release.commit));
+      const current = store.getApp(appName)!;
+      log.step(`Released v${release.number}: ${this.deps.publicUrl(current.port)}`);
+      logger.info({ release: release.number, deployId }, 'released');
+      await this.deps.afterRelease?.(appName).catch((err) => logger.warn({ err }, 'clean-up after release failed'));
+      return { release, app: current, deployId };
+    } catch (err) {
+      const message = errorMessage(err);
+      log.fail(message);
+      if (isMinPaasError(err)) {
+        for (const line of err.details ?? []) log.detail(line);
+        logger.info({ err: message }, 'deploy failed');
+      } else {
+        logger.error({ err }, 'deploy failed');
+      }
+      if (deployId !== null) store.failDeploy(deployId, message);
+      if (created && store.getApp(appName)?.release === null) store.deleteApp(appName);
+      throw isMinPaasError(err) ? err : new MinPaasError('BUILD_FAILED', `deploy failed: ${message}`, log.tail(30));
+    } finally {
+      if (deployId !== null && store.getApp(appName)) store.saveDeployLog(deployId, log.text());
+      unlock();
+    }
+  }
+
+  private async createApp(name: string): Promise<AppRow> {
+    const { store } = this.deps;
+    for (let attempt = 0; ; attempt++) {
+      const port = await allocatePort(name, store.usedPorts(), this.deps.portInUse);
+      try {
+        // The runtime is provisional until the first build detects it.
+        return store.createApp({ name, runtime: 'node', repo: null, branch: null, port });
+      } catch (err) {
+        // Another new app took the same port while we probed it: probe again.
+        if (attempt >= 3 || !String((err as Error).message).includes('UNIQUE')) throw err;
+      }
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import { extractCommit } from '../git/archive.js';
+import type { PushHandler } from '../git/hook-bridge.js';
+import { planPush } from '../git/push-policy.js';
+import { failure, step } from './deploy-log.js';
+import type { DeployPipeline } from './pipeline.js';
+
+/** What a push to the git remote does: deploy main/master, store anything else. */
+export function createPushHandler(pipeline: DeployPipeline): PushHandler {
+  return async (push, out) => {
+    const plan = planPush(push.updates);
+    for (const note of plan.notes) out(step(note));
+    if (plan.refusal) {
+      out(failure(plan.refusal));
+      return false;
+    }
+    const update = plan.deploy;
+    if (!update) return true;
+    try {
+      await pipeline.buildAndDeploy({
+        app: push.app,
+        source: 'push',
+        wait: true,
+        repo: null,
+        branch: null,
+        onLine: out,
+        fetch: async (dir) => {
+          await extractCommit(push.gitDir, update.newSha, dir, push.quarantine);
+          return update.newSha;
+        },
+      });
+      return true;
+    } catch {
+      // The pipeline has already told the pusher why.
+      return false;
+    }
+  };
+}

@@ -1,0 +1,269 @@
+import type Docker from 'dockerode';
+import { PassThrough, type Readable } from 'node:stream';
+import { BuildStreamParser, type BuildEvent } from './build-stream.js';
+import { LABEL_APP, LABEL_RELEASE, ownedFilter } from './labels.js';
+
+export interface BuildRequest {
+  context: Readable;
+  tag: string;
+  dockerfile: string;
+  buildArgs: Record<string, string>;
+  labels: Record<string, string>;
+  /** Aborts the build (timeout or a client that went away). */
+  signal?: AbortSignal;
+}
+
+export interface ContainerSpec {
+  name: string;
+  image: string;
+  env: Record<string, string>;
+  containerPort: number;
+  labels: Record<string, string>;
+  /** Extra HostConfig fields (resource limits). */
+  hostConfig?: Docker.HostConfig;
+}
+
+export interface ContainerState {
+  id: string;
+  name: string;
+  image: string;
+  running: boolean;
+  restarting: boolean;
+  /** Docker's state word: running, restarting, exited, created, dead… */
+  status: string;
+  exitCode: number;
+  restartCount: number;
+  /** The ephemeral 127.0.0.1 port published for the container's port, when running. */
+  hostPort: number | null;
+  app: string | null;
+  release: number | null;
+}
+
+export interface OwnedImage {
+  id: string;
+  tags: string[];
+  app: string | null;
+  release: number | null;
+}
+
+/** Docker answers 404 for things that are not there; those are not errors for us. */
+function isNotFound(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 404;
+}
+
+/** Docker answers 304 for "already started/stopped". */
+function isNotModified(err: unknown): boolean {
+  return (err as { statusCode?: number }).statusCode === 304;
+}
+
+/**
+ * Every Docker call MinPaas makes goes through here (the only importer of dockerode is
+ * this folder). Methods speak in MinPaas terms and hide Docker's quirks.
+ */
+export class DockerEngine {
+  constructor(private readonly docker: Docker) {}
+
+  async ping(): Promise<void> {
+    await this.docker.ping();
+  }
+
+  async imageId(ref: string): Promise<string | null> {
+    try {
+      return (await this.docker.getImage(ref).inspect()).Id;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  async pullImage(ref: string): Promise<void> {
+    const stream = await this.docker.pull(ref);
+    await new Promise<void>((resolve, reject) =>
+      this.docker.modem.followProgress(stream, (err: Error | null, events: BuildEvent[]) => {
+        const failed = events?.find((e) => e.error);
+        if (err || failed) reject(err ?? new Error(failed?.error));
+        else resolve();
+      }),
+    );
+  }
+
+  /**
+   * Builds with the classic builder (its JSON lines stream readably; BuildKit's do not)
+   * and hands each log line to `onLine`. Resolves to the image ID; rejects with the
+   * builder's error message when a step fails.
+   */
+  async build(req: BuildRequest, onLine: (line: string) => void): Promise<string> {
+    const parser = new BuildStreamParser();
+    const stream = await this.docker.buildImage(req.context, {
+      t: req.tag,
+      dockerfile: req.dockerfile,
+      buildargs: req.buildArgs,
+      labels: req.labels,
+      rm: true,
+      forcerm: true,
+      version: '1',
+      abortSignal: req.signal,
+    } as Docker.ImageBuildOptions);
+    const abort = (): void => {
+      (stream as Readable).destroy?.(new Error('build aborted'));
+    };
+    req.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.docker.modem.followProgress(
+          stream,
+          (err: Error | null) => (err ? reject(err) : resolve()),
+          (event: BuildEvent) => parser.push(event).forEach(onLine),
+        );
+      });
+    } finally {
+      req.signal?.removeEventListener('abort', abort);
+    }
+    parser.flush().forEach(onLine);
+    if (req.signal?.aborted) throw new Error('build aborted');
+    const outcome = parser.outcome();
+    if (outcome.error) throw new Error(outcome.error);
+    const id = outcome.imageId ?? (await this.imageId(req.tag));
+    if (!id) throw new Error('the builder reported no image');
+    return id;
+  }
+
+  /** Creates and starts a container published on an ephemeral loopback port. */
+  async run(spec: ContainerSpec): Promise<ContainerState> {
+    const portKey = `${spec.containerPort}/tcp`;
+    const container = await this.docker.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      Labels: spec.labels,
+      ExposedPorts: { [portKey]: {} },
+      HostConfig: {
+        PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
+        RestartPolicy: { Name: 'unless-stopped' },
+        // Without an init, node as PID 1 ignores SIGTERM and every stop takes 10 s.
+        Init: true,
+        ...spec.hostConfig,
+      },
+    });
+    await container.start();
+    const state = await this.inspect(spec.name);
+    if (!state) throw new Error(`container ${spec.name} vanished right after it started`);
+    return state;
+  }
+
+  async inspect(nameOrId: string): Promise<ContainerState | null> {
+    let info: Docker.ContainerInspectInfo;
+    try {
+      info = await this.docker.getContainer(nameOrId).inspect();
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+    const bindings = Object.values(info.NetworkSettings?.Ports ?? {}).flat();
+    const hostPort = bindings.find((b) => b && b.HostIp !== '::')?.HostPort;
+    const labels = info.Config?.Labels ?? {};
+    const release = labels[LABEL_RELEASE];
+    return {
+      id: info.Id,
+      name: info.Name.replace(/^\//, ''),
+      image: info.Image,
+      running: info.State.Running,
+      restarting: info.State.Restarting,
+      status: info.State.Status,
+      exitCode: info.State.ExitCode,
+      restartCount: info.RestartCount,
+      hostPort: hostPort ? Number(hostPort) : null,
+      app: labels[LABEL_APP] ?? null,
+      release: release ? Number(release) : null,
+    };
+  }
+
+  async start(nameOrId: string): Promise<void> {
+    try {
+      await this.docker.getContainer(nameOrId).start();
+    } catch (err) {
+      if (!isNotModified(err)) throw err;
+    }
+  }
+
+  async stop(nameOrId: string, timeoutSeconds = 10): Promise<void> {
+    try {
+      await this.docker.getContainer(nameOrId).stop({ t: timeoutSeconds });
+    } catch (err) {
+      if (!isNotFound(err) && !isNotModified(err)) throw err;
+    }
+  }
+
+  /** Removes a container, running or not; a missing one is fine. */
+  async remove(nameOrId: string): Promise<void> {
+    try {
+      await this.docker.getContainer(nameOrId).remove({ force: true, v: true });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
+  /** Docker's own "removal already in progress" (409) is also fine. */
+  async removeImage(ref: string): Promise<void> {
+    try {
+      await this.docker.getImage(ref).remove({ noprune: false });
+    } catch (err) {
+      const status = (err as { statusCode?: number }).statusCode;
+      if (!isNotFound(err) && status !== 409) throw err;
+    }
+  }
+
+  async listOwnedContainers(app?: string): Promise<ContainerState[]> {
+    const list = await this.docker.listContainers({ all: true, filters: ownedFilter(app) });
+    const states = await Promise.all(list.map((c) => this.inspect(c.Id)));
+    return states.filter((s): s is ContainerState => s !== null);
+  }
+
+  async listOwnedImages(app?: string, dangling?: boolean): Promise<OwnedImage[]> {
+    const filters: Record<string, string[]> = { ...ownedFilter(app) };
+    if (dangling !== undefined) filters.dangling = [String(dangling)];
+    const list = await this.docker.listImages({ all: false, filters });
+    return list.map((i) => ({
+      id: i.Id,
+      tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
+      app: i.Labels?.[LABEL_APP] ?? null,
+      release: i.Labels?.[LABEL_RELEASE] ? Number(i.Labels[LABEL_RELEASE]) : null,
+    }));
+  }
+
+  /** The last `tail` log lines (stdout and stderr interleaved), as text. */
+  async logs(nameOrId: string, tail: number): Promise<string> {
+    const container = this.docker.getContainer(nameOrId);
+    const info = await container.inspect();
+    const raw = (await container.logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;
+    return info.Config.Tty ? raw.toString('utf8') : demuxBuffer(raw);
+  }
+
+  /** A live text stream of the container's logs, from the last `tail` lines on. */
+  async followLogs(nameOrId: string, tail: number): Promise<{ stream: Readable; stop: () => void }> {
+    const raw = (await this.docker
+      .getContainer(nameOrId)
+      .logs({ stdout: true, stderr: true, tail, follow: true })) as unknown as Readable;
+    const out = new PassThrough();
+    this.docker.modem.demuxStream(raw, out, out);
+    raw.on('end', () => out.end());
+    raw.on('error', (err) => out.destroy(err));
+    const stop = (): void => {
+      raw.destroy();
+      out.end();
+    };
+    return { stream: out, stop };
+  }
+}
+
+/** Docker's multiplexed log format: 8-byte headers (stream, 0, 0, 0, size32) before each frame. */
+export function demuxBuffer(buf: Buffer): string {
+  const parts: Buffer[] = [];
+  let offset = 0;
+  while (offset + 8 <= buf.length) {
+    const size = buf.readUInt32BE(offset + 4);
+    parts.push(buf.subarray(offset + 8, offset + 8 + size));
+    offset += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
+}

@@ -1,0 +1,47 @@
+/**
+ * The one catalogue of user-facing errors. Services throw these; only the HTTP and git
+ * layers turn them into responses. Anything that is not a MinPaasError is internal:
+ * logged with context and answered as a 500 without details.
+ */
+export const ErrorCodes = {
+  INVALID_INPUT: 400,
+  UNAUTHORIZED: 401,
+  NOT_FOUND: 404,
+  PAYLOAD_TOO_LARGE: 413,
+  DEPLOY_IN_PROGRESS: 409,
+  CONFLICT: 409,
+  BUILD_FAILED: 422,
+  CONTRACT_VIOLATED: 422,
+  HEALTH_CHECK_FAILED: 422,
+  CLONE_FAILED: 422,
+  RELEASE_UNAVAILABLE: 409,
+} as const;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class MinPaasError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  /** Extra lines a person needs to see (e.g. the tail of a build log). */
+  readonly details?: string[];
+
+  constructor(code: ErrorCode, message: string, details?: string[]) {
+    super(message);
+    this.name = 'MinPaasError';
+    this.code = code;
+    this.status = ErrorCodes[code];
+    if (details !== undefined) this.details = details;
+  }
+}
+
+export const invalid = (message: string): MinPaasError => new MinPaasError('INVALID_INPUT', message);
+export const notFound = (message: string): MinPaasError => new MinPaasError('NOT_FOUND', message);
+
+export function isMinPaasError(err: unknown): err is MinPaasError {
+  return err instanceof MinPaasError;
+}
+
+/** A message for logs from anything thrown. */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,68 @@
+import type http from 'node:http';
+import { Git } from 'node-git-server';
+import { basicPassword, tokenMatches } from '../auth/token.js';
+import { isValidAppName } from '../domain/names.js';
+import type { Logger } from '../log.js';
+import type { RepoStore } from './repos.js';
+
+/** `/APP.git` and everything below it is the git remote; the rest of the URL space is the API. */
+const GIT_PATH = /^\/([^/?]*)\.git(?:\/|\?|$)/;
+
+export function isGitRequest(url: string | undefined): boolean {
+  return GIT_PATH.test(url ?? '');
+}
+
+function refuse(res: http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', ...headers });
+  res.end(`${message}\n`);
+}
+
+/**
+ * The git remote over HTTP. node-git-server runs git's smart protocol, but its own
+ * `authenticate` guards only `info/refs` (an unauthenticated receive-pack POST was seen
+ * deleting a branch), and it creates repos for any name. So every request is checked
+ * here, token and app name, before node-git-server sees it.
+ */
+export class GitHttp {
+  private readonly git: Git;
+
+  constructor(
+    private readonly repos: RepoStore,
+    private readonly token: string,
+    private readonly log: Logger,
+  ) {
+    this.git = new Git(repos.root, { autoCreate: false });
+  }
+
+  async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (!tokenMatches(basicPassword(req.headers.authorization), this.token)) {
+      refuse(res, 401, 'MinPaas: authentication required; use the admin token as the password', {
+        'WWW-Authenticate': 'Basic realm="MinPaas", charset="UTF-8"',
+      });
+      return;
+    }
+    let name: string;
+    try {
+      name = decodeURIComponent(GIT_PATH.exec(req.url ?? '')?.[1] ?? '');
+    } catch {
+      name = '';
+    }
+    if (!isValidAppName(name)) {
+      refuse(res, 400, `MinPaas: invalid app name ${JSON.stringify(name)}: use 1-30 lowercase letters, digits and dashes, starting with a letter`);
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const pushing =
+      url.searchParams.get('service') === 'git-receive-pack' || url.pathname.endsWith('/git-receive-pack');
+    if (!(await this.repos.exists(name))) {
+      // The first push creates the app's repo; fetching an unknown app is a 404.
+      if (!(pushing && req.method === 'GET' && url.pathname.endsWith('/info/refs'))) {
+        refuse(res, 404, `MinPaas: no app named ${name}`);
+        return;
+      }
+      await this.repos.ensure(name);
+      this.log.info({ app: name }, 'created git repo');
+    }
+    this.git.handle(req, res);
+  }
+}

@@ -1,0 +1,86 @@
+import type http from 'node:http';
+import type { AppService } from '../apps/app-service.js';
+import { invalid } from '../errors.js';
+import { readJson, readJsonObject, sendJson, sendText } from './respond.js';
+
+export interface RouteContext {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  params: string[];
+  query: URLSearchParams;
+}
+
+export interface Route {
+  method: string;
+  path: RegExp;
+  handle: (ctx: RouteContext) => Promise<void>;
+}
+
+const NAME = '([^/]+)';
+
+function tailParam(query: URLSearchParams): number {
+  const raw = query.get('tail');
+  if (raw === null || raw === '') return 100;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 10_000) throw invalid('tail must be a whole number from 0 to 10000');
+  return n;
+}
+
+/** Streams container logs until the client leaves, then stops reading from Docker. */
+async function followLogs(apps: AppService, ctx: RouteContext): Promise<void> {
+  const { stream, stop } = await apps.followLogs(ctx.params[0], tailParam(ctx.query));
+  ctx.res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
+  ctx.res.flushHeaders();
+  ctx.res.on('close', stop);
+  stream.on('data', (chunk: Buffer) => ctx.res.write(chunk));
+  stream.on('end', () => ctx.res.end());
+  stream.on('error', () => ctx.res.end());
+}
+
+/** The admin API: each route parses the request, calls the service, shapes the reply. */
+export function apiRoutes(apps: AppService): Route[] {
+  return [
+    { method: 'GET', path: /^\/apps$/, handle: async ({ res }) => sendJson(res, 200, await apps.list()) },
+    {
+      method: 'POST',
+      path: /^\/deploy$/,
+      handle: async ({ req, res }) => sendJson(res, 200, await apps.deployFromRepo(await readJsonObject(req))),
+    },
+    { method: 'GET', path: new RegExp(`^/apps/${NAME}$`), handle: async ({ res, params }) => sendJson(res, 200, await apps.get(params[0])) },
+    {
+      method: 'DELETE',
+      path: new RegExp(`^/apps/${NAME}$`),
+      handle: async ({ res, params }) => {
+        await apps.destroy(params[0]);
+        sendJson(res, 200, { deleted: params[0] });
+      },
+    },
+    {
+      method: 'GET',
+      path: new RegExp(`^/apps/${NAME}/logs$`),
+      handle: async (ctx) => {
+        const follow = ['1', 'true', 'yes'].includes(ctx.query.get('follow') ?? '');
+        if (follow) return followLogs(apps, ctx);
+        sendText(ctx.res, 200, await apps.logs(ctx.params[0], tailParam(ctx.query)));
+      },
+    },
+    { method: 'GET', path: new RegExp(`^/apps/${NAME}/config$`), handle: async ({ res, params }) => sendJson(res, 200, apps.getConfig(params[0])) },
+    {
+      method: 'PATCH',
+      path: new RegExp(`^/apps/${NAME}/config$`),
+      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.patchConfig(params[0], await readJson(req))),
+    },
+    { method: 'GET', path: new RegExp(`^/apps/${NAME}/releases$`), handle: async ({ res, params }) => sendJson(res, 200, apps.releases(params[0])) },
+    {
+      method: 'POST',
+      path: new RegExp(`^/apps/${NAME}/rollback$`),
+      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.rollback(params[0], await readJsonObject(req))),
+    },
+    { method: 'GET', path: new RegExp(`^/apps/${NAME}/deploys$`), handle: async ({ res, params }) => sendJson(res, 200, apps.deploys(params[0])) },
+    {
+      method: 'GET',
+      path: new RegExp(`^/apps/${NAME}/deploys/([^/]+)/log$`),
+      handle: async ({ res, params }) => sendText(res, 200, apps.deployLog(params[0], params[1])),
+    },
+  ];
+}

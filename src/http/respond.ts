@@ -1,0 +1,71 @@
+import type http from 'node:http';
+import { errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
+import type { Logger } from '../log.js';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body, null, 2);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+export function sendText(res: http.ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Typed errors become `{error, details?}` with their status; anything else is a logged 500. */
+export function sendError(res: http.ServerResponse, err: unknown, log: Logger): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (isMinPaasError(err)) {
+    if (err.status >= 500) log.error({ err }, err.message);
+    else log.info({ code: err.code, status: err.status }, err.message);
+    sendJson(res, err.status, err.details?.length ? { error: err.message, details: err.details } : { error: err.message });
+    return;
+  }
+  log.error({ err: errorMessage(err), stack: (err as Error)?.stack }, 'internal error');
+  sendJson(res, 500, { error: 'internal error; the server log has the details' });
+}
+
+/** Reads a JSON body of at most MAX_BODY_BYTES; an empty body is `undefined`. */
+export async function readJson(req: http.IncomingMessage): Promise<unknown> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > MAX_BODY_BYTES) {
+    req.resume();
+    throw new MinPaasError('PAYLOAD_TOO_LARGE', `request body is too large (${MAX_BODY_BYTES} bytes at most)`);
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) {
+      req.resume();
+      throw new MinPaasError('PAYLOAD_TOO_LARGE', `request body is too large (${MAX_BODY_BYTES} bytes at most)`);
+    }
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return undefined;
+  const type = req.headers['content-type'] ?? '';
+  if (type && !/^application\/json\b/i.test(type)) {
+    throw new MinPaasError('INVALID_INPUT', `send JSON with Content-Type: application/json (got ${type})`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new MinPaasError('INVALID_INPUT', `request body is not valid JSON: ${errorMessage(err)}`);
+  }
+}
+
+/** A JSON object body, or a 400 that says what was expected. */
+export async function readJsonObject(req: http.IncomingMessage): Promise<Record<string, unknown>> {
+  const body = await readJson(req);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new MinPaasError('INVALID_INPUT', 'request body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}

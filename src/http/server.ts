@@ -1,0 +1,60 @@
+import http from 'node:http';
+import { bearerToken, tokenMatches } from '../auth/token.js';
+import { MinPaasError, notFound } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Route } from './api-routes.js';
+import { sendError, sendJson } from './respond.js';
+
+export interface HttpDeps {
+  token: string;
+  routes: Route[];
+  /** The git remote: takes `/APP.git/...` requests. */
+  git: { matches: (url: string | undefined) => boolean; handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> };
+  log: Logger;
+}
+
+/** One port serves the git remote and the admin API. */
+export function createHttpServer(deps: HttpDeps): http.Server {
+  const server = http.createServer((req, res) => void dispatch(deps, req, res));
+  // Builds stream for minutes inside one request; the build timeout bounds them instead.
+  server.requestTimeout = 0;
+  return server;
+}
+
+async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  const log = deps.log;
+  try {
+    if (deps.git.matches(req.url)) {
+      await deps.git.handle(req, res);
+      return;
+    }
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const path = url.pathname.replace(/\/+$/, '') || '/';
+    if (path === '/healthz' && req.method === 'GET') {
+      sendJson(res, 200, { ok: true });
+      return;
+    }
+    if (!tokenMatches(bearerToken(req.headers.authorization), deps.token)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="MinPaas"');
+      throw new MinPaasError('UNAUTHORIZED', 'missing or wrong token: send Authorization: Bearer <token> (see <data>/token)');
+    }
+    const matching = deps.routes.filter((r) => r.path.test(path));
+    if (matching.length === 0) throw notFound(`no such endpoint: ${req.method} ${path}`);
+    const route = matching.find((r) => r.method === req.method);
+    if (!route) {
+      res.setHeader('Allow', matching.map((r) => r.method).join(', '));
+      sendJson(res, 405, { error: `${req.method} is not allowed on ${path}; use ${matching.map((r) => r.method).join(' or ')}` });
+      return;
+    }
+    const params = (route.path.exec(path) ?? []).slice(1).map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch {
+        return p;
+      }
+    });
+    await route.handle({ req, res, params, query: url.searchParams });
+  } catch (err) {
+    sendError(res, err, log.child({ method: req.method, url: req.url }));
+  }
+}

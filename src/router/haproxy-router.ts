@@ -1,0 +1,258 @@
+import type { Config } from '../config.js';
+import { errorMessage } from '../errors.js';
+import { log } from '../log.js';
+import {
+  LAYOUT_ENV,
+  assertAppName,
+  assertTarget,
+  backendName,
+  formatAddress,
+  layoutFingerprint,
+  otherSlot,
+  renderHaproxyConfig,
+  type HaproxyConfigOptions,
+  type HaproxyTimeouts,
+} from './haproxy-config.js';
+import { HaproxyProcess } from './haproxy-process.js';
+import { findStatRow, isMaint, parseShowStat, type StatRow } from './sockets.js';
+import type { Router, RouteSpec, Slot, SwitchResult, Target } from './types.js';
+
+const logger = log.child({ module: 'router' });
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface HaproxyRouterOptions {
+  dataDir: string;
+  appBind: string;
+  drainTimeoutMs: number;
+  haproxyBin?: string;
+  /** How often the watchdog checks the master (default 1 s). */
+  watchdogIntervalMs?: number;
+  /** How often a switch polls `show stat` while the old slot drains (default 50 ms). */
+  drainPollMs?: number;
+  timeouts?: Partial<HaproxyTimeouts>;
+}
+
+/**
+ * The Router on HAProxy. Process-level operations (start, reload, restart, config writes)
+ * and the switch commands run one at a time through `exclusive`, so the watchdog never
+ * mistakes our own reload for a crash and a switch never lands on a worker being replaced.
+ */
+export class HaproxyRouter implements Router {
+  readonly process: HaproxyProcess;
+  private readonly configOptions: HaproxyConfigOptions;
+  private readonly drainTimeoutMs: number;
+  private readonly watchdogIntervalMs: number;
+  private readonly drainPollMs: number;
+  private queue: Promise<unknown> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+  private routesFn: (() => RouteSpec[]) | undefined;
+  private watching = false;
+
+  constructor(opts: HaproxyRouterOptions) {
+    this.process = new HaproxyProcess({ dataDir: opts.dataDir, ...(opts.haproxyBin ? { haproxyBin: opts.haproxyBin } : {}) });
+    this.configOptions = { dataDir: opts.dataDir, appBind: opts.appBind, ...(opts.timeouts ? { timeouts: opts.timeouts } : {}) };
+    this.drainTimeoutMs = opts.drainTimeoutMs;
+    this.watchdogIntervalMs = opts.watchdogIntervalMs ?? 1000;
+    this.drainPollMs = opts.drainPollMs ?? 50;
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private render(routes: RouteSpec[]): string {
+    return renderHaproxyConfig(routes, this.configOptions);
+  }
+
+  async ensureRunning(routes: RouteSpec[]): Promise<void> {
+    const text = this.render(routes);
+    await this.exclusive(async () => {
+      if (!(await this.process.isRunning())) {
+        await this.process.writeConfig(text);
+        await this.process.start();
+        return;
+      }
+      // A HAProxy that outlived the control plane: reload only if its frontends/backends
+      // differ from the store, else just put every slot where the store says.
+      const loaded = await this.loadedLayout();
+      if (loaded !== layoutFingerprint(routes, this.configOptions)) {
+        logger.info({ loaded }, 'running haproxy has another layout; reloading');
+        await this.writeAndReload(text);
+        return;
+      }
+      await this.process.writeConfig(text);
+      await this.reapplyTargets(routes);
+    });
+  }
+
+  async apply(routes: RouteSpec[]): Promise<void> {
+    const text = this.render(routes);
+    await this.exclusive(async () => {
+      if (await this.process.isRunning()) {
+        await this.writeAndReload(text);
+      } else {
+        await this.process.writeConfig(text);
+        await this.process.start();
+      }
+    });
+  }
+
+  /** Swap the file in and reload; if HAProxy refuses, put the previous file back. */
+  private async writeAndReload(text: string): Promise<void> {
+    const previous = await this.process.readConfig();
+    await this.process.writeConfig(text);
+    try {
+      await this.process.reload();
+    } catch (err) {
+      // A refused reload (say, a port taken by another program) leaves the old workers
+      // serving the old config: the file must say the same, or a restart would fail too.
+      if (previous !== null) await this.process.writeConfig(previous).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async writeConfig(routes: RouteSpec[]): Promise<void> {
+    const text = this.render(routes);
+    await this.exclusive(() => this.process.writeConfig(text));
+  }
+
+  async switchTo(app: string, current: Slot, target: Target): Promise<SwitchResult> {
+    assertAppName(app);
+    assertTarget(target);
+    if (current !== 'blue' && current !== 'green') throw new Error(`invalid slot: ${String(current)}`);
+    const backend = backendName(app);
+    const next = otherSlot(current);
+    const started = performance.now();
+    await this.exclusive(async () => {
+      const [cur, nxt] = this.slotRows(await this.stat(), app, current, next);
+      if (isMaint(cur) && !isMaint(nxt)) {
+        throw new Error(`router state of ${app} disagrees with the store: slot ${next} serves, not ${current}`);
+      }
+      // One line, so HAProxy applies the three changes back to back (measured: 0 errors).
+      const answer = await this.process.admin(
+        `set server ${backend}/${next} addr ${target.host} port ${target.port} ; ` +
+          `set server ${backend}/${next} state ready ; set server ${backend}/${current} state maint`,
+      );
+      const [curAfter, nxtAfter] = this.slotRows(await this.stat(), app, current, next);
+      if (isMaint(nxtAfter) || !isMaint(curAfter) || nxtAfter.addr !== formatAddress(target.host, target.port)) {
+        throw new Error(`switching ${app} to ${next} failed; HAProxy answered: ${answer.trim() || '(nothing)'}`);
+      }
+    });
+    const switchMs = performance.now() - started;
+    const drain = await this.drain(app, current, next);
+    logger.info({ app, slot: next, switchMs: Math.round(switchMs), ...drain }, 'router switched');
+    return { slot: next, ...drain };
+  }
+
+  /** Wait until the old slot has no current or queued session, bounded by the drain timeout. */
+  private async drain(app: string, old: Slot, next: Slot): Promise<{ drained: boolean; drainMs: number }> {
+    const started = performance.now();
+    for (;;) {
+      const [oldRow, nextRow] = this.slotRows(await this.stat(), app, old, next);
+      // A restart or reload in between would have brought back the file's slots.
+      if (isMaint(nextRow)) throw new Error(`the router lost the switch of ${app} to ${next} (HAProxy restarted or reloaded meanwhile)`);
+      const elapsed = performance.now() - started;
+      if (oldRow.scur === 0 && oldRow.qcur === 0) return { drained: true, drainMs: Math.round(elapsed) };
+      if (elapsed >= this.drainTimeoutMs) {
+        logger.warn({ app, slot: old, scur: oldRow.scur, qcur: oldRow.qcur }, 'drain timeout reached with sessions left');
+        return { drained: false, drainMs: Math.round(elapsed) };
+      }
+      await sleep(this.drainPollMs);
+    }
+  }
+
+  startWatchdog(routes: () => RouteSpec[]): void {
+    this.routesFn = routes;
+    if (this.timer !== undefined) return;
+    this.timer = setInterval(() => void this.watch(), this.watchdogIntervalMs);
+    this.timer.unref();
+    // When the master is our own child we hear of its death at once; otherwise the poll finds it.
+    this.process.onExit = () => {
+      setTimeout(() => void this.watch(), 20).unref();
+    };
+  }
+
+  close(): void {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.timer = undefined;
+    this.process.onExit = undefined;
+  }
+
+  async stopProcess(): Promise<void> {
+    this.close();
+    await this.exclusive(() => this.process.stop());
+  }
+
+  /** One watchdog round: restart HAProxy from a freshly written config if it is down. */
+  private async watch(): Promise<void> {
+    if (this.timer === undefined || this.watching || this.routesFn === undefined) return;
+    const routesFn = this.routesFn;
+    this.watching = true;
+    try {
+      await this.exclusive(async () => {
+        if (this.timer === undefined || (await this.process.isRunning())) return;
+        const started = performance.now();
+        logger.warn('haproxy is not running; the watchdog restarts it');
+        await this.process.writeConfig(this.render(routesFn()));
+        await this.process.start();
+        logger.warn({ ms: Math.round(performance.now() - started) }, 'haproxy restarted by the watchdog');
+      });
+    } catch (err) {
+      logger.error({ err: errorMessage(err), log: await this.process.logTail() }, 'watchdog could not restart haproxy');
+    } finally {
+      this.watching = false;
+    }
+  }
+
+  private async stat(): Promise<StatRow[]> {
+    return parseShowStat(await this.process.admin('show stat'));
+  }
+
+  private slotRows(rows: StatRow[], app: string, a: Slot, b: Slot): [StatRow, StatRow] {
+    const rowA = findStatRow(rows, backendName(app), a);
+    const rowB = findStatRow(rows, backendName(app), b);
+    if (rowA === undefined || rowB === undefined) throw new Error(`the router has no route for app ${app}`);
+    return [rowA, rowB];
+  }
+
+  /** The layout fingerprint the running worker loaded (see layoutFingerprint). */
+  private async loadedLayout(): Promise<string | null> {
+    const answer = (await this.process.admin(`show env ${LAYOUT_ENV}`)).trim();
+    return answer.startsWith(`${LAYOUT_ENV}=`) ? answer.slice(LAYOUT_ENV.length + 1) : null;
+  }
+
+  /** Make the runtime slots match the store, touching only what differs. */
+  private async reapplyTargets(routes: RouteSpec[]): Promise<void> {
+    const rows = await this.stat();
+    for (const route of routes) {
+      const backend = backendName(route.app);
+      const idleSlot = otherSlot(route.slot);
+      const [serving, idle] = this.slotRows(rows, route.app, route.slot, idleSlot);
+      const commands: string[] = [];
+      if (route.target === null) {
+        if (!isMaint(serving)) commands.push(`set server ${backend}/${route.slot} state maint`);
+      } else {
+        if (serving.addr !== formatAddress(route.target.host, route.target.port)) {
+          // Moving a busy slot is not drain-safe, but the store is the truth; say so.
+          if (!isMaint(serving)) logger.warn({ app: route.app, from: serving.addr }, 'moving a serving slot to the stored target');
+          commands.push(`set server ${backend}/${route.slot} addr ${route.target.host} port ${route.target.port}`);
+        }
+        if (isMaint(serving)) commands.push(`set server ${backend}/${route.slot} state ready`);
+      }
+      if (!isMaint(idle)) commands.push(`set server ${backend}/${idleSlot} state maint`);
+      if (commands.length === 0) continue;
+      logger.info({ app: route.app, slot: route.slot, target: route.target }, 're-applying stored route at runtime');
+      const answer = await this.process.admin(commands.join(' ; '));
+      const [servingAfter, idleAfter] = this.slotRows(await this.stat(), route.app, route.slot, idleSlot);
+      if (isMaint(servingAfter) !== (route.target === null) || !isMaint(idleAfter)) {
+        throw new Error(`could not re-apply the route of ${route.app}; HAProxy answered: ${answer.trim() || '(nothing)'}`);
+      }
+    }
+  }
+}
+
+export function createRouter(config: Config): HaproxyRouter {
+  return new HaproxyRouter({ dataDir: config.dataDir, appBind: config.appBind, drainTimeoutMs: config.drainTimeoutMs });
+}

@@ -1,0 +1,197 @@
+import type { ContainerState, DockerEngine } from '../docker/index.js';
+import { containerName, ownedLabels } from '../docker/index.js';
+import type { AppRow } from '../domain/types.js';
+import { errorMessage, MinPaasError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { RouteSpec, Router } from '../router/types.js';
+import type { Placement } from '../store/store.js';
+import { waitForHttp } from './health.js';
+import { CONTAINER_HOST, routesFromApps, withRoute } from './routes.js';
+import type { AppRuntimeStatus, LogOptions, ReconcileReport, RunHooks, RunRequest, Scheduler } from './types.js';
+
+export interface DockerLocalOptions {
+  healthTimeoutMs: number;
+  /** Seconds Docker waits after SIGTERM before it kills a retired container. */
+  stopTimeoutSeconds: number;
+  /** Hardening applied to every app container. */
+  hostConfig: Record<string, unknown>;
+}
+
+/** Log lines of a failed container shown to the user. */
+const CRASH_LOG_LINES = 20;
+
+/**
+ * Runs each release as one container on this Docker engine, behind the router's
+ * blue/green slots. `apps()` reads the store: the router's config is always generated
+ * from it.
+ */
+export class DockerLocalScheduler implements Scheduler {
+  readonly name = 'docker-local';
+
+  constructor(
+    private readonly docker: DockerEngine,
+    private readonly router: Router,
+    private readonly apps: () => AppRow[],
+    private readonly options: DockerLocalOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async deploy(req: RunRequest, hooks: RunHooks): Promise<Placement> {
+    const { app } = req;
+    const name = containerName(app.name, req.release);
+    // A crash mid-deploy may have left a container of this name: it is ours, it never served.
+    await this.docker.remove(name);
+    hooks.onLine(`-----> Starting ${name}`);
+    const started = await this.docker.run({
+      name,
+      image: req.image,
+      env: { ...req.env, PORT: String(req.containerPort) },
+      containerPort: req.containerPort,
+      labels: ownedLabels(app.name, req.release),
+      hostConfig: this.options.hostConfig,
+    });
+    if (started.hostPort === null) {
+      await this.docker.remove(name);
+      throw new Error(`container ${name} has no published port`);
+    }
+    const target = { host: CONTAINER_HOST, port: started.hostPort };
+
+    const health = await waitForHttp({
+      ...target,
+      timeoutMs: this.options.healthTimeoutMs,
+      giveUp: () => this.crashReason(name),
+    });
+    if (!health.ok) {
+      const logs = await this.lastLogs(name);
+      await this.docker.remove(name);
+      throw new MinPaasError('HEALTH_CHECK_FAILED', `health check failed: ${health.reason}`, logs.length ? ['app log:', ...logs] : []);
+    }
+    hooks.onLine(`-----> Health check passed (HTTP ${health.status} after ${(health.elapsedMs / 1000).toFixed(1)} s)`);
+
+    const oldContainer = app.containerPort !== null ? app.container : null;
+    let placement: Placement;
+    try {
+      if (oldContainer) {
+        const switched = await this.router.switchTo(app.name, app.routeSlot, target);
+        placement = { container: name, containerPort: target.port, routeSlot: switched.slot };
+        hooks.onLine(
+          switched.drained
+            ? `-----> Switched traffic; old release drained in ${switched.drainMs} ms`
+            : `-----> Switched traffic; old release still busy after ${switched.drainMs} ms, stopping it anyway`,
+        );
+      } else {
+        placement = { container: name, containerPort: target.port, routeSlot: 'blue' };
+        await this.router.apply(withRoute(routesFromApps(this.apps()), this.route(app, placement)));
+        hooks.onLine(`-----> Routed port ${app.port} to ${name}`);
+      }
+    } catch (err) {
+      await this.docker.remove(name);
+      throw new Error(`the router could not switch to the new release: ${errorMessage(err)}`);
+    }
+
+    try {
+      hooks.commit(placement);
+    } catch (err) {
+      await this.undo(app, placement, name);
+      throw err;
+    }
+    await this.router.writeConfig(routesFromApps(this.apps()));
+    await this.retireOthers(app.name, name);
+    return placement;
+  }
+
+  async status(app: AppRow): Promise<AppRuntimeStatus> {
+    if (!app.container) return { status: 'none', restartCount: 0 };
+    const state = await this.docker.inspect(app.container);
+    if (!state) return { status: 'missing', restartCount: 0 };
+    return { status: state.status, restartCount: state.restartCount };
+  }
+
+  async logs(app: AppRow, opts: LogOptions): Promise<string> {
+    if (!app.container) return '';
+    return this.docker.logs(app.container, opts.tail);
+  }
+
+  async followLogs(app: AppRow, opts: LogOptions): Promise<{ stream: NodeJS.ReadableStream; stop: () => void }> {
+    if (!app.container) throw new MinPaasError('CONFLICT', `${app.name} has no running release yet`);
+    return this.docker.followLogs(app.container, opts.tail);
+  }
+
+  async remove(app: AppRow): Promise<void> {
+    for (const c of await this.docker.listOwnedContainers(app.name)) await this.docker.remove(c.id);
+    await this.router.apply(routesFromApps(this.apps().filter((a) => a.name !== app.name)));
+  }
+
+  async reconcile(apps: AppRow[]): Promise<ReconcileReport> {
+    const report: ReconcileReport = { restarted: [], missing: [], removedOrphans: [], placements: {} };
+    const current = new Map(apps.filter((a) => a.container).map((a) => [a.container!, a]));
+    for (const c of await this.docker.listOwnedContainers()) {
+      if (current.has(c.name)) continue;
+      // Owned, but no release uses it: a deploy that died half-way, or a retired one.
+      await this.docker.remove(c.id);
+      report.removedOrphans.push(c.name);
+    }
+    for (const app of current.values()) {
+      let state = await this.docker.inspect(app.container!);
+      if (!state) {
+        report.missing.push(app.name);
+        continue;
+      }
+      if (!state.running) {
+        await this.docker.start(state.id);
+        state = (await this.docker.inspect(state.id)) ?? state;
+        report.restarted.push(app.name);
+      }
+      if (state.hostPort !== null && state.hostPort !== app.containerPort) {
+        report.placements[app.name] = { container: app.container!, containerPort: state.hostPort, routeSlot: app.routeSlot };
+      }
+    }
+    return report;
+  }
+
+  private route(app: AppRow, placement: Placement): RouteSpec {
+    return { app: app.name, port: app.port, slot: placement.routeSlot, target: { host: CONTAINER_HOST, port: placement.containerPort } };
+  }
+
+  /** The commit failed after the switch: route back to the old container, drop the new one. */
+  private async undo(app: AppRow, placement: Placement, name: string): Promise<void> {
+    try {
+      if (app.containerPort !== null) {
+        await this.router.switchTo(app.name, placement.routeSlot, { host: CONTAINER_HOST, port: app.containerPort });
+      }
+      await this.router.apply(routesFromApps(this.apps()));
+    } catch (err) {
+      this.log.error({ app: app.name, err }, 'could not restore the route after a failed commit');
+    }
+    await this.docker.remove(name);
+  }
+
+  /** Stops and removes the app's containers other than `keep` (the drained old release, leftovers). */
+  private async retireOthers(app: string, keep: string): Promise<void> {
+    const others = (await this.docker.listOwnedContainers(app)).filter((c) => c.name !== keep);
+    await Promise.all(
+      others.map(async (c: ContainerState) => {
+        await this.docker.stop(c.id, this.options.stopTimeoutSeconds);
+        await this.docker.remove(c.id);
+      }),
+    );
+  }
+
+  private async crashReason(name: string): Promise<string | null> {
+    const state = await this.docker.inspect(name);
+    if (!state) return 'the container disappeared';
+    if (state.restartCount > 0 || (!state.running && state.status !== 'created')) {
+      return `the app exited (code ${state.exitCode}) before it answered HTTP`;
+    }
+    return null;
+  }
+
+  private async lastLogs(name: string): Promise<string[]> {
+    try {
+      const text = await this.docker.logs(name, CRASH_LOG_LINES);
+      return text.split('\n').filter((l) => l.trim() !== '');
+    } catch {
+      return [];
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import type { AppRow, EnvVars } from '../domain/types.js';
+import type { Placement } from '../store/store.js';
+
+/** A release to run: which image, with which config, for which app. */
+export interface RunRequest {
+  app: AppRow;
+  release: number;
+  /** Image ID (immutable) to run. */
+  image: string;
+  env: EnvVars;
+  containerPort: number;
+}
+
+export interface RunHooks {
+  onLine: (line: string) => void;
+  /**
+   * Called once the new container serves: the caller's commit point (store transaction).
+   * If it throws, the scheduler switches back and removes the new container.
+   */
+  commit: (placement: Placement) => void;
+}
+
+export interface AppRuntimeStatus {
+  /** running, restarting, exited, crashed, missing, stopped, none (never deployed). */
+  status: string;
+  restartCount: number;
+}
+
+export interface LogOptions {
+  tail: number;
+}
+
+/**
+ * Where releases run. `docker-local` is the only one today; an app row names its
+ * scheduler so a Swarm backend can be one more implementation of this interface.
+ */
+export interface Scheduler {
+  readonly name: string;
+  /** Start the release, wait until it answers HTTP, route to it, retire the old one. */
+  deploy(req: RunRequest, hooks: RunHooks): Promise<Placement>;
+  status(app: AppRow): Promise<AppRuntimeStatus>;
+  logs(app: AppRow, opts: LogOptions): Promise<string>;
+  followLogs(app: AppRow, opts: LogOptions): Promise<{ stream: NodeJS.ReadableStream; stop: () => void }>;
+  /** Stop and remove every container of the app and its route. */
+  remove(app: AppRow): Promise<void>;
+  /** Make running containers and routes match the store (start-up). */
+  reconcile(apps: AppRow[]): Promise<ReconcileReport>;
+}
+
+export interface ReconcileReport {
+  /** Apps whose container had to be started again (or whose port moved). */
+  restarted: string[];
+  /** Apps whose current container is gone; they need a redeploy. */
+  missing: string[];
+  /** Containers MinPaas owned but no release uses: removed. */
+  removedOrphans: string[];
+  /** New placements to record, by app. */
+  placements: Record<string, Placement>;
+}

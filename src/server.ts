@@ -1,0 +1,154 @@
+import fs from 'node:fs';
+import type http from 'node:http';
+import path from 'node:path';
+import { AppService } from './apps/app-service.js';
+import { loadOrCreateToken } from './auth/token.js';
+import { BaseImages } from './build/base-images.js';
+import { ImageBuilder } from './build/image-builder.js';
+import type { Config } from './config.js';
+import { DeployLocks } from './deploy/lock.js';
+import { DeployPipeline } from './deploy/pipeline.js';
+import { createPushHandler } from './deploy/push-deploy.js';
+import { createDockerClient, DockerEngine } from './docker/index.js';
+import { portInUse } from './domain/ports.js';
+import { errorMessage } from './errors.js';
+import { GitHttp, isGitRequest } from './git/git-http.js';
+import { HookBridge } from './git/hook-bridge.js';
+import { RepoStore } from './git/repos.js';
+import { apiRoutes } from './http/api-routes.js';
+import { createHttpServer } from './http/server.js';
+import { log as rootLog, type Logger } from './log.js';
+import { createRouter } from './router/haproxy-router.js';
+import type { Router } from './router/types.js';
+import { DockerLocalScheduler } from './scheduler/docker-local.js';
+import { routesFromApps } from './scheduler/routes.js';
+import { Store } from './store/store.js';
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  token: string;
+  tokenGenerated: boolean;
+  tokenFile: string;
+  store: Store;
+  router: Router;
+  apps: AppService;
+  /** Stops the control plane; the router (and so every app) keeps serving. */
+  close(): Promise<void>;
+}
+
+/** Container hardening for every app: no privilege escalation, no capabilities. */
+const APP_HOST_CONFIG = {
+  SecurityOpt: ['no-new-privileges:true'],
+  CapDrop: ['ALL'],
+};
+
+/**
+ * The composition root: config → store, docker, router, scheduler, pipeline, servers.
+ * Start-up also reconciles: interrupted deploys are marked failed, containers and routes
+ * are made to match the store.
+ */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const log = rootLog.child({ component: 'server' });
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const tokenSource = loadOrCreateToken(config.dataDir, config.token);
+  const store = new Store(path.join(config.dataDir, 'minpaas.db'));
+  const interrupted = store.failInterruptedDeploys('interrupted: MinPaas stopped while this deploy was running');
+  if (interrupted > 0) log.warn({ interrupted }, 'marked interrupted deploys as failed');
+
+  const docker = new DockerEngine(createDockerClient());
+  try {
+    await docker.ping();
+  } catch (err) {
+    store.close();
+    throw new Error(`no Docker engine answers (${errorMessage(err)}); run the set-up script or start dockerd`);
+  }
+
+  const router = createRouter(config);
+  const scheduler = new DockerLocalScheduler(
+    docker,
+    router,
+    () => store.listApps(),
+    { healthTimeoutMs: config.healthTimeoutMs, stopTimeoutSeconds: 10, hostConfig: APP_HOST_CONFIG },
+    rootLog.child({ component: 'scheduler' }),
+  );
+  const publicUrl = (port: number): string => `http://${config.publicHost}:${port}`;
+  const locks = new DeployLocks();
+  const repos = new RepoStore(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks'));
+  const builder = new ImageBuilder(
+    docker,
+    new BaseImages(
+      docker,
+      { node: config.nodeBaseImage, python: config.pythonBaseImage },
+      config.baseImagesDefaulted,
+      rootLog.child({ component: 'base-images' }),
+    ),
+    config.projectRoot,
+  );
+  const pipeline = new DeployPipeline({
+    store,
+    docker,
+    builder,
+    scheduler,
+    locks,
+    workspaces: path.join(config.dataDir, 'workspaces'),
+    appBind: config.appBind,
+    portInUse: (port) => portInUse(config.appBind, port),
+    publicUrl,
+    log: rootLog.child({ component: 'deploy' }),
+  });
+  const apps = new AppService({ store, docker, scheduler, pipeline, locks, repos, publicUrl, cloneTimeoutMs: 120_000 });
+
+  await reconcile(store, scheduler, router, log);
+  router.startWatchdog(() => routesFromApps(store.listApps()));
+  await repos.wireAll();
+
+  const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(pipeline), rootLog.child({ component: 'git' }));
+  await hooks.listen();
+  const git = new GitHttp(repos, tokenSource.token, rootLog.child({ component: 'git' }));
+  const server = createHttpServer({
+    token: tokenSource.token,
+    routes: apiRoutes(apps),
+    git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
+    log: rootLog.child({ component: 'http' }),
+  });
+  const port = await listen(server, config.port, config.host);
+  log.info({ port, host: config.host, dataDir: config.dataDir }, 'MinPaas is listening');
+
+  return {
+    url: `http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${port}`,
+    port,
+    token: tokenSource.token,
+    tokenGenerated: tokenSource.generated,
+    tokenFile: tokenSource.file,
+    store,
+    router,
+    apps,
+    async close() {
+      router.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await hooks.close();
+      store.close();
+    },
+  };
+}
+
+async function reconcile(store: Store, scheduler: DockerLocalScheduler, router: Router, log: Logger): Promise<void> {
+  const report = await scheduler.reconcile(store.listApps());
+  for (const [app, placement] of Object.entries(report.placements)) store.setPlacement(app, placement);
+  if (report.restarted.length) log.warn({ apps: report.restarted }, 'restarted app containers that were not running');
+  if (report.missing.length) log.error({ apps: report.missing }, 'app containers are missing; redeploy these apps');
+  if (report.removedOrphans.length) log.info({ containers: report.removedOrphans }, 'removed containers no release uses');
+  await router.ensureRunning(routesFromApps(store.listApps()));
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      const address = server.address();
+      resolve(typeof address === 'object' && address ? address.port : port);
+    });
+  });
+}

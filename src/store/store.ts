@@ -1,0 +1,275 @@
+import Database from 'better-sqlite3';
+import type { AppRow, Deploy, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
+import type { Slot } from '../router/types.js';
+import { MIGRATIONS } from './migrations.js';
+
+type Row = Record<string, unknown>;
+
+const now = (): string => new Date().toISOString();
+
+function toApp(r: Row): AppRow {
+  return {
+    name: r.name as string,
+    runtime: r.runtime as RuntimeName,
+    repo: (r.repo as string | null) ?? null,
+    branch: (r.branch as string | null) ?? null,
+    port: r.port as number,
+    scheduler: r.scheduler as string,
+    release: (r.release as number | null) ?? null,
+    container: (r.container as string | null) ?? null,
+    containerPort: (r.container_port as number | null) ?? null,
+    routeSlot: r.route_slot as Slot,
+    createdAt: r.created_at as string,
+    updatedAt: r.updated_at as string,
+  };
+}
+
+function toRelease(r: Row): Release {
+  return {
+    app: r.app as string,
+    number: r.number as number,
+    image: r.image as string,
+    imageId: r.image_id as string,
+    env: JSON.parse(r.env_json as string) as EnvVars,
+    commit: (r.commit_sha as string | null) ?? null,
+    kind: r.kind as ReleaseKind,
+    description: r.description as string,
+    createdAt: r.created_at as string,
+  };
+}
+
+function toDeploy(r: Row): Deploy {
+  return {
+    id: r.id as number,
+    app: r.app as string,
+    source: r.source as DeploySource,
+    status: r.status as Deploy['status'],
+    commit: (r.commit_sha as string | null) ?? null,
+    release: (r.release as number | null) ?? null,
+    error: (r.error as string | null) ?? null,
+    startedAt: r.started_at as string,
+    finishedAt: (r.finished_at as string | null) ?? null,
+  };
+}
+
+export interface NewApp {
+  name: string;
+  runtime: RuntimeName;
+  repo: string | null;
+  branch: string | null;
+  port: number;
+}
+
+export interface NewRelease {
+  app: string;
+  number: number;
+  image: string;
+  imageId: string;
+  env: EnvVars;
+  commit: string | null;
+  kind: ReleaseKind;
+  description: string;
+}
+
+/** Where a release now runs: written with the release in one transaction. */
+export interface Placement {
+  container: string;
+  containerPort: number;
+  routeSlot: Slot;
+}
+
+/**
+ * The only user of SQLite. WAL mode, every multi-row write in one transaction, so a
+ * kill -9 at any point leaves either the old state or the new one.
+ */
+export class Store {
+  private readonly db: Database.Database;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    for (let i = version; i < MIGRATIONS.length; i++) {
+      this.tx(() => {
+        this.db.exec(MIGRATIONS[i]!);
+        this.db.pragma(`user_version = ${i + 1}`);
+      });
+    }
+  }
+
+  tx<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  integrityCheck(): string {
+    return this.db.pragma('integrity_check', { simple: true }) as string;
+  }
+
+  // apps
+
+  listApps(): AppRow[] {
+    return (this.db.prepare('SELECT * FROM apps ORDER BY name').all() as Row[]).map(toApp);
+  }
+
+  getApp(name: string): AppRow | undefined {
+    const row = this.db.prepare('SELECT * FROM apps WHERE name = ?').get(name) as Row | undefined;
+    return row ? toApp(row) : undefined;
+  }
+
+  usedPorts(): Set<number> {
+    return new Set((this.db.prepare('SELECT port FROM apps').all() as Row[]).map((r) => r.port as number));
+  }
+
+  createApp(app: NewApp): AppRow {
+    const t = now();
+    this.db
+      .prepare(
+        `INSERT INTO apps (name, runtime, repo, branch, port, created_at, updated_at)
+         VALUES (@name, @runtime, @repo, @branch, @port, @t, @t)`,
+      )
+      .run({ ...app, t });
+    return this.getApp(app.name)!;
+  }
+
+  updateSource(name: string, fields: { runtime: RuntimeName; repo: string | null; branch: string | null }): void {
+    this.db
+      .prepare('UPDATE apps SET runtime = @runtime, repo = @repo, branch = @branch, updated_at = @t WHERE name = @name')
+      .run({ ...fields, name, t: now() });
+  }
+
+  /** Records where the app's current release runs (e.g. after a restart moved its port). */
+  setPlacement(name: string, placement: Placement): void {
+    this.db
+      .prepare(
+        `UPDATE apps SET container = @container, container_port = @containerPort, route_slot = @routeSlot,
+         updated_at = @t WHERE name = @name`,
+      )
+      .run({ ...placement, name, t: now() });
+  }
+
+  deleteApp(name: string): void {
+    this.db.prepare('DELETE FROM apps WHERE name = ?').run(name);
+  }
+
+  // env
+
+  getEnv(app: string): EnvVars {
+    const rows = this.db.prepare('SELECT key, value FROM env WHERE app = ? ORDER BY key').all(app) as Row[];
+    return Object.fromEntries(rows.map((r) => [r.key as string, r.value as string]));
+  }
+
+  /** Replaces the app's whole config. */
+  setEnv(app: string, env: EnvVars): void {
+    this.tx(() => {
+      this.db.prepare('DELETE FROM env WHERE app = ?').run(app);
+      const insert = this.db.prepare('INSERT INTO env (app, key, value) VALUES (?, ?, ?)');
+      for (const [key, value] of Object.entries(env)) insert.run(app, key, value);
+      this.db.prepare('UPDATE apps SET updated_at = ? WHERE name = ?').run(now(), app);
+    });
+  }
+
+  // releases
+
+  listReleases(app: string): Release[] {
+    return (this.db.prepare('SELECT * FROM releases WHERE app = ? ORDER BY number DESC').all(app) as Row[]).map(
+      toRelease,
+    );
+  }
+
+  getRelease(app: string, number: number): Release | undefined {
+    const row = this.db.prepare('SELECT * FROM releases WHERE app = ? AND number = ?').get(app, number) as
+      | Row
+      | undefined;
+    return row ? toRelease(row) : undefined;
+  }
+
+  nextReleaseNumber(app: string): number {
+    const row = this.db.prepare('SELECT MAX(number) AS n FROM releases WHERE app = ?').get(app) as Row;
+    return ((row.n as number | null) ?? 0) + 1;
+  }
+
+  /**
+   * The commit point of a deploy: the release row, the app's config and where it runs,
+   * in one transaction.
+   */
+  recordRelease(release: NewRelease, placement: Placement): Release {
+    this.tx(() => {
+      const t = now();
+      this.db
+        .prepare(
+          `INSERT INTO releases (app, number, image, image_id, env_json, commit_sha, kind, description, created_at)
+           VALUES (@app, @number, @image, @imageId, @envJson, @commit, @kind, @description, @t)`,
+        )
+        .run({ ...release, envJson: JSON.stringify(release.env), t });
+      this.db.prepare('DELETE FROM env WHERE app = ?').run(release.app);
+      const insert = this.db.prepare('INSERT INTO env (app, key, value) VALUES (?, ?, ?)');
+      for (const [key, value] of Object.entries(release.env)) insert.run(release.app, key, value);
+      this.db
+        .prepare(
+          `UPDATE apps SET release = @number, container = @container, container_port = @containerPort,
+           route_slot = @routeSlot, updated_at = @t WHERE name = @app`,
+        )
+        .run({ ...placement, number: release.number, app: release.app, t });
+    });
+    return this.getRelease(release.app, release.number)!;
+  }
+
+  // deploys
+
+  startDeploy(app: string, source: DeploySource, commit: string | null): Deploy {
+    const info = this.db
+      .prepare(`INSERT INTO deploys (app, source, status, commit_sha, started_at) VALUES (?, ?, 'running', ?, ?)`)
+      .run(app, source, commit, now());
+    return this.getDeploy(app, Number(info.lastInsertRowid))!;
+  }
+
+  finishDeploy(id: number, release: number, commit: string | null): void {
+    this.db
+      .prepare(`UPDATE deploys SET status = 'succeeded', release = ?, commit_sha = ?, finished_at = ? WHERE id = ?`)
+      .run(release, commit, now(), id);
+  }
+
+  failDeploy(id: number, error: string): void {
+    this.db
+      .prepare(`UPDATE deploys SET status = 'failed', error = ?, finished_at = ? WHERE id = ? AND status = 'running'`)
+      .run(error, now(), id);
+  }
+
+  saveDeployLog(id: number, text: string): void {
+    this.db.prepare('UPDATE deploys SET log = ? WHERE id = ?').run(text, id);
+  }
+
+  getDeploy(app: string, id: number): Deploy | undefined {
+    const row = this.db.prepare('SELECT * FROM deploys WHERE app = ? AND id = ?').get(app, id) as Row | undefined;
+    return row ? toDeploy(row) : undefined;
+  }
+
+  getDeployLog(app: string, id: number): string | undefined {
+    const row = this.db.prepare('SELECT log FROM deploys WHERE app = ? AND id = ?').get(app, id) as Row | undefined;
+    return row ? (row.log as string) : undefined;
+  }
+
+  listDeploys(app: string, limit = 50): Deploy[] {
+    return (
+      this.db.prepare('SELECT * FROM deploys WHERE app = ? ORDER BY id DESC LIMIT ?').all(app, limit) as Row[]
+    ).map(toDeploy);
+  }
+
+  /** Deploys a crash left "running": marks them failed. Returns how many. */
+  failInterruptedDeploys(reason: string): number {
+    return this.db
+      .prepare(`UPDATE deploys SET status = 'failed', error = ?, finished_at = ? WHERE status = 'running'`)
+      .run(reason, now()).changes;
+  }
+}

@@ -1,0 +1,278 @@
+import fs from 'node:fs/promises';
+import http from 'node:http';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import autocannon from 'autocannon';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HaproxyRouter } from '../../src/router/haproxy-router.js';
+import type { RouteSpec, Target } from '../../src/router/types.js';
+
+/**
+ * The router against a real HAProxy 2.6, with small node:http servers in this process as
+ * the "containers". Figures are printed so a run documents what was measured.
+ */
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface LoadResult {
+  total: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+
+interface AutocannonResult {
+  requests: { total: number };
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+
+/** ~20 keep-alive connections hammering one URL for a while. */
+async function load(url: string, seconds: number): Promise<LoadResult> {
+  const run = autocannon as unknown as (opts: object) => Promise<AutocannonResult>;
+  const r = await run({ url, connections: 20, duration: seconds });
+  return { total: r.requests.total, errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx };
+}
+
+/** Ask the OS for a port nobody uses right now. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+interface Backend {
+  name: string;
+  target: Target;
+  server: http.Server;
+}
+
+/** Answers its name; /slow answers after 2 s (an in-flight request during a switch). */
+async function backend(name: string): Promise<Backend> {
+  const server = http.createServer((req, res) => {
+    const reply = (): void => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end(name);
+    };
+    if (req.url === '/slow') setTimeout(reply, 2000);
+    else reply();
+  });
+  // Longer than HAProxy keeps idle server connections, so no reuse races a close.
+  server.keepAliveTimeout = 60_000;
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { name, target: { host: '127.0.0.1', port }, server };
+}
+
+function get(port: number, urlPath = '/'): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port, path: urlPath, agent: false }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+  });
+}
+
+async function waitUntilServing(port: number, body: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await get(port).catch(() => null);
+    if (r?.status === 200 && r.body === body) return;
+    if (Date.now() > deadline) throw new Error(`port ${port} does not answer ${body}`);
+    await sleep(10);
+  }
+}
+
+async function readPid(file: string): Promise<number> {
+  return Number.parseInt(await fs.readFile(file, 'utf8'), 10);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('HaproxyRouter against real HAProxy', () => {
+  let dataDir: string;
+  let router: HaproxyRouter;
+  let adopter: HaproxyRouter | undefined;
+  const backends: Backend[] = [];
+  let a: Backend, b: Backend, c: Backend;
+  let port1: number, port2: number;
+  let routes: RouteSpec[] = [];
+
+  beforeAll(async () => {
+    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'minpaas-router-'));
+    [a, b, c] = [await backend('A'), await backend('B'), await backend('C')];
+    backends.push(a, b, c);
+    port1 = await freePort();
+    port2 = await freePort();
+    router = new HaproxyRouter({ dataDir, appBind: '127.0.0.1', drainTimeoutMs: 10_000 });
+  });
+
+  afterAll(async () => {
+    adopter?.close();
+    router.close();
+    // Whichever instance started the current master, stopping by pidfile reaches it.
+    await router.stopProcess().catch(() => undefined);
+    await Promise.all(backends.map((x) => new Promise((resolve) => x.server.close(resolve))));
+    for (const x of backends) x.server.closeAllConnections();
+    await fs.rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('starts with no apps, then serves a route from backend A', async () => {
+    await router.ensureRunning([]);
+    expect(await router.process.isRunning()).toBe(true);
+    routes = [{ app: 'one', port: port1, slot: 'blue', target: a.target }];
+    await router.apply(routes);
+    expect(await get(port1)).toEqual({ status: 200, body: 'A' });
+  });
+
+  it('switches to backend B under load with no error, draining a 2 s in-flight request', async () => {
+    const loading = load(`http://127.0.0.1:${port1}/`, 4);
+    await sleep(1000);
+    const slowStarted = Date.now();
+    let slowDoneAt = 0;
+    const slow = get(port1, '/slow').then((r) => {
+      slowDoneAt = Date.now();
+      return r;
+    });
+    await sleep(200);
+    const switchStarted = performance.now();
+    const result = await router.switchTo('one', 'blue', b.target);
+    const switchMs = performance.now() - switchStarted;
+    const switchDoneAt = Date.now();
+    routes = [{ app: 'one', port: port1, slot: 'green', target: b.target }];
+    await router.writeConfig(routes);
+    const slowResult = await slow;
+    const loadResult = await loading;
+    console.log(
+      `switch under load: switchTo returned after ${switchMs.toFixed(0)} ms ` +
+        `(switch ${(switchMs - result.drainMs).toFixed(0)} ms + drain ${result.drainMs} ms), ` +
+        `2 s request answered ${slowResult.status} after ${slowDoneAt - slowStarted} ms; ` +
+        `load ${loadResult.total} requests, ${loadResult.errors} errors, ${loadResult.non2xx} non-2xx`,
+    );
+    expect(result.slot).toBe('green');
+    expect(result.drained).toBe(true);
+    expect(result.drainMs).toBeGreaterThan(1000);
+    expect(slowResult).toEqual({ status: 200, body: 'A' });
+    expect(slowDoneAt).toBeLessThanOrEqual(switchDoneAt);
+    expect(loadResult.errors).toBe(0);
+    expect(loadResult.non2xx).toBe(0);
+    expect(loadResult.total).toBeGreaterThan(100);
+    expect(await get(port1)).toEqual({ status: 200, body: 'B' });
+  });
+
+  it('adds a second app by reload while the first is under load, with no error', async () => {
+    const before = await router.process.showProc();
+    const loading = load(`http://127.0.0.1:${port1}/`, 4);
+    await sleep(1000);
+    routes = [...routes, { app: 'two', port: port2, slot: 'blue', target: c.target }];
+    const started = performance.now();
+    await router.apply(routes);
+    const applyMs = performance.now() - started;
+    const loadResult = await loading;
+    console.log(
+      `reload under load: apply() took ${applyMs.toFixed(0)} ms; ` +
+        `load ${loadResult.total} requests, ${loadResult.errors} errors, ${loadResult.non2xx} non-2xx`,
+    );
+    const after = await router.process.showProc();
+    expect(after.master.reloads).toBe(before.master.reloads + 1);
+    expect(after.oldWorkers).toEqual([]);
+    expect(loadResult.errors).toBe(0);
+    expect(loadResult.non2xx).toBe(0);
+    expect(await get(port1)).toEqual({ status: 200, body: 'B' });
+    expect(await get(port2)).toEqual({ status: 200, body: 'C' });
+  });
+
+  it('ensureRunning re-applies stored targets at runtime without a reload', async () => {
+    // Runtime drifts from the store (as after a crash mid-swap): app one back on A.
+    await router.switchTo('one', 'green', a.target);
+    expect(await get(port1)).toEqual({ status: 200, body: 'A' });
+    const before = await router.process.showProc();
+    await router.ensureRunning(routes);
+    const after = await router.process.showProc();
+    expect(after.master).toEqual(before.master);
+    expect(await get(port1)).toEqual({ status: 200, body: 'B' });
+    expect(await get(port2)).toEqual({ status: 200, body: 'C' });
+  });
+
+  it('a refused reload (port taken) throws, keeps serving and keeps the file as it was', async () => {
+    const squatter = net.createServer();
+    const taken = await freePort();
+    await new Promise<void>((resolve) => squatter.listen(taken, '127.0.0.1', resolve));
+    try {
+      const fileBefore = await router.process.readConfig();
+      await expect(router.apply([...routes, { app: 'three', port: taken, slot: 'blue', target: c.target }])).rejects.toThrow(
+        /refused the new config.*Address already in use/,
+      );
+      expect(await router.process.readConfig()).toBe(fileBefore);
+      expect(await get(port1)).toEqual({ status: 200, body: 'B' });
+      expect(await get(port2)).toEqual({ status: 200, body: 'C' });
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
+  });
+
+  it('answers 503 for an app without a running release', async () => {
+    const port3 = await freePort();
+    routes = [...routes, { app: 'idle', port: port3, slot: 'blue', target: null }];
+    await router.apply(routes);
+    expect((await get(port3)).status).toBe(503);
+  });
+
+  it('restarts HAProxy at once after kill -9 of its master (watchdog, own child)', async () => {
+    router.startWatchdog(() => routes);
+    const pidFile = router.process.paths.pidFile;
+    const pid = await readPid(pidFile);
+    const started = performance.now();
+    process.kill(pid, 'SIGKILL');
+    await waitUntilServing(port1, 'B', 10_000);
+    await waitUntilServing(port2, 'C', 10_000);
+    const ms = performance.now() - started;
+    console.log(`kill -9 of the master (our child): every route serves again after ${ms.toFixed(0)} ms`);
+    expect(await readPid(pidFile)).not.toBe(pid);
+    expect(alive(await readPid(pidFile))).toBe(true);
+  });
+
+  it('a new control plane adopts the running HAProxy and its watchdog restarts it after kill -9', async () => {
+    router.close();
+    const pidFile = router.process.paths.pidFile;
+    const pid = await readPid(pidFile);
+    adopter = new HaproxyRouter({ dataDir, appBind: '127.0.0.1', drainTimeoutMs: 10_000 });
+    const reloads = (await adopter.process.showProc()).master.reloads;
+    await adopter.ensureRunning(routes);
+    // Same master, no reload: it kept serving across the "control plane restart".
+    expect(await readPid(pidFile)).toBe(pid);
+    expect((await adopter.process.showProc()).master.reloads).toBe(reloads);
+    adopter.startWatchdog(() => routes);
+    const started = performance.now();
+    process.kill(pid, 'SIGKILL');
+    await waitUntilServing(port1, 'B', 10_000);
+    await waitUntilServing(port2, 'C', 10_000);
+    const ms = performance.now() - started;
+    console.log(`kill -9 of the master (found by the 1 s poll): every route serves again after ${ms.toFixed(0)} ms`);
+    expect(ms).toBeLessThan(5000);
+  });
+
+  it('stopProcess stops HAProxy and frees the ports', async () => {
+    await (adopter ?? router).stopProcess();
+    expect(await router.process.masterPid()).toBeNull();
+    expect(await router.process.isRunning()).toBe(false);
+    await expect(get(port1)).rejects.toThrow(/ECONNREFUSED/);
+  });
+});
