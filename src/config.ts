@@ -43,7 +43,8 @@ export function loadConfig(env: Env = process.env): Config {
   const nodeBase = env.MINPAAS_NODE_BASE_IMAGE || undefined;
   const pythonBase = env.MINPAAS_PYTHON_BASE_IMAGE || undefined;
   return {
-    port: integer(env, 'MINPAAS_PORT', 7000, 1, 65535),
+    // 0 asks the OS for a free port (tests).
+    port: integer(env, 'MINPAAS_PORT', 7000, 0, 65535),
     host: env.MINPAAS_HOST || '0.0.0.0',
     dataDir: path.resolve(env.MINPAAS_DATA_DIR || './data'),
     token: env.MINPAAS_TOKEN || undefined,

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { AppService } from './apps/app-service.js';
-import { loadOrCreateToken } from './auth/token.js';
+import { loadOrCreateInstanceId, loadOrCreateToken } from './auth/token.js';
 import { BaseImages } from './build/base-images.js';
 import { ImageBuilder } from './build/image-builder.js';
 import type { Config } from './config.js';
@@ -31,6 +31,7 @@ export interface RunningServer {
   tokenGenerated: boolean;
   tokenFile: string;
   store: Store;
+  docker: DockerEngine;
   router: Router;
   apps: AppService;
   /** Stops the control plane; the router (and so every app) keeps serving. */
@@ -56,7 +57,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const interrupted = store.failInterruptedDeploys('interrupted: MinPaas stopped while this deploy was running');
   if (interrupted > 0) log.warn({ interrupted }, 'marked interrupted deploys as failed');
 
-  const docker = new DockerEngine(createDockerClient());
+  const docker = new DockerEngine(createDockerClient(), loadOrCreateInstanceId(config.dataDir));
   try {
     await docker.ping();
   } catch (err) {
@@ -122,6 +123,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     tokenGenerated: tokenSource.generated,
     tokenFile: tokenSource.file,
     store,
+    docker,
     router,
     apps,
     async close() {

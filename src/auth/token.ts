@@ -50,3 +50,18 @@ export function loadOrCreateToken(dataDir: string, configured: string | undefine
   fs.writeFileSync(file, `${token}\n`, { mode: 0o600, flag: 'wx' });
   return { token, generated: true, file };
 }
+
+/** This installation's id (labels its containers and images), created on first start. */
+export function loadOrCreateInstanceId(dataDir: string): string {
+  const file = path.join(dataDir, 'instance-id');
+  try {
+    const saved = fs.readFileSync(file, 'utf8').trim();
+    if (/^[a-z0-9]{8,64}$/.test(saved)) return saved;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const id = crypto.randomBytes(6).toString('hex');
+  fs.mkdirSync(dataDir, { recursive: true });
+  fs.writeFileSync(file, `${id}\n`);
+  return id;
+}

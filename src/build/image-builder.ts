@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { DockerEngine } from '../docker/index.js';
-import { imageTag, ownedLabels } from '../docker/index.js';
+import { imageTag } from '../docker/index.js';
 import { errorMessage, MinPaasError } from '../errors.js';
 import type { Runtime } from '../runtimes/index.js';
 import type { BaseImages } from './base-images.js';
@@ -37,6 +37,7 @@ export class ImageBuilder {
   async build(job: BuildJob): Promise<BuiltImage> {
     const base = await this.baseImages.resolve(job.runtime.name);
     const tag = imageTag(job.app, job.release);
+    job.onLine(`Base image: ${base}`);
     const tail: string[] = [];
     const onLine = (line: string): void => {
       tail.push(line);
@@ -50,7 +51,7 @@ export class ImageBuilder {
           tag,
           dockerfile: PLATFORM_DOCKERFILE,
           buildArgs: { BASE_IMAGE: base },
-          labels: ownedLabels(job.app, job.release),
+          labels: this.docker.labels(job.app, job.release),
           ...(job.signal ? { signal: job.signal } : {}),
         },
         onLine,

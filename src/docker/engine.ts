@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { PassThrough, type Readable } from 'node:stream';
 import { BuildStreamParser, type BuildEvent } from './build-stream.js';
-import { LABEL_APP, LABEL_RELEASE, ownedFilter } from './labels.js';
+import { LABEL_APP, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
 
 export interface BuildRequest {
   context: Readable;
@@ -61,7 +61,16 @@ function isNotModified(err: unknown): boolean {
  * this folder). Methods speak in MinPaas terms and hide Docker's quirks.
  */
 export class DockerEngine {
-  constructor(private readonly docker: Docker) {}
+  /** `instance` names this installation; it only ever lists and deletes what carries it. */
+  constructor(
+    private readonly docker: Docker,
+    readonly instance: string,
+  ) {}
+
+  /** The labels of everything created for a release of an app. */
+  labels(app: string, release: number): Record<string, string> {
+    return ownedLabels(this.instance, app, release);
+  }
 
   async ping(): Promise<void> {
     await this.docker.ping();
@@ -139,7 +148,9 @@ export class DockerEngine {
       ExposedPorts: { [portKey]: {} },
       HostConfig: {
         PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
-        RestartPolicy: { Name: 'unless-stopped' },
+        // No restarts until the release proved healthy: a crash on start must stay a
+        // crash, with its exit code, not a restart loop (see keepRunning).
+        RestartPolicy: { Name: 'no' },
         // Without an init, node as PID 1 ignores SIGTERM and every stop takes 10 s.
         Init: true,
         ...spec.hostConfig,
@@ -149,6 +160,11 @@ export class DockerEngine {
     const state = await this.inspect(spec.name);
     if (!state) throw new Error(`container ${spec.name} vanished right after it started`);
     return state;
+  }
+
+  /** From now on Docker restarts the container when it crashes (and after a reboot). */
+  async keepRunning(nameOrId: string): Promise<void> {
+    await this.docker.getContainer(nameOrId).update({ RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 } });
   }
 
   async inspect(nameOrId: string): Promise<ContainerState | null> {
@@ -214,13 +230,13 @@ export class DockerEngine {
   }
 
   async listOwnedContainers(app?: string): Promise<ContainerState[]> {
-    const list = await this.docker.listContainers({ all: true, filters: ownedFilter(app) });
+    const list = await this.docker.listContainers({ all: true, filters: ownedFilter(this.instance, app) });
     const states = await Promise.all(list.map((c) => this.inspect(c.Id)));
     return states.filter((s): s is ContainerState => s !== null);
   }
 
   async listOwnedImages(app?: string, dangling?: boolean): Promise<OwnedImage[]> {
-    const filters: Record<string, string[]> = { ...ownedFilter(app) };
+    const filters: Record<string, string[]> = { ...ownedFilter(this.instance, app) };
     if (dangling !== undefined) filters.dangling = [String(dangling)];
     const list = await this.docker.listImages({ all: false, filters });
     return list.map((i) => ({

@@ -2,4 +2,4 @@ export { createDockerClient } from './client.js';
 export { DockerEngine, demuxBuffer } from './engine.js';
 export type { BuildRequest, ContainerSpec, ContainerState, OwnedImage } from './engine.js';
 export { BuildStreamParser } from './build-stream.js';
-export { containerName, imageTag, ownedLabels, LABEL_APP, LABEL_MANAGED, LABEL_RELEASE } from './labels.js';
+export { containerName, imageTag, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED, LABEL_RELEASE } from './labels.js';

@@ -3,16 +3,20 @@
  * what carries them ("prove that we own the exact resource").
  */
 export const LABEL_MANAGED = 'minpaas.managed';
+/** Which MinPaas installation (data dir) owns it: several may share one Docker engine. */
+export const LABEL_INSTANCE = 'minpaas.instance';
 export const LABEL_APP = 'minpaas.app';
 export const LABEL_RELEASE = 'minpaas.release';
 
-export function ownedLabels(app: string, release: number): Record<string, string> {
-  return { [LABEL_MANAGED]: 'true', [LABEL_APP]: app, [LABEL_RELEASE]: String(release) };
+export function ownedLabels(instance: string, app: string, release: number): Record<string, string> {
+  return { [LABEL_MANAGED]: 'true', [LABEL_INSTANCE]: instance, [LABEL_APP]: app, [LABEL_RELEASE]: String(release) };
 }
 
-/** Docker `filters` selecting what MinPaas owns, optionally of one app. */
-export function ownedFilter(app?: string): { label: string[] } {
-  return { label: app ? [`${LABEL_MANAGED}=true`, `${LABEL_APP}=${app}`] : [`${LABEL_MANAGED}=true`] };
+/** Docker `filters` selecting what this installation owns, optionally of one app. */
+export function ownedFilter(instance: string, app?: string): { label: string[] } {
+  const label = [`${LABEL_MANAGED}=true`, `${LABEL_INSTANCE}=${instance}`];
+  if (app) label.push(`${LABEL_APP}=${app}`);
+  return { label };
 }
 
 export function imageTag(app: string, release: number): string {

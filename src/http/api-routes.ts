@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { AppService } from '../apps/app-service.js';
-import { invalid } from '../errors.js';
+import { invalid, isMinPaasError } from '../errors.js';
 import { readJson, readJsonObject, sendJson, sendText } from './respond.js';
 
 export interface RouteContext {
@@ -37,6 +37,25 @@ async function followLogs(apps: AppService, ctx: RouteContext): Promise<void> {
   stream.on('error', () => ctx.res.end());
 }
 
+/**
+ * POST /deploy?stream=1: NDJSON, one `{"log": line}` per build log line while it runs,
+ * then `{"app": record}` or `{"error", "status", "details"}` as the last line.
+ */
+async function streamDeploy(apps: AppService, body: Record<string, unknown>, res: http.ServerResponse): Promise<void> {
+  res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache' });
+  const send = (obj: unknown): void => {
+    if (!res.writableEnded) res.write(`${JSON.stringify(obj)}\n`);
+  };
+  try {
+    send({ app: await apps.deployFromRepo(body, (line) => send({ log: line })) });
+  } catch (err) {
+    const status = isMinPaasError(err) ? err.status : 500;
+    const message = isMinPaasError(err) ? err.message : 'internal error; the server log has the details';
+    send({ error: message, status, ...(isMinPaasError(err) && err.details ? { details: err.details } : {}) });
+  }
+  res.end();
+}
+
 /** The admin API: each route parses the request, calls the service, shapes the reply. */
 export function apiRoutes(apps: AppService): Route[] {
   return [
@@ -44,7 +63,11 @@ export function apiRoutes(apps: AppService): Route[] {
     {
       method: 'POST',
       path: /^\/deploy$/,
-      handle: async ({ req, res }) => sendJson(res, 200, await apps.deployFromRepo(await readJsonObject(req))),
+      handle: async ({ req, res, query }) => {
+        const body = await readJsonObject(req);
+        if (['1', 'true'].includes(query.get('stream') ?? '')) return streamDeploy(apps, body, res);
+        sendJson(res, 200, await apps.deployFromRepo(body));
+      },
     },
     { method: 'GET', path: new RegExp(`^/apps/${NAME}$`), handle: async ({ res, params }) => sendJson(res, 200, await apps.get(params[0])) },
     {

@@ -165,6 +165,8 @@ function renderText(routes: RouteSpec[], opts: HaproxyConfigOptions, layout: str
     '    mode http',
     // Without it, a reload resets idle keep-alive clients (measured: 12-80 per batch).
     '    option idle-close-on-response',
+    // Listener rows in `show stat` tell which ports the running HAProxy holds.
+    '    option socket-stats',
     '    option forwardfor',
     `    timeout connect ${t.connect}`,
     `    timeout client ${t.client}`,

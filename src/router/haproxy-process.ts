@@ -1,8 +1,7 @@
 import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import { openSync, closeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { log } from '../log.js';
 import { errorMessage } from '../errors.js';

@@ -14,7 +14,7 @@ import {
   type HaproxyTimeouts,
 } from './haproxy-config.js';
 import { HaproxyProcess } from './haproxy-process.js';
-import { findStatRow, isMaint, parseShowStat, type StatRow } from './sockets.js';
+import { canBind, findStatRow, isMaint, parseShowStat, type StatRow } from './sockets.js';
 import type { Router, RouteSpec, Slot, SwitchResult, Target } from './types.js';
 
 const logger = log.child({ module: 'router' });
@@ -47,6 +47,12 @@ export class HaproxyRouter implements Router {
   private timer: NodeJS.Timeout | undefined;
   private routesFn: (() => RouteSpec[]) | undefined;
   private watching = false;
+  /**
+   * Switches done at runtime that the routes given to us do not show yet (the caller
+   * updates its store and calls writeConfig right after switchTo). Every render applies
+   * them, so a reload or restart in that window keeps the switch instead of undoing it.
+   */
+  private readonly pending = new Map<string, { slot: Slot; target: Target }>();
 
   constructor(opts: HaproxyRouterOptions) {
     this.process = new HaproxyProcess({ dataDir: opts.dataDir, ...(opts.haproxyBin ? { haproxyBin: opts.haproxyBin } : {}) });
@@ -66,9 +72,26 @@ export class HaproxyRouter implements Router {
     return renderHaproxyConfig(routes, this.configOptions);
   }
 
-  async ensureRunning(routes: RouteSpec[]): Promise<void> {
-    const text = this.render(routes);
+  /** `routes` with the pending runtime switches applied; forgets those the routes now show. */
+  private effective(routes: RouteSpec[]): RouteSpec[] {
+    const apps = new Set(routes.map((route) => route.app));
+    for (const app of this.pending.keys()) if (!apps.has(app)) this.pending.delete(app);
+    return routes.map((route) => {
+      const switched = this.pending.get(route.app);
+      if (switched === undefined) return route;
+      const t = route.target;
+      if (route.slot === switched.slot && t !== null && t.host === switched.target.host && t.port === switched.target.port) {
+        this.pending.delete(route.app);
+        return route;
+      }
+      return { ...route, slot: switched.slot, target: switched.target };
+    });
+  }
+
+  async ensureRunning(stored: RouteSpec[]): Promise<void> {
     await this.exclusive(async () => {
+      const routes = this.effective(stored);
+      const text = this.render(routes);
       if (!(await this.process.isRunning())) {
         await this.process.writeConfig(text);
         await this.process.start();
@@ -79,7 +102,7 @@ export class HaproxyRouter implements Router {
       const loaded = await this.loadedLayout();
       if (loaded !== layoutFingerprint(routes, this.configOptions)) {
         logger.info({ loaded }, 'running haproxy has another layout; reloading');
-        await this.writeAndReload(text);
+        await this.writeAndReload(text, routes);
         return;
       }
       await this.process.writeConfig(text);
@@ -87,11 +110,12 @@ export class HaproxyRouter implements Router {
     });
   }
 
-  async apply(routes: RouteSpec[]): Promise<void> {
-    const text = this.render(routes);
+  async apply(stored: RouteSpec[]): Promise<void> {
     await this.exclusive(async () => {
+      const routes = this.effective(stored);
+      const text = this.render(routes);
       if (await this.process.isRunning()) {
-        await this.writeAndReload(text);
+        await this.writeAndReload(text, routes);
       } else {
         await this.process.writeConfig(text);
         await this.process.start();
@@ -100,7 +124,8 @@ export class HaproxyRouter implements Router {
   }
 
   /** Swap the file in and reload; if HAProxy refuses, put the previous file back. */
-  private async writeAndReload(text: string): Promise<void> {
+  private async writeAndReload(text: string, routes: RouteSpec[]): Promise<void> {
+    await this.assertNewPortsFree(routes);
     const previous = await this.process.readConfig();
     await this.process.writeConfig(text);
     try {
@@ -113,9 +138,24 @@ export class HaproxyRouter implements Router {
     }
   }
 
-  async writeConfig(routes: RouteSpec[]): Promise<void> {
-    const text = this.render(routes);
-    await this.exclusive(() => this.process.writeConfig(text));
+  /**
+   * A reload that cannot bind a new port fails, and while it tries (~2 s) the running
+   * worker pauses its listeners: new connections to every app are refused. So check
+   * the ports the running HAProxy does not hold yet before reloading.
+   */
+  private async assertNewPortsFree(routes: RouteSpec[]): Promise<void> {
+    const held = new Set((await this.stat()).filter((row) => row.type === 3).map((row) => row.addr));
+    for (const route of routes) {
+      const bind = this.configOptions.appBind;
+      if (held.has(formatAddress(bind, route.port))) continue;
+      if (!(await canBind(bind, route.port))) {
+        throw new Error(`port ${route.port} of app ${route.app} is in use by another program; the router was not reloaded`);
+      }
+    }
+  }
+
+  async writeConfig(stored: RouteSpec[]): Promise<void> {
+    await this.exclusive(() => this.process.writeConfig(this.render(this.effective(stored))));
   }
 
   async switchTo(app: string, current: Slot, target: Target): Promise<SwitchResult> {
@@ -139,9 +179,17 @@ export class HaproxyRouter implements Router {
       if (isMaint(nxtAfter) || !isMaint(curAfter) || nxtAfter.addr !== formatAddress(target.host, target.port)) {
         throw new Error(`switching ${app} to ${next} failed; HAProxy answered: ${answer.trim() || '(nothing)'}`);
       }
+      this.pending.set(app, { slot: next, target: { host: target.host, port: target.port } });
     });
     const switchMs = performance.now() - started;
-    const drain = await this.drain(app, current, next);
+    let drain: { drained: boolean; drainMs: number };
+    try {
+      drain = await this.drain(app, current, next);
+    } catch (err) {
+      // The caller takes a failed switchTo as "not switched"; renders must not keep it.
+      this.pending.delete(app);
+      throw err;
+    }
     logger.info({ app, slot: next, switchMs: Math.round(switchMs), ...drain }, 'router switched');
     return { slot: next, ...drain };
   }
@@ -150,7 +198,9 @@ export class HaproxyRouter implements Router {
   private async drain(app: string, old: Slot, next: Slot): Promise<{ drained: boolean; drainMs: number }> {
     const started = performance.now();
     for (;;) {
-      const [oldRow, nextRow] = this.slotRows(await this.stat(), app, old, next);
+      // Under the lock: a reload meanwhile finishes (its old workers, which may still hold
+      // sessions to the old slot, gone) before this poll can count the slot as drained.
+      const [oldRow, nextRow] = this.slotRows(await this.exclusive(() => this.stat()), app, old, next);
       // A restart or reload in between would have brought back the file's slots.
       if (isMaint(nextRow)) throw new Error(`the router lost the switch of ${app} to ${next} (HAProxy restarted or reloaded meanwhile)`);
       const elapsed = performance.now() - started;
@@ -195,7 +245,7 @@ export class HaproxyRouter implements Router {
         if (this.timer === undefined || (await this.process.isRunning())) return;
         const started = performance.now();
         logger.warn('haproxy is not running; the watchdog restarts it');
-        await this.process.writeConfig(this.render(routesFn()));
+        await this.process.writeConfig(this.render(this.effective(routesFn())));
         await this.process.start();
         logger.warn({ ms: Math.round(performance.now() - started) }, 'haproxy restarted by the watchdog');
       });

@@ -1,5 +1,5 @@
 import type { ContainerState, DockerEngine } from '../docker/index.js';
-import { containerName, ownedLabels } from '../docker/index.js';
+import { containerName } from '../docker/index.js';
 import type { AppRow } from '../domain/types.js';
 import { errorMessage, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -47,7 +47,7 @@ export class DockerLocalScheduler implements Scheduler {
       image: req.image,
       env: { ...req.env, PORT: String(req.containerPort) },
       containerPort: req.containerPort,
-      labels: ownedLabels(app.name, req.release),
+      labels: this.docker.labels(app.name, req.release),
       hostConfig: this.options.hostConfig,
     });
     if (started.hostPort === null) {
@@ -66,6 +66,7 @@ export class DockerLocalScheduler implements Scheduler {
       await this.docker.remove(name);
       throw new MinPaasError('HEALTH_CHECK_FAILED', `health check failed: ${health.reason}`, logs.length ? ['app log:', ...logs] : []);
     }
+    await this.docker.keepRunning(name);
     hooks.onLine(`-----> Health check passed (HTTP ${health.status} after ${(health.elapsedMs / 1000).toFixed(1)} s)`);
 
     const oldContainer = app.containerPort !== null ? app.container : null;
@@ -180,7 +181,7 @@ export class DockerLocalScheduler implements Scheduler {
   private async crashReason(name: string): Promise<string | null> {
     const state = await this.docker.inspect(name);
     if (!state) return 'the container disappeared';
-    if (state.restartCount > 0 || (!state.running && state.status !== 'created')) {
+    if (!state.running && state.status !== 'created') {
       return `the app exited (code ${state.exitCode}) before it answered HTTP`;
     }
     return null;

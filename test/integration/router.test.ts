@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderHaproxyConfig } from '../../src/router/haproxy-config.js';
 import { HaproxyRouter } from '../../src/router/haproxy-router.js';
 import type { RouteSpec, Target } from '../../src/router/types.js';
 
@@ -201,7 +202,9 @@ describe('HaproxyRouter against real HAProxy', () => {
 
   it('ensureRunning re-applies stored targets at runtime without a reload', async () => {
     // Runtime drifts from the store (as after a crash mid-swap): app one back on A.
-    await router.switchTo('one', 'green', a.target);
+    await router.process.admin(
+      `set server be_one/blue addr 127.0.0.1 port ${a.target.port} ; set server be_one/blue state ready ; set server be_one/green state maint`,
+    );
     expect(await get(port1)).toEqual({ status: 200, body: 'A' });
     const before = await router.process.showProc();
     await router.ensureRunning(routes);
@@ -211,16 +214,34 @@ describe('HaproxyRouter against real HAProxy', () => {
     expect(await get(port2)).toEqual({ status: 200, body: 'C' });
   });
 
-  it('a refused reload (port taken) throws, keeps serving and keeps the file as it was', async () => {
+  it('a reload right after a switch keeps the switch though the store has not caught up yet', async () => {
+    expect((await router.switchTo('one', 'green', a.target)).slot).toBe('blue');
+    await router.apply(routes); // routes still say green -> B
+    expect(await get(port1)).toEqual({ status: 200, body: 'A' });
+    expect((await router.switchTo('one', 'blue', b.target)).slot).toBe('green');
+    await router.writeConfig(routes);
+    expect(await get(port1)).toEqual({ status: 200, body: 'B' });
+  });
+
+  it('does not reload onto a port another program holds: throws, keeps serving, keeps the file', async () => {
     const squatter = net.createServer();
     const taken = await freePort();
     await new Promise<void>((resolve) => squatter.listen(taken, '127.0.0.1', resolve));
     try {
       const fileBefore = await router.process.readConfig();
+      const before = await router.process.showProc();
       await expect(router.apply([...routes, { app: 'three', port: taken, slot: 'blue', target: c.target }])).rejects.toThrow(
-        /refused the new config.*Address already in use/,
+        new RegExp(`port ${taken} of app three is in use`),
       );
+      expect((await router.process.showProc()).master).toEqual(before.master);
       expect(await router.process.readConfig()).toBe(fileBefore);
+      // Forced past that check, HAProxy refuses the reload and the old worker keeps serving.
+      const bad = [...routes, { app: 'three', port: taken, slot: 'blue' as const, target: c.target }];
+      await router.process.writeConfig(renderHaproxyConfig(bad, { dataDir, appBind: '127.0.0.1' }));
+      const started = performance.now();
+      await expect(router.process.reload()).rejects.toThrow(/refused the new config.*Address already in use/);
+      console.log(`refused reload detected after ${(performance.now() - started).toFixed(0)} ms`);
+      await router.process.writeConfig(fileBefore ?? '');
       expect(await get(port1)).toEqual({ status: 200, body: 'B' });
       expect(await get(port2)).toEqual({ status: 200, body: 'C' });
     } finally {

@@ -38,6 +38,7 @@ describe('renderHaproxyConfig', () => {
     expect(text).toContain('    hard-stop-after 30s');
     expect(text).toContain('    mode http');
     expect(text).toContain('    option idle-close-on-response');
+    expect(text).toContain('    option socket-stats');
     expect(text).toContain('    timeout connect 5s');
     expect(text).toMatch(/timeout http-keep-alive \d+s/);
     expect(text).not.toContain('http-server-close');
@@ -62,9 +63,10 @@ describe('renderHaproxyConfig', () => {
     expect(renderHaproxyConfig([web, api, idle], opts)).toBe(renderHaproxyConfig([idle, api, web], opts));
   });
 
-  it('binds the configured address, IPv6 included', () => {
+  it('binds the configured address and writes IPv6 addresses in brackets', () => {
     expect(renderHaproxyConfig([web], { ...opts, appBind: '0.0.0.0' })).toContain('    bind 0.0.0.0:10001');
     expect(renderHaproxyConfig([web], { ...opts, appBind: '::1' })).toContain('    bind [::1]:10001');
+    expect(renderHaproxyConfig([{ ...web, target: { host: '::1', port: 5000 } }], opts)).toContain('    server blue [::1]:5000');
   });
 
   it('refuses anything that could inject config', () => {
