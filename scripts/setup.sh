@@ -19,6 +19,7 @@ node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0
 # Debian packages, installed only when missing.
 missing=()
 command -v git >/dev/null || missing+=(git)
+command -v curl >/dev/null || missing+=(curl)
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 if ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null; then missing+=(docker.io); fi

@@ -69,7 +69,9 @@ export class AppService {
         return cloneRepo({ url: repo, branch, dest: dir, timeoutMs: this.deps.cloneTimeoutMs });
       },
     });
-    return this.record(outcome.app);
+    // API clients read the state right after the answer: let the old release finish retiring.
+    await outcome.settled;
+    return this.get(app);
   }
 
   getConfig(name: unknown): EnvVars {
@@ -93,11 +95,14 @@ export class AppService {
     const outcome = await this.deps.pipeline.redeploy(app.name, 'config', 'config', async (current) => {
       const base = this.currentRelease(current);
       const { env, changed } = applyConfigChanges(this.deps.store.getEnv(current.name), changes);
-      if (!changed) throw new MinPaasError('INVALID_INPUT', 'the config already has these values: nothing to change');
+      if (!changed) {
+        throw new MinPaasError('INVALID_INPUT', `nothing to change: ${Object.keys(changes).join(', ')} already ${Object.keys(changes).length > 1 ? 'have' : 'has'} the given value (or is not set)`);
+      }
       const keys = Object.keys(changes);
       const described = keys.length > 3 ? `${keys.slice(0, 3).join(', ')}…` : keys.join(', ');
       return { base, env, description: `Config change ${described}` };
     });
+    await outcome.settled;
     return { config: outcome.release.env, release: outcome.release.number };
   }
 
@@ -118,7 +123,8 @@ export class AppService {
       if (!base) throw notFound(`${current.name} has no release v${number}`);
       return { base, env: base.env, description: `Rollback to v${number}` };
     });
-    return this.record(outcome.app);
+    await outcome.settled;
+    return this.get(app.name);
   }
 
   async logs(name: unknown, tail: number): Promise<string> {

@@ -33,6 +33,17 @@ export interface DeployOutcome {
   release: Release;
   app: AppRow;
   deployId: number;
+  /**
+   * Settles once the old container is stopped and removed. The release serves before
+   * that: a push reports success without waiting for the old one to stop.
+   */
+  settled: Promise<void>;
+}
+
+/** A release that serves; `finishing` settles when the scheduler's background work is done. */
+interface Released {
+  release: Release;
+  finishing: Promise<void>;
 }
 
 export interface PipelineDeps {
@@ -139,10 +150,10 @@ export class DeployPipeline {
       containerPort: number;
       source: { runtime: RuntimeName; repo: string | null; branch: string | null } | null;
     },
-  ): Promise<Release> {
+  ): Promise<Released> {
     const { store, scheduler } = this.deps;
     let release: Release | undefined;
-    await scheduler.deploy(
+    const { finishing } = await scheduler.deploy(
       { app, release: r.number, image: r.imageId, env: r.env, containerPort: r.containerPort },
       {
         onLine: log.write,
@@ -157,7 +168,7 @@ export class DeployPipeline {
         },
       },
     );
-    return release!;
+    return { release: release!, finishing };
   }
 
   /**
@@ -169,7 +180,7 @@ export class DeployPipeline {
     source: DeploySource,
     wait: boolean,
     onLine: LineSink | undefined,
-    work: (log: DeployLog, app: AppRow) => Promise<Release>,
+    work: (log: DeployLog, app: AppRow) => Promise<Released>,
     createIfMissing = true,
   ): Promise<DeployOutcome> {
     const { store, locks } = this.deps;
@@ -189,13 +200,15 @@ export class DeployPipeline {
         log.step(`Created app ${appName} (port ${app.port})`);
       }
       deployId = store.startDeploy(appName, source, null).id;
-      const release = await work(log, app);
+      const { release, finishing } = await work(log, app);
       store.tx(() => store.finishDeploy(deployId!, release.number, release.commit));
       const current = store.getApp(appName)!;
       log.step(`Released v${release.number}: ${this.deps.publicUrl(current.port)}`);
       logger.info({ release: release.number, deployId }, 'released');
-      await this.deps.afterRelease?.(appName).catch((err) => logger.warn({ err }, 'clean-up after release failed'));
-      return { release, app: current, deployId };
+      // Listed under the lock, stopped after it: the next deploy's container is never among them.
+      const stale = await this.deps.scheduler.staleContainers(appName, current.container!);
+      const settled = Promise.all([finishing, this.retire(appName, stale, logger)]).then(() => undefined);
+      return { release, app: current, deployId, settled };
     } catch (err) {
       const message = errorMessage(err);
       log.fail(message);
@@ -211,6 +224,16 @@ export class DeployPipeline {
     } finally {
       if (deployId !== null && store.getApp(appName)) store.saveDeployLog(deployId, log.text());
       unlock();
+    }
+  }
+
+  /** After a release: the old container stops (it has drained), then old images go. */
+  private async retire(app: string, stale: string[], logger: Logger): Promise<void> {
+    try {
+      await this.deps.scheduler.retire(stale);
+      await this.deps.afterRelease?.(app);
+    } catch (err) {
+      logger.warn({ err: errorMessage(err) }, 'retiring the old release failed');
     }
   }
 

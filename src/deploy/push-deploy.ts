@@ -1,3 +1,4 @@
+import { isValidAppName } from '../domain/names.js';
 import { extractCommit } from '../git/archive.js';
 import type { PushHandler } from '../git/hook-bridge.js';
 import { planPush } from '../git/push-policy.js';
@@ -7,6 +8,10 @@ import type { DeployPipeline } from './pipeline.js';
 /** What a push to the git remote does: deploy main/master, store anything else. */
 export function createPushHandler(pipeline: DeployPipeline): PushHandler {
   return async (push, out) => {
+    if (!isValidAppName(push.app)) {
+      out(failure(`invalid app name ${JSON.stringify(push.app)}`));
+      return false;
+    }
     const plan = planPush(push.updates);
     for (const note of plan.notes) out(step(note));
     if (plan.refusal) {

@@ -235,6 +235,12 @@ export class DockerEngine {
     return states.filter((s): s is ContainerState => s !== null);
   }
 
+  /** Names only: one Docker call, no inspect per container. */
+  async listOwnedContainerNames(app?: string): Promise<string[]> {
+    const list = await this.docker.listContainers({ all: true, filters: ownedFilter(this.instance, app) });
+    return list.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''));
+  }
+
   async listOwnedImages(app?: string, dangling?: boolean): Promise<OwnedImage[]> {
     const filters: Record<string, string[]> = { ...ownedFilter(this.instance, app) };
     if (dangling !== undefined) filters.dangling = [String(dangling)];

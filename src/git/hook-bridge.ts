@@ -20,14 +20,12 @@ export type PushOutput = (line: string) => void;
 /** Decides a push: true accepts it, false (or a throw) rejects it and git keeps the old refs. */
 export type PushHandler = (push: ReceivedPush, out: PushOutput) => Promise<boolean>;
 
-/** The hook's last line: the verdict, which it turns into its exit code. */
-export const VERDICT_PREFIX = '\u0000minpaas-verdict ';
-
-interface HookRequest {
-  gitDir?: unknown;
-  stdin?: unknown;
-  env?: Record<string, unknown>;
-}
+/**
+ * The hook's last line: the verdict, which it turns into its exit code. Every other line
+ * the server sends is indented or arrow-prefixed, and any that would start like this
+ * is indented, so no build output can forge it.
+ */
+export const VERDICT_PREFIX = 'minpaas-verdict: ';
 
 /**
  * The server end of hooks/pre-receive: an HTTP server on a unix socket in the data dir
@@ -69,11 +67,12 @@ export class HookBridge {
     for await (const chunk of req) body += chunk;
     res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
     const out: PushOutput = (line) => {
-      if (!res.writableEnded) res.write(`${line.replace(/\u0000/g, '')}\n`);
+      if (res.writableEnded) return;
+      for (const part of line.split('\n')) res.write(`${part.startsWith(VERDICT_PREFIX) ? ` ${part}` : part}\n`);
     };
     let ok = false;
     try {
-      const push = parseHookRequest(body);
+      const push = parseHookRequest(req.headers, body);
       ok = await this.handler(push, out);
     } catch (err) {
       if (!isMinPaasError(err)) this.log.error({ err }, 'push handling failed');
@@ -83,21 +82,26 @@ export class HookBridge {
   }
 }
 
-function parseHookRequest(body: string): ReceivedPush {
-  const req = JSON.parse(body) as HookRequest;
-  if (typeof req.gitDir !== 'string' || typeof req.stdin !== 'string') throw new Error('malformed hook request');
-  const env = req.env ?? {};
-  const pick = (name: keyof QuarantineEnv): Partial<QuarantineEnv> =>
-    typeof env[name] === 'string' ? { [name]: env[name] as string } : {};
-  const gitDir = path.resolve(req.gitDir);
+function parseHookRequest(headers: http.IncomingHttpHeaders, stdin: string): ReceivedPush {
+  const header = (name: string): string | undefined => {
+    const value = headers[name];
+    return typeof value === 'string' && value !== '' ? value : undefined;
+  };
+  const dir = header('x-git-dir');
+  if (!dir) throw new Error('malformed hook request: no X-Git-Dir');
+  const gitDir = path.resolve(dir);
+  // git may hand the hook paths relative to the repo.
+  const quarantine: QuarantineEnv = {};
+  const objects = header('x-git-object-directory');
+  const alternates = header('x-git-alternate-object-directories');
+  const quarantinePath = header('x-git-quarantine-path');
+  if (objects) quarantine.GIT_OBJECT_DIRECTORY = path.resolve(gitDir, objects);
+  if (alternates) quarantine.GIT_ALTERNATE_OBJECT_DIRECTORIES = alternates.split(':').map((p) => path.resolve(gitDir, p)).join(':');
+  if (quarantinePath) quarantine.GIT_QUARANTINE_PATH = path.resolve(gitDir, quarantinePath);
   return {
     app: path.basename(gitDir).replace(/\.git$/, ''),
     gitDir,
-    updates: parseRefUpdates(req.stdin),
-    quarantine: {
-      ...pick('GIT_OBJECT_DIRECTORY'),
-      ...pick('GIT_ALTERNATE_OBJECT_DIRECTORIES'),
-      ...pick('GIT_QUARANTINE_PATH'),
-    },
+    updates: parseRefUpdates(stdin),
+    quarantine,
   };
 }

@@ -29,7 +29,7 @@ export type HealthResult = { ok: true; status: number; elapsedMs: number } | { o
 export async function waitForHttp(opts: HealthOptions): Promise<HealthResult> {
   const started = Date.now();
   const deadline = started + opts.timeoutMs;
-  const interval = opts.intervalMs ?? 200;
+  const interval = opts.intervalMs ?? 50;
   for (;;) {
     const left = deadline - Date.now();
     if (left <= 0) {

@@ -20,6 +20,12 @@ export interface RunHooks {
   commit: (placement: Placement) => void;
 }
 
+export interface Deployed {
+  placement: Placement;
+  /** Work that need not delay the answer (e.g. arming the restart policy); never rejects. */
+  finishing: Promise<void>;
+}
+
 export interface AppRuntimeStatus {
   /** running, restarting, exited, crashed, missing, stopped, none (never deployed). */
   status: string;
@@ -36,8 +42,12 @@ export interface LogOptions {
  */
 export interface Scheduler {
   readonly name: string;
-  /** Start the release, wait until it answers HTTP, route to it, retire the old one. */
-  deploy(req: RunRequest, hooks: RunHooks): Promise<Placement>;
+  /** Start the release, wait until it answers HTTP, route to it and wait until the old one drained. */
+  deploy(req: RunRequest, hooks: RunHooks): Promise<Deployed>;
+  /** The app's containers other than `keep`: the drained old release and any leftovers. */
+  staleContainers(app: string, keep: string): Promise<string[]>;
+  /** Stop and remove those containers (a missing one is fine). */
+  retire(containers: string[]): Promise<void>;
   status(app: AppRow): Promise<AppRuntimeStatus>;
   logs(app: AppRow, opts: LogOptions): Promise<string>;
   followLogs(app: AppRow, opts: LogOptions): Promise<{ stream: NodeJS.ReadableStream; stop: () => void }>;

@@ -14,3 +14,16 @@ export function httpGet(port: number, pathname = '/', timeoutMs = 5000): Promise
     req.on('error', () => resolve(null));
   });
 }
+
+/** Retries `check` until it stops throwing, for state that settles in the background. */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 20_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, intervalMs));
+    }
+  }
+}

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { gitHttpBackend } from '../helpers/git-http-server.js';
 
 /**
  * The built CLI (`node dist/cli.js`) as a child process against a real server started in
@@ -81,59 +82,6 @@ function getJson(url: string): Promise<{ status: number; body: unknown }> {
     });
     req.on('timeout', () => req.destroy(new Error(`GET ${url} timed out`)));
     req.on('error', reject);
-  });
-}
-
-/** A read-only git server: `git http-backend` as CGI under node:http. */
-function gitHttpBackend(root: string): http.Server {
-  return http.createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://localhost');
-    const header = (name: string): string => String(req.headers[name] ?? '');
-    const child = spawn('git', ['http-backend'], {
-      env: {
-        ...process.env,
-        GIT_PROJECT_ROOT: root,
-        GIT_HTTP_EXPORT_ALL: '1',
-        GATEWAY_INTERFACE: 'CGI/1.1',
-        SERVER_PROTOCOL: 'HTTP/1.1',
-        REQUEST_METHOD: req.method ?? 'GET',
-        PATH_INFO: decodeURIComponent(url.pathname),
-        QUERY_STRING: url.search.slice(1),
-        CONTENT_TYPE: header('content-type'),
-        ...(req.headers['content-length'] ? { CONTENT_LENGTH: header('content-length') } : {}),
-        HTTP_CONTENT_ENCODING: header('content-encoding'),
-        HTTP_GIT_PROTOCOL: header('git-protocol'),
-        REMOTE_ADDR: '127.0.0.1',
-      },
-    });
-    child.stdin.on('error', () => undefined);
-    req.pipe(child.stdin);
-    let head: Buffer | null = Buffer.alloc(0);
-    child.stdout.on('data', (chunk: Buffer) => {
-      if (head === null) {
-        res.write(chunk);
-        return;
-      }
-      head = Buffer.concat([head, chunk]);
-      let end = head.indexOf('\r\n\r\n');
-      let sep = 4;
-      if (end < 0) [end, sep] = [head.indexOf('\n\n'), 2];
-      if (end < 0) return;
-      let status = 200;
-      for (const line of head.subarray(0, end).toString('latin1').split(/\r?\n/)) {
-        const colon = line.indexOf(':');
-        if (colon < 0) continue;
-        const [name, value] = [line.slice(0, colon).trim(), line.slice(colon + 1).trim()];
-        if (name.toLowerCase() === 'status') status = Number.parseInt(value, 10);
-        else res.setHeader(name, value);
-      }
-      res.writeHead(status);
-      const rest = head.subarray(end + sep);
-      head = null;
-      if (rest.length) res.write(rest);
-    });
-    child.stdout.on('end', () => res.end());
-    child.on('error', () => res.destroy());
   });
 }
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeApp, pythonApp } from '../fixtures/apps.js';
 import { AppRepo } from '../helpers/git.js';
-import { httpGet } from '../helpers/http.js';
+import { eventually, httpGet } from '../helpers/http.js';
 import { startTestServer, uniqueName, type TestServer } from '../helpers/server.js';
 
 // The Heroku loop for real: git push → build on the Docker engine → container → HAProxy port.
@@ -61,9 +61,12 @@ describe.each([
     const releases = t.server.store.listReleases(app);
     expect(releases.map((r) => r.number)).toEqual([2, 1]);
     expect(releases[0]!.env).toEqual({ GREETING: 'hi there' });
-    // Only v2's container is left, and it runs.
-    const containers = await t.docker.listOwnedContainers(app);
-    expect(containers.map((c) => c.name)).toEqual([`minpaas-${app}-v2`]);
+    // v1's container is retired once it drained; only v2's is left, and it runs.
+    const containers = await eventually(async () => {
+      const list = await t.docker.listOwnedContainers(app);
+      expect(list.map((c) => c.name)).toEqual([`minpaas-${app}-v2`]);
+      return list;
+    });
     expect(containers[0]!.running).toBe(true);
   });
 });
