@@ -26,6 +26,10 @@ export interface BuildDeployRequest {
   env?: EnvVars;
   /** Pushes wait for a running deploy; API calls get a 409. */
   wait: boolean;
+  /** Runs first, under the app's lock; throwing refuses the request before it counts as a deploy. */
+  beforeBuild?: (app: AppRow) => Promise<void>;
+  /** Runs once the release serves, still under the app's lock. */
+  onReleased?: () => void;
   onLine?: LineSink;
 }
 
@@ -38,6 +42,15 @@ export interface DeployOutcome {
    * that: a push reports success without waiting for the old one to stop.
    */
   settled: Promise<void>;
+}
+
+interface RunOptions {
+  app: string;
+  source: DeploySource;
+  wait: boolean;
+  onLine?: LineSink | undefined;
+  createIfMissing: boolean;
+  check?: ((app: AppRow) => Promise<void>) | undefined;
 }
 
 /** A release that serves; `finishing` settles when the scheduler's background work is done. */
@@ -75,7 +88,7 @@ export class DeployPipeline {
 
   /** A deploy that builds a new image from source. */
   async buildAndDeploy(req: BuildDeployRequest): Promise<DeployOutcome> {
-    return this.run(req.app, req.source, req.wait, req.onLine, async (log, app) => {
+    return this.run({ ...req, createIfMissing: true, check: req.beforeBuild }, async (log, app) => {
       log.step('Receiving source');
       const dir = this.workspaceOf(app.name);
       const commit = await req.fetch(dir, log);
@@ -88,7 +101,7 @@ export class DeployPipeline {
       log.step(`Built ${image.tag}`);
       const env = { ...this.deps.store.getEnv(app.name), ...req.env };
       try {
-        return await this.release(app, log, {
+        const released = await this.release(app, log, {
           number,
           image: image.tag,
           imageId: image.id,
@@ -99,6 +112,8 @@ export class DeployPipeline {
           containerPort: runtime.containerPort,
           source: { runtime: runtime.name, repo: req.repo, branch: req.branch },
         });
+        req.onReleased?.();
+        return released;
       } catch (err) {
         // The image never served: it must not linger.
         await this.deps.docker.removeImage(image.tag).catch(() => undefined);
@@ -115,11 +130,15 @@ export class DeployPipeline {
     pick: (app: AppRow) => Promise<{ base: Release; env: EnvVars; description: string }>,
     onLine?: LineSink,
   ): Promise<DeployOutcome> {
-    return this.run(appName, source, false, onLine, async (log, app) => {
-      const { base, env, description } = await pick(app);
-      if (!(await this.deps.docker.imageId(base.imageId))) {
-        throw new MinPaasError('RELEASE_UNAVAILABLE', `the image of v${base.number} was removed; push or deploy again instead`);
+    let picked: { base: Release; env: EnvVars; description: string } | undefined;
+    const check = async (app: AppRow): Promise<void> => {
+      picked = await pick(app);
+      if (!(await this.deps.docker.imageId(picked.base.imageId))) {
+        throw new MinPaasError('RELEASE_UNAVAILABLE', `the image of v${picked.base.number} was removed; push or deploy again instead`);
       }
+    };
+    return this.run({ app: appName, source, wait: false, onLine, createIfMissing: false, check }, async (log, app) => {
+      const { base, env, description } = picked!;
       const number = this.deps.store.nextReleaseNumber(app.name);
       log.step(`${description}: v${number} from the image of v${base.number}`);
       return this.release(app, log, {
@@ -133,7 +152,7 @@ export class DeployPipeline {
         containerPort: runtimeByName(app.runtime).containerPort,
         source: null,
       });
-    }, false);
+    });
   }
 
   private async release(
@@ -172,17 +191,12 @@ export class DeployPipeline {
   }
 
   /**
-   * Lock, deploy row, the work, outcome. `createIfMissing` lets pushes and API deploys
-   * create their app; a first deploy that fails removes the app again (nothing half-done).
+   * Lock, checks, deploy row, the work, outcome. `check` refuses a request before it is
+   * recorded as a deploy. `createIfMissing` lets pushes and API deploys create their app;
+   * a first deploy that fails removes the app again (nothing half-done).
    */
-  private async run(
-    appName: string,
-    source: DeploySource,
-    wait: boolean,
-    onLine: LineSink | undefined,
-    work: (log: DeployLog, app: AppRow) => Promise<Released>,
-    createIfMissing = true,
-  ): Promise<DeployOutcome> {
+  private async run(opts: RunOptions, work: (log: DeployLog, app: AppRow) => Promise<Released>): Promise<DeployOutcome> {
+    const { app: appName, source, wait, onLine, createIfMissing, check } = opts;
     const { store, locks } = this.deps;
     const log = new DeployLog(onLine);
     let unlock: Unlock;
@@ -199,6 +213,7 @@ export class DeployPipeline {
         created = true;
         log.step(`Created app ${appName} (port ${app.port})`);
       }
+      await check?.(app);
       deployId = store.startDeploy(appName, source, null).id;
       const { release, finishing } = await work(log, app);
       store.tx(() => store.finishDeploy(deployId!, release.number, release.commit));
