@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseCpus, parseMemory, parseSize } from './domain/resources.js';
 import { MinPaasError } from './errors.js';
 
 /** Everything MinPaas reads from its environment, validated once at start. */
@@ -17,6 +18,14 @@ export interface Config {
   appBind: string;
   healthTimeoutMs: number;
   drainTimeoutMs: number;
+  /** How many releases keep their image (older images are removed after a deploy). */
+  keepReleases: number;
+  buildTimeoutMs: number;
+  /** Largest pack a push may send, in bytes (git's receive.maxInputSize). */
+  maxPushBytes: number;
+  /** Default container limits; apps can override them. null = no limit. */
+  defaultMemoryBytes: number | null;
+  defaultCpus: number | null;
   /** Where the platform's own files live (runtimes/, hooks/). */
   projectRoot: string;
 }
@@ -39,6 +48,24 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
+function sizeSetting(env: Env, name: string, fallback: string, parse: (v: string) => number | null = parseSize): number | null {
+  const raw = env[name] || fallback;
+  try {
+    return parse(raw);
+  } catch (err) {
+    throw new MinPaasError('INVALID_INPUT', `${name}: ${(err as Error).message}`);
+  }
+}
+
+function cpusSetting(env: Env, name: string, fallback: string): number | null {
+  const raw = env[name] || fallback;
+  try {
+    return parseCpus(raw);
+  } catch (err) {
+    throw new MinPaasError('INVALID_INPUT', `${name}: ${(err as Error).message}`);
+  }
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const nodeBase = env.MINPAAS_NODE_BASE_IMAGE || undefined;
   const pythonBase = env.MINPAAS_PYTHON_BASE_IMAGE || undefined;
@@ -55,6 +82,11 @@ export function loadConfig(env: Env = process.env): Config {
     appBind: env.MINPAAS_APP_BIND || '127.0.0.1',
     healthTimeoutMs: integer(env, 'MINPAAS_HEALTH_TIMEOUT', 30, 1, 3600) * 1000,
     drainTimeoutMs: integer(env, 'MINPAAS_DRAIN_TIMEOUT', 30, 0, 3600) * 1000,
+    keepReleases: integer(env, 'MINPAAS_KEEP_RELEASES', 5, 1, 1000),
+    buildTimeoutMs: integer(env, 'MINPAAS_BUILD_TIMEOUT', 15 * 60, 10, 24 * 3600) * 1000,
+    maxPushBytes: sizeSetting(env, 'MINPAAS_MAX_PUSH_SIZE', '512m') ?? 512 * 1024 * 1024,
+    defaultMemoryBytes: sizeSetting(env, 'MINPAAS_DEFAULT_MEMORY', '512m', parseMemory),
+    defaultCpus: cpusSetting(env, 'MINPAAS_DEFAULT_CPUS', '1'),
     projectRoot: PROJECT_ROOT,
   };
 }

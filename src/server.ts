@@ -7,6 +7,7 @@ import { BaseImages } from './build/base-images.js';
 import { ImageBuilder } from './build/image-builder.js';
 import type { Config } from './config.js';
 import { DeployLocks } from './deploy/lock.js';
+import { ImageRetention } from './deploy/image-retention.js';
 import { DeployPipeline } from './deploy/pipeline.js';
 import { createPushHandler } from './deploy/push-deploy.js';
 import { createDockerClient, DockerEngine } from './docker/index.js';
@@ -74,8 +75,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
     rootLog.child({ component: 'scheduler' }),
   );
   const publicUrl = (port: number): string => `http://${config.publicHost}:${port}`;
+  const defaultResources = { memoryBytes: config.defaultMemoryBytes, cpus: config.defaultCpus };
+  const images = new ImageRetention(store, docker, config.keepReleases, rootLog.child({ component: 'images' }));
   const locks = new DeployLocks();
-  const repos = new RepoStore(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks'));
+  const repos = new RepoStore(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks'), config.maxPushBytes);
   const builder = new ImageBuilder(
     docker,
     new BaseImages(
@@ -85,6 +88,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       rootLog.child({ component: 'base-images' }),
     ),
     config.projectRoot,
+    config.buildTimeoutMs,
   );
   const pipeline = new DeployPipeline({
     store,
@@ -96,11 +100,17 @@ export async function startServer(config: Config): Promise<RunningServer> {
     appBind: config.appBind,
     portInUse: (port) => portInUse(config.appBind, port),
     publicUrl,
+    defaultResources,
     log: rootLog.child({ component: 'deploy' }),
+    afterRelease: async (app) => {
+      await images.prune(app);
+    },
   });
-  const apps = new AppService({ store, docker, scheduler, pipeline, locks, repos, publicUrl, cloneTimeoutMs: 120_000 });
+  const apps = new AppService({ store, docker, scheduler, pipeline, locks, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources });
 
   await reconcile(store, scheduler, router, log);
+  const orphans = await images.removeOrphans();
+  if (orphans.length) log.info({ images: orphans }, 'removed images no release uses');
   router.startWatchdog(() => routesFromApps(store.listApps()));
   await repos.wireAll();
 

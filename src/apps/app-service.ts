@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import type { DockerEngine } from '../docker/index.js';
 import { assertAppName } from '../domain/names.js';
 import { assertBranch, assertRepoUrl } from '../domain/repo-url.js';
+import { effectiveResources, formatSize, type Resources } from '../domain/resources.js';
 import type { AppRecord, AppRow, Deploy, EnvVars, Release } from '../domain/types.js';
 import { invalid, MinPaasError, notFound } from '../errors.js';
 import { cloneRepo } from '../git/clone.js';
@@ -12,6 +13,7 @@ import { isRuntimeName } from '../runtimes/index.js';
 import type { Scheduler } from '../scheduler/types.js';
 import type { Store } from '../store/store.js';
 import { applyConfigChanges, parseConfigChanges, parseEnv } from './config-changes.js';
+import { parseResourceChanges } from './resource-changes.js';
 
 export interface AppServiceDeps {
   store: Store;
@@ -22,6 +24,7 @@ export interface AppServiceDeps {
   repos: RepoStore;
   publicUrl: (port: number) => string;
   cloneTimeoutMs: number;
+  defaultResources: Resources;
 }
 
 export interface DeployFromRepoInput {
@@ -164,6 +167,24 @@ export class AppService {
     }
   }
 
+  /**
+   * PATCH /apps/APP/resources {memory?, cpus?}: applied to the running container in
+   * place (no rebuild, no restart) and to every later release. null = back to the default.
+   */
+  async setResources(name: unknown, body: Record<string, unknown>): Promise<AppRecord> {
+    const app = this.app(name);
+    const limits = parseResourceChanges(body, app);
+    const unlock = this.deps.locks.tryAcquire(app.name);
+    try {
+      const next = { ...app, ...limits };
+      await this.deps.scheduler.applyResources(app, effectiveResources(next, this.deps.defaultResources));
+      this.deps.store.setLimits(app.name, limits);
+    } finally {
+      unlock();
+    }
+    return this.get(app.name);
+  }
+
   private app(name: unknown): AppRow {
     const valid = assertAppName(name);
     const app = this.deps.store.getApp(valid);
@@ -179,7 +200,8 @@ export class AppService {
 
   private async record(app: AppRow): Promise<AppRecord> {
     const release = app.release === null ? undefined : this.deps.store.getRelease(app.name, app.release);
-    const { status } = await this.deps.scheduler.status(app);
+    const { status, restartCount } = await this.deps.scheduler.status(app);
+    const resources = effectiveResources(app, this.deps.defaultResources);
     return {
       name: app.name,
       runtime: app.runtime,
@@ -192,6 +214,8 @@ export class AppService {
       env: this.deps.store.getEnv(app.name),
       release: app.release,
       status,
+      restarts: restartCount,
+      resources: { memory: formatSize(resources.memoryBytes), cpus: resources.cpus },
       createdAt: app.createdAt,
       updatedAt: app.updatedAt,
     };

@@ -32,6 +32,7 @@ export class ImageBuilder {
     private readonly docker: DockerEngine,
     private readonly baseImages: BaseImages,
     private readonly projectRoot: string,
+    private readonly timeoutMs: number,
   ) {}
 
   async build(job: BuildJob): Promise<BuiltImage> {
@@ -44,6 +45,8 @@ export class ImageBuilder {
       if (tail.length > FAILURE_TAIL) tail.shift();
       job.onLine(line);
     };
+    const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = job.signal ? AbortSignal.any([job.signal, timeout]) : timeout;
     try {
       const id = await this.docker.build(
         {
@@ -52,12 +55,18 @@ export class ImageBuilder {
           dockerfile: PLATFORM_DOCKERFILE,
           buildArgs: { BASE_IMAGE: base },
           labels: this.docker.labels(job.app, job.release),
-          ...(job.signal ? { signal: job.signal } : {}),
+          signal,
         },
         onLine,
       );
       return { tag, id };
     } catch (err) {
+      // A half-built image must not linger under the release's tag.
+      await this.docker.removeImage(tag).catch(() => false);
+      if (timeout.aborted) {
+        const minutes = Math.round(this.timeoutMs / 6000) / 10;
+        throw new MinPaasError('BUILD_FAILED', `build timed out after ${minutes} min (MINPAAS_BUILD_TIMEOUT); nothing was released`, tail);
+      }
       throw new MinPaasError('BUILD_FAILED', `build failed: ${errorMessage(err)}`, tail);
     }
   }

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { ImageBuilder } from '../build/image-builder.js';
 import type { DockerEngine } from '../docker/index.js';
 import { allocatePort } from '../domain/ports.js';
+import { effectiveResources, type Resources } from '../domain/resources.js';
 import type { AppRow, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
 import { errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -70,6 +71,8 @@ export interface PipelineDeps {
   portInUse: (port: number) => Promise<boolean>;
   publicUrl: (port: number) => string;
   log: Logger;
+  /** Container limits of apps that set none. */
+  defaultResources: Resources;
   /** Called after every successful release (image clean-up). */
   afterRelease?: (app: string) => Promise<void>;
 }
@@ -172,8 +175,9 @@ export class DeployPipeline {
   ): Promise<Released> {
     const { store, scheduler } = this.deps;
     let release: Release | undefined;
+    const resources = effectiveResources(app, this.deps.defaultResources);
     const { finishing } = await scheduler.deploy(
-      { app, release: r.number, image: r.imageId, env: r.env, containerPort: r.containerPort },
+      { app, release: r.number, image: r.imageId, env: r.env, containerPort: r.containerPort, resources },
       {
         onLine: log.write,
         commit: (placement) => {

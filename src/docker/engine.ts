@@ -162,6 +162,22 @@ export class DockerEngine {
     return state;
   }
 
+  private capacity: { memoryBytes: number; cpus: number } | undefined;
+
+  /** The engine host's CPUs and memory (read once). */
+  async hostCapacity(): Promise<{ memoryBytes: number; cpus: number }> {
+    if (!this.capacity) {
+      const info = (await this.docker.info()) as { NCPU: number; MemTotal: number };
+      this.capacity = { memoryBytes: info.MemTotal, cpus: info.NCPU };
+    }
+    return this.capacity;
+  }
+
+  /** Changes a container's resource limits in place. */
+  async update(nameOrId: string, hostConfig: Record<string, unknown>): Promise<void> {
+    await this.docker.getContainer(nameOrId).update(hostConfig);
+  }
+
   /** From now on Docker restarts the container when it crashes (and after a reboot). */
   async keepRunning(nameOrId: string): Promise<void> {
     await this.docker.getContainer(nameOrId).update({ RestartPolicy: { Name: 'unless-stopped', MaximumRetryCount: 0 } });
@@ -219,13 +235,15 @@ export class DockerEngine {
     }
   }
 
-  /** Docker's own "removal already in progress" (409) is also fine. */
-  async removeImage(ref: string): Promise<void> {
+  /** False when the image is gone already or still in use by a container (Docker's 409). */
+  async removeImage(ref: string): Promise<boolean> {
     try {
       await this.docker.getImage(ref).remove({ noprune: false });
+      return true;
     } catch (err) {
       const status = (err as { statusCode?: number }).statusCode;
-      if (!isNotFound(err) && status !== 409) throw err;
+      if (isNotFound(err) || status === 409) return false;
+      throw err;
     }
   }
 

@@ -20,6 +20,9 @@ export interface AppRow {
   container: string | null;
   containerPort: number | null;
   routeSlot: Slot;
+  /** Container limits: null = the default, 0 = no limit. */
+  memoryLimit: number | null;
+  cpuLimit: number | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -66,6 +69,9 @@ export interface AppRecord {
   env: EnvVars;
   release: number | null;
   status: string;
+  /** How often Docker restarted the container after a crash. */
+  restarts: number;
+  resources: { memory: string; cpus: number | null };
   createdAt: string;
   updatedAt: string;
 }

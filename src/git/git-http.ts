@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import type http from 'node:http';
 import { Git } from 'node-git-server';
 import { basicPassword, tokenMatches } from '../auth/token.js';
@@ -32,6 +33,18 @@ export class GitHttp {
     private readonly log: Logger,
   ) {
     this.git = new Git(repos.root, { autoCreate: false });
+    // A git process that exits early (a pack over receive.maxInputSize, a client that
+    // left) makes node-git-server's pipe into its stdin fail with EPIPE; unhandled, that
+    // would take the whole server down. Each service gets handlers before it is accepted.
+    for (const event of ['push', 'tag', 'fetch'] as const) {
+      this.git.on(event as 'push', (service) => {
+        service.on('error', (err: Error) => this.log.info({ err: err.message }, 'git service error'));
+        service.on('service', (ps: ChildProcess) => {
+          ps.stdin?.on('error', (err) => this.log.info({ err: err.message }, 'git process closed its input early'));
+        });
+        service.accept();
+      });
+    }
   }
 
   async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {

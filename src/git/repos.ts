@@ -7,6 +7,8 @@ export class RepoStore {
   constructor(
     readonly root: string,
     private readonly hooksDir: string,
+    /** git's receive.maxInputSize: a larger push fails in receive-pack, before any hook. */
+    private readonly maxPushBytes: number,
   ) {}
 
   pathOf(app: string): string {
@@ -30,9 +32,11 @@ export class RepoStore {
     await this.wireHooks(app);
   }
 
-  /** Points the repo at the platform's hooks folder (one folder for all repos, no copies). */
+  /** Points the repo at the platform's hooks folder (one folder for all repos, no copies) and its limits. */
   async wireHooks(app: string): Promise<void> {
-    await runGit(['config', 'core.hooksPath', this.hooksDir], { env: { ...process.env, GIT_DIR: this.pathOf(app) } });
+    const env = { ...process.env, GIT_DIR: this.pathOf(app) };
+    await runGit(['config', 'core.hooksPath', this.hooksDir], { env });
+    await runGit(['config', 'receive.maxInputSize', String(this.maxPushBytes)], { env });
   }
 
   /** Re-wires every repo: the project may have moved since they were created. */

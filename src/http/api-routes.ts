@@ -93,6 +93,11 @@ export function apiRoutes(apps: AppService): Route[] {
       path: new RegExp(`^/apps/${NAME}/config$`),
       handle: async ({ req, res, params }) => sendJson(res, 200, await apps.patchConfig(params[0], await readJson(req))),
     },
+    {
+      method: 'PATCH',
+      path: new RegExp(`^/apps/${NAME}/resources$`),
+      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.setResources(params[0], await readJsonObject(req))),
+    },
     { method: 'GET', path: new RegExp(`^/apps/${NAME}/releases$`), handle: async ({ res, params }) => sendJson(res, 200, apps.releases(params[0])) },
     {
       method: 'POST',

@@ -1,5 +1,6 @@
 import type { DockerEngine } from '../docker/index.js';
 import { containerName } from '../docker/index.js';
+import { hostConfigFor, type Resources } from '../domain/resources.js';
 import type { AppRow } from '../domain/types.js';
 import { errorMessage, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -48,7 +49,7 @@ export class DockerLocalScheduler implements Scheduler {
       env: { ...req.env, PORT: String(req.containerPort) },
       containerPort: req.containerPort,
       labels: this.docker.labels(app.name, req.release),
-      hostConfig: this.options.hostConfig,
+      hostConfig: { ...this.options.hostConfig, ...hostConfigFor(req.resources) },
     });
     if (started.hostPort === null) {
       await this.docker.remove(name);
@@ -107,6 +108,11 @@ export class DockerLocalScheduler implements Scheduler {
       this.log.error({ err: errorMessage(err) }, 'could not rewrite the router config');
     });
     return { placement, finishing: Promise.all([finishing, configWritten]).then(() => undefined) };
+  }
+
+  async applyResources(app: AppRow, resources: Resources): Promise<void> {
+    if (!app.container) return;
+    await this.docker.update(app.container, hostConfigFor(resources, await this.docker.hostCapacity()));
   }
 
   async status(app: AppRow): Promise<AppRuntimeStatus> {

@@ -1,3 +1,4 @@
+import type { Resources } from '../domain/resources.js';
 import type { AppRow, EnvVars } from '../domain/types.js';
 import type { Placement } from '../store/store.js';
 
@@ -9,6 +10,7 @@ export interface RunRequest {
   image: string;
   env: EnvVars;
   containerPort: number;
+  resources: Resources;
 }
 
 export interface RunHooks {
@@ -51,6 +53,8 @@ export interface Scheduler {
   status(app: AppRow): Promise<AppRuntimeStatus>;
   logs(app: AppRow, opts: LogOptions): Promise<string>;
   followLogs(app: AppRow, opts: LogOptions): Promise<{ stream: NodeJS.ReadableStream; stop: () => void }>;
+  /** Change the running container's limits in place (no restart, no new release). */
+  applyResources(app: AppRow, resources: Resources): Promise<void>;
   /** Stop and remove every container of the app and its route. */
   remove(app: AppRow): Promise<void>;
   /** Make running containers and routes match the store (start-up). */

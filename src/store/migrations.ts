@@ -50,4 +50,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX deploys_by_app ON deploys (app, id);
   `,
+  // Per-app container limits: NULL = the installation's default, 0 = no limit.
+  `
+  ALTER TABLE apps ADD COLUMN memory_limit INTEGER;
+  ALTER TABLE apps ADD COLUMN cpu_limit REAL;
+  `,
 ];

@@ -19,6 +19,8 @@ function toApp(r: Row): AppRow {
     container: (r.container as string | null) ?? null,
     containerPort: (r.container_port as number | null) ?? null,
     routeSlot: r.route_slot as Slot,
+    memoryLimit: (r.memory_limit as number | null) ?? null,
+    cpuLimit: (r.cpu_limit as number | null) ?? null,
     createdAt: r.created_at as string,
     updatedAt: r.updated_at as string,
   };
@@ -156,6 +158,13 @@ export class Store {
          updated_at = @t WHERE name = @name`,
       )
       .run({ ...placement, name, t: now() });
+  }
+
+  /** null = back to the default, 0 = no limit. */
+  setLimits(name: string, limits: { memoryLimit: number | null; cpuLimit: number | null }): void {
+    this.db
+      .prepare('UPDATE apps SET memory_limit = @memoryLimit, cpu_limit = @cpuLimit, updated_at = @t WHERE name = @name')
+      .run({ ...limits, name, t: now() });
   }
 
   deleteApp(name: string): void {

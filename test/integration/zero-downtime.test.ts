@@ -65,6 +65,8 @@ interface SlowResult {
   body: string;
   instance: string;
   error: string | null;
+  /** Sent on a kept-alive connection that had served an earlier request. */
+  reused: boolean;
   /** seq when it finished */
   done: number;
 }
@@ -72,8 +74,8 @@ interface SlowResult {
 /** A request on its own connection; never rejects. */
 function request(port: number, pathname: string, agent: http.Agent | false): Promise<SlowResult> {
   return new Promise((resolve) => {
-    const finish = (r: Omit<SlowResult, 'done'>): void => resolve({ ...r, done: ++seq });
-    const req = http.get({ host: '127.0.0.1', port, path: pathname, agent }, (res) => {
+    const finish = (r: Omit<SlowResult, 'done' | 'reused'>): void => resolve({ ...r, reused: req.reusedSocket, done: ++seq });
+    const req: http.ClientRequest = http.get({ host: '127.0.0.1', port, path: pathname, agent }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
@@ -111,6 +113,8 @@ interface PhaseResult {
   /** Connections the server side ended at all (none expected: no reload happens). */
   closedByPeer: number;
   strict: { requests: number; errors: string[]; non200: number };
+  /** A keep-alive client that idles 3 s between requests, so its connection sits idle across the switch and the retirement. */
+  idle: { requests: number; reused: number; errors: string[]; non200: number };
   bodies: Map<string, Seen>;
   instances: Map<string, Seen>;
   slow: SlowResult[];
@@ -189,7 +193,20 @@ async function underLoad(t: TestServer, app: string, port: number, name: string,
     }
     agent.destroy();
   };
-  const strictClients = [strictClient(), strictClient()];
+  const idle = { requests: 0, reused: 0, errors: [] as string[], non200: 0 };
+  const idleClient = async (): Promise<void> => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    while (!stopped) {
+      const r = await request(port, '/', agent);
+      idle.requests++;
+      if (r.reused) idle.reused++;
+      if (r.error) idle.errors.push(r.error);
+      else if (r.status !== 200) idle.non200++;
+      for (let i = 0; i < 30 && !stopped; i++) await sleep(100);
+    }
+    agent.destroy();
+  };
+  const strictClients = [strictClient(), strictClient(), idleClient()];
 
   const slow: Promise<SlowResult>[] = [];
   let opMs = 0;
@@ -221,7 +238,7 @@ async function underLoad(t: TestServer, app: string, port: number, name: string,
   const statsAfter = await backendStats(t, app);
   const haproxy = Object.fromEntries(STAT_FIELDS.map((f) => [f, (statsAfter[f] ?? 0) - (statsBefore[f] ?? 0)]));
 
-  const result: PhaseResult = { name, load, closedWithRequestInFlight, closedByPeer, strict, bodies, instances, slow: slowResults, opMs, haproxy };
+  const result: PhaseResult = { name, load, closedWithRequestInFlight, closedByPeer, strict, idle, bodies, instances, slow: slowResults, opMs, haproxy };
   report(result);
   return result;
 }
@@ -234,10 +251,12 @@ function report(r: PhaseResult): void {
       `${r.load.non2xx} non-2xx, ${r.load.errors} errors (${r.load.timeouts} timeouts), p50 ${r.load.latency.p50} ms, p99 ${r.load.latency.p99} ms, max ${r.load.latency.max} ms; ` +
       `server-closed connections ${r.closedByPeer} (${r.closedWithRequestInFlight} with a request in flight); ` +
       `strict keep-alive clients ${r.strict.requests} requests, ${r.strict.errors.length} errors, ${r.strict.non200} non-200; ` +
+      `idle keep-alive client ${r.idle.requests} requests (${r.idle.reused} on a reused connection), ${r.idle.errors.length} errors, ${r.idle.non200} non-200; ` +
       `slow requests ${slowOk}/${r.slow.length} ok; bodies ${bodies.join(', ')}; haproxy backend deltas ${JSON.stringify(r.haproxy)}`,
   );
   for (const s of r.slow) if (s.status !== 200 || s.body !== 'slow done\n') console.log(`[zero-downtime]   slow request failed: ${JSON.stringify(s)}`);
   for (const e of r.strict.errors.slice(0, 10)) console.log(`[zero-downtime]   strict client error: ${e}`);
+  for (const e of r.idle.errors) console.log(`[zero-downtime]   idle client error: ${e}`);
 }
 
 /** The assertions every phase shares: nothing failed, and traffic moved from `from` to `to`. */
@@ -250,6 +269,9 @@ function expectSwitched(r: PhaseResult, from: string, to: string): void {
   expect(r.strict.errors).toEqual([]);
   expect(r.strict.non200).toBe(0);
   expect(r.strict.requests).toBeGreaterThan(0);
+  expect(r.idle.errors).toEqual([]);
+  expect(r.idle.non200).toBe(0);
+  expect(r.idle.reused).toBeGreaterThan(0);
 
   // Every slow request (one started every 200 ms through the whole operation) finished.
   expect(r.slow.length).toBeGreaterThan(1);

@@ -1,0 +1,54 @@
+import type { DockerEngine, OwnedImage } from '../docker/index.js';
+import { errorMessage } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/store.js';
+
+/**
+ * Keeps each app's disk use bounded: the images of its last N releases (and of the one
+ * that serves) stay, older MinPaas images of the app go. Images that carry no MinPaas
+ * label of this installation are never looked at.
+ */
+export class ImageRetention {
+  constructor(
+    private readonly store: Store,
+    private readonly docker: DockerEngine,
+    private readonly keep: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** After a release. Returns what was removed. */
+  async prune(app: string): Promise<string[]> {
+    const releases = this.store.listReleases(app);
+    const newest = releases[0]?.number ?? 0;
+    const current = this.store.getApp(app)?.release;
+    const keepIds = new Set(releases.slice(0, this.keep).map((r) => r.imageId));
+    for (const r of releases) if (r.number === current) keepIds.add(r.imageId);
+    const doomed = (await this.docker.listOwnedImages(app)).filter(
+      // A release number above the newest is a build in progress: not ours to judge yet.
+      (img) => !keepIds.has(img.id) && (img.release === null || img.release <= newest),
+    );
+    return this.removeAll(doomed);
+  }
+
+  /** At start-up: images no release refers to (a build a crash interrupted, a deleted app). */
+  async removeOrphans(): Promise<string[]> {
+    const known = new Set<string>();
+    for (const app of this.store.listApps()) for (const r of this.store.listReleases(app.name)) known.add(r.imageId);
+    return this.removeAll((await this.docker.listOwnedImages()).filter((img) => !known.has(img.id)));
+  }
+
+  private async removeAll(images: OwnedImage[]): Promise<string[]> {
+    const removed: string[] = [];
+    for (const img of images) {
+      const refs = img.tags.length ? img.tags : [img.id];
+      try {
+        let gone = false;
+        for (const ref of refs) gone = (await this.docker.removeImage(ref)) || gone;
+        if (gone) removed.push(refs.join(','));
+      } catch (err) {
+        this.log.warn({ image: refs.join(','), err: errorMessage(err) }, 'could not remove an old image');
+      }
+    }
+    return removed;
+  }
+}

@@ -1,0 +1,69 @@
+import { invalid } from '../errors.js';
+
+/** Container limits of an app; null means "no limit". */
+export interface Resources {
+  memoryBytes: number | null;
+  cpus: number | null;
+}
+
+const UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+/** Docker refuses less than 6 MiB; an app needs more anyway. */
+const MIN_MEMORY = 6 * 1024 * 1024;
+
+/** `512m`, `1g`, `1048576`, or `none`/`0` for no limit → bytes (null for no limit). */
+export function parseSize(value: string, minBytes = 1): number | null {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([bkmg]?)(?:i?b)?\s*$/i.exec(value);
+  if (/^\s*(none|unlimited)\s*$/i.test(value)) return null;
+  if (!m) throw invalid(`size "${value}" is not a size: use e.g. 512m or 1g (or none)`);
+  const bytes = Math.round(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
+  if (bytes === 0) return null;
+  if (bytes < minBytes) throw invalid(`size "${value}" is too small (${formatSize(minBytes)} at least)`);
+  return bytes;
+}
+
+/** A container memory limit: Docker refuses less than 6 MiB. */
+export function parseMemory(value: string): number | null {
+  return parseSize(value, MIN_MEMORY);
+}
+
+/** `0.5`, `2`, or `none`/`0` for no limit → CPUs (null for no limit). */
+export function parseCpus(value: string): number | null {
+  if (/^\s*(none|unlimited)\s*$/i.test(value)) return null;
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(value)) throw invalid(`cpus "${value}" is not a number: use e.g. 0.5 or 2 (or none)`);
+  const cpus = Number(value);
+  if (cpus === 0) return null;
+  if (cpus < 0.01 || cpus > 1024) throw invalid(`cpus "${value}" is out of range (0.01 to 1024)`);
+  return cpus;
+}
+
+/** A size for people: 536870912 → "512m". */
+export function formatSize(bytes: number | null): string {
+  if (bytes === null) return 'none';
+  for (const [unit, size] of [['g', 1024 ** 3], ['m', 1024 ** 2], ['k', 1024]] as const) {
+    if (bytes % size === 0) return `${bytes / size}${unit}`;
+  }
+  return String(bytes);
+}
+
+/** An app's stored override (null = the default; 0 = no limit) over the default. */
+export function effectiveResources(app: { memoryLimit: number | null; cpuLimit: number | null }, defaults: Resources): Resources {
+  const pick = (override: number | null, fallback: number | null): number | null =>
+    override === null ? fallback : override === 0 ? null : override;
+  return { memoryBytes: pick(app.memoryLimit, defaults.memoryBytes), cpus: pick(app.cpuLimit, defaults.cpus) };
+}
+
+/**
+ * Docker's HostConfig fields for these limits. Creating a container, 0 means "no limit";
+ * updating one, 0 means "unchanged", so a lifted limit is given as the host's whole
+ * capacity (`capacity`), which is the same thing.
+ */
+export function hostConfigFor(r: Resources, capacity?: { memoryBytes: number; cpus: number }): { Memory: number; MemorySwap: number; NanoCpus: number } {
+  const memory = r.memoryBytes ?? capacity?.memoryBytes ?? 0;
+  const cpus = r.cpus ?? capacity?.cpus ?? 0;
+  return {
+    Memory: memory,
+    // Swap equal to memory: the limit is a real limit, not a slow-down.
+    MemorySwap: r.memoryBytes === null ? -1 : memory,
+    NanoCpus: Math.round(cpus * 1e9),
+  };
+}
