@@ -9,6 +9,7 @@ import { gitRemoteCommand } from './commands/git-remote.js';
 import { loginCommand } from './commands/login.js';
 import { logsCommand } from './commands/logs.js';
 import { releasesCommands } from './commands/releases.js';
+import { resourcesCommands } from './commands/resources.js';
 import { resolveSettings, type Settings } from './settings.js';
 
 const HELP_FLAG: FlagSpec = { name: 'help', short: 'h', value: false, description: 'show this help' };
@@ -38,6 +39,7 @@ export const COMMANDS: Command[] = [
   ...configCommands,
   logsCommand,
   ...releasesCommands,
+  ...resourcesCommands,
   gitRemoteCommand,
 ];
 

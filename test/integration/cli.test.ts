@@ -294,6 +294,21 @@ describe('minpaas CLI against a running server', () => {
     expect(unknown.stderr).toContain(`minpaas: ${APP} has no release v99`);
   });
 
+  it('resources:set changes the limits in place; resources shows them; bad sizes are exit 1', async () => {
+    const set = await cli(['resources:set', APP, '--memory', '300m', '--cpus', '0.5']);
+    expect(set.code, set.stderr).toBe(0);
+    expect(set.stdout).toMatch(/Memory:\s+300m/);
+    expect(set.stdout).toMatch(/CPUs:\s+0.5/);
+    const shown = await cli(['resources', APP, '--json']);
+    expect(JSON.parse(shown.stdout).resources).toEqual({ memory: '300m', cpus: 0.5 });
+    const back = await cli(['resources:set', APP, '--memory', 'default']);
+    expect(back.stdout).toMatch(/Memory:\s+512m/);
+    const bad = await cli(['resources:set', APP, '--memory', 'lots']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('minpaas: size "lots" is not a size');
+    expect((await cli(['resources:set', APP])).code).toBe(2);
+  });
+
   it("logs shows the app's output", async () => {
     const r = await cli(['logs', APP, '-n', '50']);
     expect(r.code, r.stderr).toBe(0);

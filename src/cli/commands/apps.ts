@@ -26,6 +26,8 @@ export function appInfo(app: AppRecord): string {
     ['Branch', app.branch ?? '-'],
     ['Image', app.image ?? '-'],
     ['Container', app.container ?? '-'],
+    ['Limits', `memory ${app.resources?.memory ?? '-'}, cpus ${app.resources?.cpus ?? 'none'}`],
+    ['Restarts', String(app.restarts ?? 0)],
     ['Config vars', vars.length ? vars.join(', ') : '-'],
     ['Created', formatTime(app.createdAt)],
     ['Updated', formatTime(app.updatedAt)],
