@@ -108,9 +108,15 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   const apps = new AppService({ store, docker, scheduler, pipeline, locks, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources });
 
-  await reconcile(store, scheduler, router, log);
-  const orphans = await images.removeOrphans();
-  if (orphans.length) log.info({ images: orphans }, 'removed images no release uses');
+  try {
+    await reconcile(store, scheduler, router, log);
+    const orphans = await images.removeOrphans();
+    if (orphans.length) log.info({ images: orphans }, 'removed images no release uses');
+  } catch (err) {
+    // The API stays up so the problem can be seen and fixed (e.g. an app port another
+    // program took); the watchdog keeps trying to bring the router back.
+    log.error({ err: errorMessage(err) }, 'start-up reconciliation failed; apps may not be routed until this is fixed');
+  }
   router.startWatchdog(() => routesFromApps(store.listApps()));
   await repos.wireAll();
 

@@ -8,7 +8,7 @@ import { errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { directoryFiles, resolveRuntime, runtimeByName } from '../runtimes/index.js';
 import type { Scheduler } from '../scheduler/types.js';
-import type { Store } from '../store/store.js';
+import type { NewRelease, Store } from '../store/store.js';
 import { DeployLog, type LineSink } from './deploy-log.js';
 import type { DeployLocks, Unlock } from './lock.js';
 
@@ -161,15 +161,9 @@ export class DeployPipeline {
   private async release(
     app: AppRow,
     log: DeployLog,
-    r: {
-      number: number;
-      image: string;
-      imageId: string;
-      env: EnvVars;
-      commit: string | null;
-      kind: ReleaseKind;
-      description: string;
+    r: Omit<NewRelease, 'app'> & {
       containerPort: number;
+      /** What a build learned about the app's source; null for releases of an existing image. */
       source: { runtime: RuntimeName; repo: string | null; branch: string | null } | null;
     },
   ): Promise<Released> {
@@ -182,10 +176,8 @@ export class DeployPipeline {
         onLine: log.write,
         commit: (placement) => {
           store.tx(() => {
-            release = store.recordRelease(
-              { app: app.name, number: r.number, image: r.image, imageId: r.imageId, env: r.env, commit: r.commit, kind: r.kind, description: r.description },
-              placement,
-            );
+            const { containerPort: _port, source: _source, ...row } = r;
+            release = store.recordRelease({ app: app.name, ...row }, placement);
             if (r.source) store.updateSource(app.name, r.source);
           });
         },

@@ -62,16 +62,8 @@ export interface NewApp {
   port: number;
 }
 
-export interface NewRelease {
-  app: string;
-  number: number;
-  image: string;
-  imageId: string;
-  env: EnvVars;
-  commit: string | null;
-  kind: ReleaseKind;
-  description: string;
-}
+/** A release row before the store stamps it. */
+export type NewRelease = Omit<Release, 'createdAt'>;
 
 /** Where a release now runs: written with the release in one transaction. */
 export interface Placement {
