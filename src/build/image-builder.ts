@@ -21,6 +21,15 @@ export interface BuildJob {
   signal?: AbortSignal;
 }
 
+/**
+ * The labels as one LABEL line at the end of the Dockerfile: the builder's `labels`
+ * option would add one step (an intermediate container, ~0.15 s) per label.
+ */
+export function withLabels(dockerfile: string, labels: Record<string, string>): string {
+  const pairs = Object.entries(labels).map(([k, v]) => `${JSON.stringify(k)}=${JSON.stringify(v)}`);
+  return `${dockerfile.trimEnd()}\nLABEL ${pairs.join(' ')}\n`;
+}
+
 /** How many log lines a build failure carries back to the user. */
 const FAILURE_TAIL = 30;
 
@@ -50,11 +59,10 @@ export class ImageBuilder {
     try {
       const id = await this.docker.build(
         {
-          context: buildContext(job.sourceDir, await this.dockerfile(job.runtime)),
+          context: buildContext(job.sourceDir, withLabels(await this.dockerfile(job.runtime), this.docker.labels(job.app, job.release))),
           tag,
           dockerfile: PLATFORM_DOCKERFILE,
           buildArgs: { BASE_IMAGE: base },
-          labels: this.docker.labels(job.app, job.release),
           signal,
         },
         onLine,

@@ -8,7 +8,6 @@ export interface BuildRequest {
   tag: string;
   dockerfile: string;
   buildArgs: Record<string, string>;
-  labels: Record<string, string>;
   /** Aborts the build (timeout or a client that went away). */
   signal?: AbortSignal;
 }
@@ -107,7 +106,6 @@ export class DockerEngine {
       t: req.tag,
       dockerfile: req.dockerfile,
       buildargs: req.buildArgs,
-      labels: req.labels,
       rm: true,
       forcerm: true,
       version: '1',
