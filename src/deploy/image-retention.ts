@@ -3,6 +3,9 @@ import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 
+/** Untagged build layers younger than this may belong to a build that runs right now. */
+const BUILD_LAYER_GRACE_MINUTES = 10;
+
 /**
  * Keeps each app's disk use bounded: the images of its last N releases (and of the one
  * that serves) stay, older MinPaas images of the app go. Images that carry no MinPaas
@@ -18,6 +21,8 @@ export class ImageRetention {
 
   /** After a release. Returns what was removed. */
   async prune(app: string): Promise<string[]> {
+    const layers = await this.docker.pruneBuildLayers(BUILD_LAYER_GRACE_MINUTES);
+    if (layers > 0) this.log.info({ layers }, 'removed build layers failed builds left behind');
     const releases = this.store.listReleases(app);
     const newest = releases[0]?.number ?? 0;
     const current = this.store.getApp(app)?.release;

@@ -1,7 +1,7 @@
 import type Docker from 'dockerode';
 import { PassThrough, type Readable } from 'node:stream';
 import { BuildStreamParser, type BuildEvent } from './build-stream.js';
-import { LABEL_APP, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
+import { LABEL_APP, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
 
 export interface BuildRequest {
   context: Readable;
@@ -249,6 +249,17 @@ export class DockerEngine {
     const list = await this.docker.listContainers({ all: true, filters: ownedFilter(this.instance, app) });
     const states = await Promise.all(list.map((c) => this.inspect(c.Id)));
     return states.filter((s): s is ContainerState => s !== null);
+  }
+
+  /**
+   * Removes untagged layers that MinPaas builds left behind (a failed step's parents),
+   * once they are older than `olderThanMinutes`: a build running now still needs its own.
+   */
+  async pruneBuildLayers(olderThanMinutes: number): Promise<number> {
+    const result = await this.docker.pruneImages({
+      filters: { dangling: ['true'], label: [`${LABEL_BUILD_LAYER}=true`], until: [`${olderThanMinutes}m`] },
+    });
+    return result.ImagesDeleted?.length ?? 0;
   }
 
   /** Names only: one Docker call, no inspect per container. */

@@ -7,6 +7,8 @@ export const LABEL_MANAGED = 'minpaas.managed';
 export const LABEL_INSTANCE = 'minpaas.instance';
 export const LABEL_APP = 'minpaas.app';
 export const LABEL_RELEASE = 'minpaas.release';
+/** Set by the runtime Dockerfiles on every layer they build (see runtimes/). */
+export const LABEL_BUILD_LAYER = 'minpaas.build-layer';
 
 export function ownedLabels(instance: string, app: string, release: number): Record<string, string> {
   return { [LABEL_MANAGED]: 'true', [LABEL_INSTANCE]: instance, [LABEL_APP]: app, [LABEL_RELEASE]: String(release) };

@@ -61,6 +61,27 @@ describe('image retention', () => {
   });
 });
 
+describe('build layers a failed build leaves behind', () => {
+  it('are labelled, found and removed; images MinPaas did not build are untouched', async () => {
+    const app = uniqueName('layers');
+    const repo = await newRepo(nodeApp('fails late', {
+      'package.json': JSON.stringify({ name: 'x', version: '1.0.0', scripts: { start: 'node server.js', install: `echo ${app}; exit 3` } }),
+    }));
+    expect((await repo.push(t.remote(app))).code).not.toBe(0);
+    const dangling = async (): Promise<string[]> =>
+      (await run('docker', ['images', '-q', '--no-trunc', '--filter', 'dangling=true', '--filter', 'label=minpaas.build-layer=true'])).stdout.split('\n').filter(Boolean);
+    expect((await dangling()).length).toBeGreaterThan(0);
+    const tagged = async (): Promise<string> => (await run('docker', ['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).stdout.split('\n').filter((l) => !l.startsWith('<none>')).sort().join('\n');
+    const taggedBefore = await tagged();
+    // After a deploy, MinPaas waits 10 minutes (a running build may still need them); here: now.
+    expect(await t.docker.pruneBuildLayers(0)).toBeGreaterThan(0);
+    expect(await dangling()).toEqual([]);
+    // Every tagged image (base images, other apps' releases) is still there.
+    expect(await tagged()).toBe(taggedBefore);
+    expect((await run('docker', ['image', 'inspect', 'minpaas-base/node:bookworm'])).code).toBe(0);
+  });
+});
+
 describe('resource limits and hardening', () => {
   const app = uniqueName('limits');
 
