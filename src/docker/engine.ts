@@ -17,6 +17,12 @@ export interface ContainerSpec {
   image: string;
   env: Record<string, string>;
   containerPort: number;
+  /**
+   * The 127.0.0.1 port to publish on. Chosen by the caller, not left to Docker: an
+   * ephemeral port changes each time Docker restarts the container, and the router would
+   * be left pointing at the old one.
+   */
+  hostPort: number;
   labels: Record<string, string>;
   /** Extra HostConfig fields (resource limits). */
   hostConfig?: Docker.HostConfig;
@@ -135,7 +141,7 @@ export class DockerEngine {
     return id;
   }
 
-  /** Creates and starts a container published on an ephemeral loopback port. */
+  /** Creates and starts a container published on a loopback port. */
   async run(spec: ContainerSpec): Promise<ContainerState> {
     const portKey = `${spec.containerPort}/tcp`;
     const container = await this.docker.createContainer({
@@ -145,7 +151,7 @@ export class DockerEngine {
       Labels: spec.labels,
       ExposedPorts: { [portKey]: {} },
       HostConfig: {
-        PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: '' }] },
+        PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: String(spec.hostPort) }] },
         // No restarts until the release proved healthy: a crash on start must stay a
         // crash, with its exit code, not a restart loop (see keepRunning).
         RestartPolicy: { Name: 'no' },

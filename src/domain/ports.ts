@@ -51,3 +51,15 @@ export function portInUse(host: string, port: number): Promise<boolean> {
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(false)));
   });
 }
+
+/** A port nothing listens on right now, from the OS's ephemeral range on `host`. */
+export function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen({ host, port: 0, exclusive: true }, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -1,4 +1,5 @@
-import type { DockerEngine } from '../docker/index.js';
+import type { ContainerState, DockerEngine } from '../docker/index.js';
+import { freePort } from '../domain/ports.js';
 import { containerName } from '../docker/index.js';
 import { hostConfigFor, type Resources } from '../domain/resources.js';
 import type { AppRow } from '../domain/types.js';
@@ -43,19 +44,8 @@ export class DockerLocalScheduler implements Scheduler {
     // A crash mid-deploy may have left a container of this name: it is ours, it never served.
     await this.docker.remove(name);
     hooks.onLine(`-----> Starting ${name}`);
-    const started = await this.docker.run({
-      name,
-      image: req.image,
-      env: { ...req.env, PORT: String(req.containerPort) },
-      containerPort: req.containerPort,
-      labels: this.docker.labels(app.name, req.release),
-      hostConfig: { ...this.options.hostConfig, ...hostConfigFor(req.resources) },
-    });
-    if (started.hostPort === null) {
-      await this.docker.remove(name);
-      throw new Error(`container ${name} has no published port`);
-    }
-    const target = { host: CONTAINER_HOST, port: started.hostPort };
+    const started = await this.start(name, req);
+    const target = { host: CONTAINER_HOST, port: started.hostPort! };
 
     const health = await waitForHttp({
       ...target,
@@ -108,6 +98,28 @@ export class DockerLocalScheduler implements Scheduler {
       this.log.error({ err: errorMessage(err) }, 'could not rewrite the router config');
     });
     return { placement, finishing: Promise.all([finishing, configWritten]).then(() => undefined) };
+  }
+
+  /** Runs the container on a free loopback port; another program may take it first, so retry. */
+  private async start(name: string, req: RunRequest): Promise<ContainerState> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const started = await this.docker.run({
+          name,
+          image: req.image,
+          env: { ...req.env, PORT: String(req.containerPort) },
+          containerPort: req.containerPort,
+          hostPort: await freePort(CONTAINER_HOST),
+          labels: this.docker.labels(req.app.name, req.release),
+          hostConfig: { ...this.options.hostConfig, ...hostConfigFor(req.resources) },
+        });
+        if (started.hostPort === null) throw new Error(`container ${name} has no published port`);
+        return started;
+      } catch (err) {
+        await this.docker.remove(name);
+        if (attempt >= 3 || !/port is already allocated|address already in use/i.test(errorMessage(err))) throw err;
+      }
+    }
   }
 
   async applyResources(app: AppRow, resources: Resources): Promise<void> {
