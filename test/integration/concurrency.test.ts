@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nodeApp } from '../fixtures/apps.js';
 import { AppRepo } from '../helpers/git.js';
+import { serveGitRepos } from '../helpers/git-http-server.js';
 import { eventually, httpGet } from '../helpers/http.js';
 import { startTestServer, uniqueName, type TestServer } from '../helpers/server.js';
 
@@ -65,6 +66,53 @@ describe('ten concurrent pushes to one app', () => {
     expect(waited).toBeGreaterThan(0);
     expect(t.server.store.getRelease(app, t.server.store.getApp(app)!.release!)!.commit).toBe(shas[winner]);
     await expectConsistent(app, new RegExp(`^racer ${winner} `));
+  });
+});
+
+describe('pushes and API deploys to one app at once', () => {
+  const app = uniqueName('mixed');
+
+  it('each deploys or is told clearly; what serves is the last release, and store and Docker agree', async () => {
+    const origin = await AppRepo.create(nodeApp('base'));
+    repos.unshift(origin);
+    expect((await origin.push(t.remote(app))).code).toBe(0);
+    const source = await serveGitRepos();
+    try {
+      const apiRepo = await source.bare('api-source');
+      const apiWork = await AppRepo.create(nodeApp('from the api'));
+      repos.push(apiWork);
+      expect((await apiWork.push(apiRepo.dir, 'main')).code).toBe(0);
+      const clones = await Promise.all(Array.from({ length: 5 }, () => clone(t.remote(app))));
+      await Promise.all(clones.map((c, i) => c.commit(nodeApp(`pusher ${i}`), `pusher ${i}`)));
+
+      const [pushes, deploys] = await Promise.all([
+        Promise.all(clones.map((c) => c.push(t.remote(app)))),
+        Promise.all([0, 1, 2].map(() => t.api('POST', '/deploy', { app, runtime: 'node', repo: apiRepo.url }))),
+      ]);
+
+      for (const push of pushes) {
+        if (push.code !== 0) expect(push.output).toMatch(/moved to [0-9a-f]{7} \(another push deployed it\)/);
+      }
+      for (const res of deploys) {
+        expect([200, 409], res.text).toContain(res.status);
+        if (res.status === 409) expect(res.json.error).toMatch(/a deploy of .* is already running; try again when it has finished/);
+      }
+      const released = pushes.filter((p) => p.code === 0).length + deploys.filter((d) => d.status === 200).length;
+      expect(released).toBeGreaterThan(0);
+      // Every accepted request made exactly one release, and nothing is left running.
+      expect(t.server.store.listReleases(app)).toHaveLength(1 + released);
+      const record = t.server.store.getApp(app)!;
+      // The last release came from a push (the app's repo is then null) or from the API.
+      const expected = record.repo === null ? /^pusher \d / : /^from the api /;
+      expect((await httpGet(record.port))?.body).toMatch(expected);
+      await eventually(async () => {
+        const containers = await t.docker.listOwnedContainers(app);
+        expect(containers.map((c) => c.name)).toEqual([record.container]);
+      });
+      expect(t.server.store.listDeploys(app).filter((d) => d.status === 'running')).toEqual([]);
+    } finally {
+      await source.close();
+    }
   });
 });
 
