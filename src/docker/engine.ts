@@ -1,6 +1,7 @@
 import type Docker from 'dockerode';
 import { PassThrough, type Readable } from 'node:stream';
 import { BuildStreamParser, type BuildEvent } from './build-stream.js';
+import { demuxBuffer } from './log-frames.js';
 import { LABEL_APP, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
 
 export interface BuildRequest {
@@ -309,16 +310,4 @@ export class DockerEngine {
     };
     return { stream: out, stop };
   }
-}
-
-/** Docker's multiplexed log format: 8-byte headers (stream, 0, 0, 0, size32) before each frame. */
-export function demuxBuffer(buf: Buffer): string {
-  const parts: Buffer[] = [];
-  let offset = 0;
-  while (offset + 8 <= buf.length) {
-    const size = buf.readUInt32BE(offset + 4);
-    parts.push(buf.subarray(offset + 8, offset + 8 + size));
-    offset += 8 + size;
-  }
-  return Buffer.concat(parts).toString('utf8');
 }
