@@ -26,6 +26,8 @@ function refuse(res: http.ServerResponse, status: number, message: string, heade
  */
 export class GitHttp {
   private readonly git: Git;
+  /** Requests node-git-server understood (it emitted push/tag/fetch for them). */
+  private readonly recognised = new WeakSet<http.IncomingMessage>();
 
   constructor(
     private readonly repos: RepoStore,
@@ -38,6 +40,7 @@ export class GitHttp {
     // would take the whole server down. Each service gets handlers before it is accepted.
     for (const event of ['push', 'tag', 'fetch'] as const) {
       this.git.on(event as 'push', (service) => {
+        this.recognised.add((service as unknown as { req: http.IncomingMessage }).req);
         service.on('error', (err: Error) => this.log.info({ err: err.message }, 'git service error'));
         service.on('service', (ps: ChildProcess) => {
           ps.stdin?.on('error', (err) => this.log.info({ err: err.message }, 'git process closed its input early'));
@@ -77,5 +80,24 @@ export class GitHttp {
       this.log.info({ app: name }, 'created git repo');
     }
     this.git.handle(req, res);
+    if (req.method === 'POST' && pushing) this.refuseUnrecognised(req, res);
+  }
+
+  /**
+   * node-git-server only recognises pushes of refs/heads and refs/tags; for anything else
+   * (refs/notes, …) it never starts git and the push would hang forever. Once the whole
+   * request arrived without being recognised, answer instead.
+   */
+  private refuseUnrecognised(req: http.IncomingMessage, res: http.ServerResponse): void {
+    req.once('end', () => {
+      setTimeout(() => {
+        if (this.recognised.has(req) || res.headersSent) return;
+        // Side-band channel 3 is git's "fatal error from the remote": the pusher sees it.
+        const message = Buffer.from('\u0003MinPaas: only branches (refs/heads/...) and tags (refs/tags/...) can be pushed\n');
+        const length = (message.length + 4).toString(16).padStart(4, '0');
+        res.writeHead(200, { 'Content-Type': 'application/x-git-receive-pack-result' });
+        res.end(Buffer.concat([Buffer.from(length), message, Buffer.from('0000')]));
+      }, 1000).unref();
+    });
   }
 }

@@ -87,6 +87,15 @@ describe('what a push does not deploy', () => {
     expect((await httpGet(record.port))?.body).toMatch(/^on main/);
   });
 
+  it('a push of a ref that is neither branch nor tag is refused with a message (node-git-server would hang)', async () => {
+    const app = uniqueName('notes');
+    const repo = await newRepo(nodeApp('notes'));
+    const push = await repo.push(t.remote(app), 'HEAD:refs/notes/x');
+    expect(push.code).not.toBe(0);
+    expect(push.output).toContain('remote: MinPaas: only branches (refs/heads/...) and tags (refs/tags/...) can be pushed');
+    expect(t.server.store.getApp(app)).toBeUndefined();
+  });
+
   it('a Dockerfile in the repo is ignored: the platform Dockerfile builds it', async () => {
     const app = uniqueName('dockerfile');
     const repo = await newRepo(nodeApp('platform built', { Dockerfile: 'FROM scratch\nRUN exit 1\n' }));
