@@ -73,7 +73,7 @@ export class GitHttp {
     if (!(await this.repos.exists(name))) {
       // The first push creates the app's repo; fetching an unknown app is a 404.
       if (!(pushing && req.method === 'GET' && url.pathname.endsWith('/info/refs'))) {
-        refuse(res, 404, `MinPaas: no app named ${name}`);
+        refuse(res, 404, `MinPaas: there is no git repository for ${name} yet; push to it to create the app`);
         return;
       }
       await this.repos.ensure(name);
