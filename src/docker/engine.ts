@@ -142,8 +142,8 @@ export class DockerEngine {
     return id;
   }
 
-  /** Creates and starts a container published on a loopback port. */
-  async run(spec: ContainerSpec): Promise<ContainerState> {
+  /** Creates and starts a container published on `spec.hostPort`; returns its ID. */
+  async run(spec: ContainerSpec): Promise<string> {
     const portKey = `${spec.containerPort}/tcp`;
     const container = await this.docker.createContainer({
       name: spec.name,
@@ -162,9 +162,7 @@ export class DockerEngine {
       },
     });
     await container.start();
-    const state = await this.inspect(spec.name);
-    if (!state) throw new Error(`container ${spec.name} vanished right after it started`);
-    return state;
+    return container.id;
   }
 
   private capacity: { memoryBytes: number; cpus: number } | undefined;

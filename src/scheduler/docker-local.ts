@@ -1,4 +1,4 @@
-import type { ContainerState, DockerEngine } from '../docker/index.js';
+import type { DockerEngine } from '../docker/index.js';
 import { freePort } from '../domain/ports.js';
 import { containerName } from '../docker/index.js';
 import { hostConfigFor, type Resources } from '../domain/resources.js';
@@ -44,8 +44,7 @@ export class DockerLocalScheduler implements Scheduler {
     // A crash mid-deploy may have left a container of this name: it is ours, it never served.
     await this.docker.remove(name);
     hooks.onLine(`-----> Starting ${name}`);
-    const started = await this.start(name, req);
-    const target = { host: CONTAINER_HOST, port: started.hostPort! };
+    const target = { host: CONTAINER_HOST, port: await this.start(name, req) };
 
     const health = await waitForHttp({
       ...target,
@@ -100,21 +99,24 @@ export class DockerLocalScheduler implements Scheduler {
     return { placement, finishing: Promise.all([finishing, configWritten]).then(() => undefined) };
   }
 
-  /** Runs the container on a free loopback port; another program may take it first, so retry. */
-  private async start(name: string, req: RunRequest): Promise<ContainerState> {
+  /**
+   * Runs the container on a free loopback port and returns that port; another program
+   * may take it first, so retry.
+   */
+  private async start(name: string, req: RunRequest): Promise<number> {
     for (let attempt = 1; ; attempt++) {
+      const hostPort = await freePort(CONTAINER_HOST);
       try {
-        const started = await this.docker.run({
+        await this.docker.run({
           name,
           image: req.image,
           env: { ...req.env, PORT: String(req.containerPort) },
           containerPort: req.containerPort,
-          hostPort: await freePort(CONTAINER_HOST),
+          hostPort,
           labels: this.docker.labels(req.app.name, req.release),
           hostConfig: { ...this.options.hostConfig, ...hostConfigFor(req.resources) },
         });
-        if (started.hostPort === null) throw new Error(`container ${name} has no published port`);
-        return started;
+        return hostPort;
       } catch (err) {
         await this.docker.remove(name);
         if (attempt >= 3 || !/port is already allocated|address already in use/i.test(errorMessage(err))) throw err;
