@@ -91,7 +91,7 @@ export class DeployPipeline {
 
   /** A deploy that builds a new image from source. */
   async buildAndDeploy(req: BuildDeployRequest): Promise<DeployOutcome> {
-    return this.run({ ...req, createIfMissing: true, check: req.beforeBuild }, async (log, app) => {
+    return this.run({ ...req, createIfMissing: true, check: req.beforeBuild }, async (log, app, deployId) => {
       log.step('Receiving source');
       const dir = this.workspaceOf(app.name);
       const commit = await req.fetch(dir, log);
@@ -104,7 +104,7 @@ export class DeployPipeline {
       log.step(`Built ${image.tag}`);
       const env = { ...this.deps.store.getEnv(app.name), ...req.env };
       try {
-        const released = await this.release(app, log, {
+        const released = await this.release(app, log, deployId, {
           number,
           image: image.tag,
           imageId: image.id,
@@ -140,11 +140,11 @@ export class DeployPipeline {
         throw new MinPaasError('RELEASE_UNAVAILABLE', `the image of v${picked.base.number} was removed; push or deploy again instead`);
       }
     };
-    return this.run({ app: appName, source, wait: false, onLine, createIfMissing: false, check }, async (log, app) => {
+    return this.run({ app: appName, source, wait: false, onLine, createIfMissing: false, check }, async (log, app, deployId) => {
       const { base, env, description } = picked!;
       const number = this.deps.store.nextReleaseNumber(app.name);
       log.step(`${description}: v${number} from the image of v${base.number}`);
-      return this.release(app, log, {
+      return this.release(app, log, deployId, {
         number,
         image: base.image,
         imageId: base.imageId,
@@ -161,6 +161,7 @@ export class DeployPipeline {
   private async release(
     app: AppRow,
     log: DeployLog,
+    deployId: number,
     r: Omit<NewRelease, 'app'> & {
       containerPort: number;
       /** What a build learned about the app's source; null for releases of an existing image. */
@@ -179,6 +180,9 @@ export class DeployPipeline {
             const { containerPort: _port, source: _source, ...row } = r;
             release = store.recordRelease({ app: app.name, ...row }, placement);
             if (r.source) store.updateSource(app.name, r.source);
+            // The deploy succeeds in the same transaction: a crash cannot leave a live
+            // release whose deploy is recorded as failed.
+            store.finishDeploy(deployId, r.number, r.commit);
           });
         },
       },
@@ -191,7 +195,7 @@ export class DeployPipeline {
    * recorded as a deploy. `createIfMissing` lets pushes and API deploys create their app;
    * a first deploy that fails removes the app again (nothing half-done).
    */
-  private async run(opts: RunOptions, work: (log: DeployLog, app: AppRow) => Promise<Released>): Promise<DeployOutcome> {
+  private async run(opts: RunOptions, work: (log: DeployLog, app: AppRow, deployId: number) => Promise<Released>): Promise<DeployOutcome> {
     const { app: appName, source, wait, onLine, createIfMissing, check } = opts;
     const { store, locks } = this.deps;
     const log = new DeployLog(onLine);
@@ -211,13 +215,15 @@ export class DeployPipeline {
       }
       await check?.(app);
       deployId = store.startDeploy(appName, source, null).id;
-      const { release, finishing } = await work(log, app);
-      store.tx(() => store.finishDeploy(deployId!, release.number, release.commit));
+      const { release, finishing } = await work(log, app, deployId);
       const current = store.getApp(appName)!;
       log.step(`Released v${release.number}: ${this.deps.publicUrl(current.port)}`);
       logger.info({ release: release.number, deployId }, 'released');
       // Listed under the lock, stopped after it: the next deploy's container is never among them.
-      const stale = await this.deps.scheduler.staleContainers(appName, current.container!);
+      const stale = await this.deps.scheduler.staleContainers(appName, current.container!).catch((err: unknown) => {
+        logger.warn({ err: errorMessage(err) }, 'could not list the old containers; the next start-up removes them');
+        return [] as string[];
+      });
       const settled = Promise.all([finishing, this.retire(appName, stale, logger)]).then(() => undefined);
       return { release, app: current, deployId, settled };
     } catch (err) {
