@@ -17,6 +17,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import type { Autocannon, AutocannonClient } from '../test/helpers/autocannon.js';
 
 const CHILD_FLAG = '--load-child';
 const BASELINE_SECONDS = 10;
@@ -48,21 +49,6 @@ interface LoadReport {
   closedWithRequestInFlight: number;
 }
 
-interface AutocannonResult {
-  requests: { total: number };
-  latency: { p50: number; p99: number; max: number };
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  duration: number;
-}
-interface AutocannonClient {
-  _connect: () => void;
-  conn: NodeJS.EventEmitter;
-  destroyed: boolean;
-  pipelinedRequests: { size(): number };
-}
-type Autocannon = (opts: object, cb: (err: Error | null, result: AutocannonResult) => void) => { stop(): void };
 
 function runLoadChild(): void {
   process.once('message', (msg: LoadRequest) => {

@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+echo "-----> type-checking src, tests and benchmarks"
+npm run -s typecheck
 results=$(mktemp /tmp/minpaas-test-results.XXXXXX.json)
 trap 'rm -f "$results"' EXIT
 status=0

@@ -31,7 +31,7 @@ export function defaultHaproxyBin(): string {
 }
 
 /** Linux: a killed master stays a zombie until its parent reaps it; a zombie serves nothing. */
-async function isAliveProcess(pid: number): Promise<boolean> {
+export async function isAliveProcess(pid: number): Promise<boolean> {
   try {
     process.kill(pid, 0);
   } catch (err) {

@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { freePort } from '../../src/domain/ports.js';
 
 /** GET http://127.0.0.1:port/path → {status, body}; null when nothing answers. */
 export function httpGet(port: number, pathname = '/', timeoutMs = 5000): Promise<{ status: number; body: string } | null> {
@@ -26,4 +27,9 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 20_000,
       await new Promise((r) => setTimeout(r, intervalMs));
     }
   }
+}
+
+/** A loopback port nobody listens on right now. */
+export function freeLoopbackPort(): Promise<number> {
+  return freePort('127.0.0.1');
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderHaproxyConfig } from '../../src/router/haproxy-config.js';
 import { HaproxyRouter } from '../../src/router/haproxy-router.js';
 import type { RouteSpec, Target } from '../../src/router/types.js';
+import { freeLoopbackPort as freePort } from '../helpers/http.js';
 
 /**
  * The router against a real HAProxy 2.6, with small node:http servers in this process as
@@ -37,17 +38,6 @@ async function load(url: string, seconds: number): Promise<LoadResult> {
   return { total: r.requests.total, errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx };
 }
 
-/** Ask the OS for a port nobody uses right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 interface Backend {
   name: string;

@@ -7,6 +7,7 @@ import { nodeApp } from '../fixtures/apps.js';
 import { AppRepo } from '../helpers/git.js';
 import { eventually, httpGet } from '../helpers/http.js';
 import { startTestServer, uniqueName, type TestServer } from '../helpers/server.js';
+import type { Autocannon, AutocannonClient, AutocannonInstance, AutocannonResult } from '../helpers/autocannon.js';
 
 /**
  * Zero downtime, end to end: a push, a config change and a rollback, each under load
@@ -86,24 +87,6 @@ function request(port: number, pathname: string, agent: http.Agent | false): Pro
   });
 }
 
-interface AutocannonResult {
-  requests: { total: number };
-  latency: { p50: number; p99: number; max: number };
-  errors: number;
-  timeouts: number;
-  non2xx: number;
-  duration: number;
-}
-interface AutocannonClient {
-  _connect: () => void;
-  conn: NodeJS.EventEmitter;
-  destroyed: boolean;
-  pipelinedRequests: { size(): number };
-}
-interface AutocannonInstance {
-  stop(): void;
-}
-type Autocannon = (opts: object, cb: (err: Error | null, result: AutocannonResult) => void) => AutocannonInstance;
 
 interface PhaseResult {
   name: string;

@@ -11,14 +11,14 @@ async function entries(stream: NodeJS.ReadableStream): Promise<Record<string, st
   const extract = tarStream.extract();
   extract.on('entry', (header, body, next) => {
     let text = '';
-    body.on('data', (c: Buffer) => (text += c.toString()));
+    body.on('data', (c: unknown) => (text += String(c)));
     body.on('end', () => {
       if (header.type === 'file') files[header.name] = text;
       next();
     });
   });
-  const done = new Promise((resolve, reject) => {
-    extract.on('finish', resolve);
+  const done = new Promise<void>((resolve, reject) => {
+    extract.on('finish', () => resolve());
     extract.on('error', reject);
   });
   stream.pipe(extract as unknown as NodeJS.WritableStream);

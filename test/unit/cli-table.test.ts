@@ -17,6 +17,8 @@ const app = (over: Partial<AppRecord> = {}): AppRecord => ({
   env: { B: '2', A: '1' },
   release: 2,
   status: 'running',
+  restarts: 0,
+  resources: { memory: '512m', cpus: 1 },
   createdAt: '2024-05-01T12:00:03.123Z',
   updatedAt: '2024-05-01T12:10:00.000Z',
   ...over,
