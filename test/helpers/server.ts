@@ -26,17 +26,24 @@ export function uniqueName(prefix: string): string {
 
 export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'minpaas-test-'));
-  const config = loadConfig({
-    ...process.env,
-    MINPAAS_DATA_DIR: dataDir,
-    MINPAAS_PORT: '0',
-    MINPAAS_HOST: '127.0.0.1',
-    MINPAAS_TOKEN: TEST_TOKEN,
-    MINPAAS_HEALTH_TIMEOUT: '20',
-    MINPAAS_DRAIN_TIMEOUT: '10',
-    ...env,
-  });
-  const server = await startServer(config);
+  let server: RunningServer;
+  try {
+    const config = loadConfig({
+      ...process.env,
+      MINPAAS_DATA_DIR: dataDir,
+      MINPAAS_PORT: '0',
+      MINPAAS_HOST: '127.0.0.1',
+      MINPAAS_TOKEN: TEST_TOKEN,
+      MINPAAS_HEALTH_TIMEOUT: '20',
+      MINPAAS_DRAIN_TIMEOUT: '10',
+      ...env,
+    });
+    server = await startServer(config);
+  } catch (err) {
+    // A server that did not start leaves no temp dir behind.
+    await fs.rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const docker = server.docker;
   const url = server.url;
   return {
