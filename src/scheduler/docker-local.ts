@@ -80,6 +80,11 @@ export class DockerLocalScheduler implements Scheduler {
       }
     } catch (err) {
       await finishing;
+      // A switch may have half happened: put the router back to what the store says
+      // (the old release) before the new container goes.
+      await this.router.ensureRunning(routesFromApps(this.apps())).catch((restoreErr) => {
+        this.log.error({ app: app.name, err: errorMessage(restoreErr) }, 'could not restore the route after a failed switch');
+      });
       await this.docker.remove(name);
       throw new Error(`the router could not switch to the new release: ${errorMessage(err)}`);
     }
