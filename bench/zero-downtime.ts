@@ -173,7 +173,6 @@ function slowRequest(port: number): Promise<SlowResult> {
 }
 
 /** Counters of the app's backend in `show stat` that would show trouble at the router. */
-const STAT_FIELDS = ['econ', 'eresp', 'wretr', 'wredis', 'hrsp_5xx', 'cli_abrt', 'srv_abrt'] as const;
 
 interface PhaseRow {
   name: string;
@@ -191,8 +190,7 @@ async function main(): Promise<void> {
   const { AppRepo } = await import('../test/helpers/git.js');
   const { httpGet } = await import('../test/helpers/http.js');
   const { startTestServer, uniqueName } = await import('../test/helpers/server.js');
-  const { routerPaths } = await import('../src/router/haproxy-config.js');
-  const { adminCommand } = await import('../src/router/sockets.js');
+  const { backendCounters, troubleDeltas } = await import('../test/helpers/haproxy-stats.js');
 
   const connections = Number(process.argv[2] ?? 50);
   const t = await startTestServer({ MINPAAS_LOG_LEVEL: process.env.MINPAAS_LOG_LEVEL ?? 'silent' });
@@ -202,18 +200,7 @@ async function main(): Promise<void> {
   let current: Load | undefined;
   let failure: unknown;
 
-  const backendStats = async (): Promise<Record<string, number>> => {
-    const text = await adminCommand(routerPaths(t.dataDir).adminSocket, 'show stat');
-    const lines = text.split('\n').filter((l) => l.trim() !== '');
-    const header = lines[0]!.replace(/^# /, '').split(',');
-    const out: Record<string, number> = {};
-    for (const line of lines.slice(1)) {
-      const cols = line.split(',');
-      if (cols[0] !== `be_${app}` || cols[1] !== 'BACKEND') continue;
-      for (const f of STAT_FIELDS) out[f] = Number(cols[header.indexOf(f)] || 0);
-    }
-    return out;
-  };
+  const backendStats = (): Promise<Record<string, number>> => backendCounters(t.dataDir, app);
 
   const waitRetired = async (): Promise<void> => {
     const deadline = Date.now() + 60_000;
@@ -254,7 +241,7 @@ async function main(): Promise<void> {
     current = undefined;
     const slowResults = await Promise.all(slow);
     const after = await backendStats();
-    const haproxy = Object.fromEntries(STAT_FIELDS.map((f) => [f, (after[f] ?? 0) - (before[f] ?? 0)]));
+    const haproxy = troubleDeltas(before, after);
     let switched: boolean | null = null;
     if (from !== undefined && to !== undefined) {
       const a = report.bodies.find((b) => b.body === from);

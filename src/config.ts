@@ -48,19 +48,11 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   return value;
 }
 
-function sizeSetting(env: Env, name: string, fallback: string, parse: (v: string) => number | null = parseSize): number | null {
+/** A setting read by `parse` (sizes, CPU counts); its error names the setting. */
+function parsedSetting(env: Env, name: string, fallback: string, parse: (v: string) => number | null): number | null {
   const raw = env[name] || fallback;
   try {
     return parse(raw);
-  } catch (err) {
-    throw new MinPaasError('INVALID_INPUT', `${name}: ${(err as Error).message}`);
-  }
-}
-
-function cpusSetting(env: Env, name: string, fallback: string): number | null {
-  const raw = env[name] || fallback;
-  try {
-    return parseCpus(raw);
   } catch (err) {
     throw new MinPaasError('INVALID_INPUT', `${name}: ${(err as Error).message}`);
   }
@@ -84,9 +76,9 @@ export function loadConfig(env: Env = process.env): Config {
     drainTimeoutMs: integer(env, 'MINPAAS_DRAIN_TIMEOUT', 30, 0, 3600) * 1000,
     keepReleases: integer(env, 'MINPAAS_KEEP_RELEASES', 5, 1, 1000),
     buildTimeoutMs: integer(env, 'MINPAAS_BUILD_TIMEOUT', 15 * 60, 10, 24 * 3600) * 1000,
-    maxPushBytes: sizeSetting(env, 'MINPAAS_MAX_PUSH_SIZE', '512m') ?? 512 * 1024 * 1024,
-    defaultMemoryBytes: sizeSetting(env, 'MINPAAS_DEFAULT_MEMORY', '512m', parseMemory),
-    defaultCpus: cpusSetting(env, 'MINPAAS_DEFAULT_CPUS', '1'),
+    maxPushBytes: parsedSetting(env, 'MINPAAS_MAX_PUSH_SIZE', '512m', parseSize) ?? 512 * 1024 * 1024,
+    defaultMemoryBytes: parsedSetting(env, 'MINPAAS_DEFAULT_MEMORY', '512m', parseMemory),
+    defaultCpus: parsedSetting(env, 'MINPAAS_DEFAULT_CPUS', '1', parseCpus),
     projectRoot: PROJECT_ROOT,
   };
 }

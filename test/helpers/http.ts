@@ -33,3 +33,27 @@ export async function eventually<T>(check: () => Promise<T>, timeoutMs = 20_000,
 export function freeLoopbackPort(): Promise<number> {
   return freePort('127.0.0.1');
 }
+
+export interface ApiResult {
+  status: number;
+  json: any;
+  text: string;
+}
+
+/** One admin API call with a Bearer token; a string body is sent as is (for malformed-JSON tests). */
+export async function apiRequest(baseUrl: string, token: string, method: string, pathname: string, body?: unknown): Promise<ApiResult> {
+  const res = await fetch(`${baseUrl}${pathname}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+    signal: AbortSignal.timeout(120_000),
+  });
+  const text = await res.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text };
+}

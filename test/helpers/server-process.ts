@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAliveProcess } from '../../src/router/haproxy-process.js';
 import { run } from './git.js';
-import { freeLoopbackPort, httpGet } from './http.js';
+import { apiRequest, freeLoopbackPort, httpGet, type ApiResult } from './http.js';
 import { TEST_TOKEN } from './server.js';
 
 /**
@@ -44,11 +44,7 @@ export async function childPids(pid: number): Promise<number[]> {
     .filter((n) => Number.isInteger(n));
 }
 
-export interface ApiResult {
-  status: number;
-  json: any;
-  text: string;
-}
+export type { ApiResult } from './http.js';
 
 export interface ServerProcessOptions {
   /** Extra environment for the server. */
@@ -183,21 +179,8 @@ export class ServerProcess {
     return this.start();
   }
 
-  async api(method: string, pathname: string, body?: unknown): Promise<ApiResult> {
-    const res = await fetch(`${this.url}${pathname}`, {
-      method,
-      headers: { authorization: `Bearer ${TEST_TOKEN}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(120_000),
-    });
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.status, json, text };
+  api(method: string, pathname: string, body?: unknown): Promise<ApiResult> {
+    return apiRequest(this.url, TEST_TOKEN, method, pathname, body);
   }
 
   /** The HAProxy master pid from its pidfile, if that process is alive. */

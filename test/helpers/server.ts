@@ -4,6 +4,7 @@ import path from 'node:path';
 import { loadConfig } from '../../src/config.js';
 import type { DockerEngine } from '../../src/docker/index.js';
 import { startServer, type RunningServer } from '../../src/server.js';
+import { apiRequest, type ApiResult } from './http.js';
 
 export const TEST_TOKEN = 'test-token-0123456789';
 
@@ -14,7 +15,7 @@ export interface TestServer {
   docker: DockerEngine;
   /** `http://x:TOKEN@127.0.0.1:PORT/APP.git` */
   remote(app: string, token?: string): string;
-  api(method: string, pathname: string, body?: unknown, token?: string): Promise<{ status: number; json: any; text: string }>;
+  api(method: string, pathname: string, body?: unknown, token?: string): Promise<ApiResult>;
   /** Deletes the apps this test made (containers, images, routes), stops HAProxy and the server, removes the data dir. */
   cleanup(): Promise<void>;
 }
@@ -52,21 +53,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     url,
     docker,
     remote: (app, token = TEST_TOKEN) => `http://x:${encodeURIComponent(token)}@127.0.0.1:${server.port}/${app}.git`,
-    async api(method, pathname, body, token = TEST_TOKEN) {
-      const res = await fetch(`${url}${pathname}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
-      });
-      const text = await res.text();
-      let json: unknown;
-      try {
-        json = JSON.parse(text);
-      } catch {
-        json = undefined;
-      }
-      return { status: res.status, json, text };
-    },
+    api: (method, pathname, body, token = TEST_TOKEN) => apiRequest(url, token, method, pathname, body),
     async cleanup() {
       for (const app of server.store.listApps()) {
         await server.apps.destroy(app.name).catch(() => undefined);

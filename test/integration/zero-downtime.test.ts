@@ -1,13 +1,12 @@
 import http from 'node:http';
 import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { routerPaths } from '../../src/router/haproxy-config.js';
-import { adminCommand } from '../../src/router/sockets.js';
 import { nodeApp } from '../fixtures/apps.js';
 import { AppRepo } from '../helpers/git.js';
 import { eventually, httpGet } from '../helpers/http.js';
 import { startTestServer, uniqueName, type TestServer } from '../helpers/server.js';
 import type { Autocannon, AutocannonClient, AutocannonInstance, AutocannonResult } from '../helpers/autocannon.js';
+import { backendCounters, troubleDeltas } from '../helpers/haproxy-stats.js';
 
 /**
  * Zero downtime, end to end: a push, a config change and a rollback, each under load
@@ -105,21 +104,6 @@ interface PhaseResult {
   haproxy: Record<string, number>;
 }
 
-/** Counters of the app's backend in `show stat` that would show trouble. */
-const STAT_FIELDS = ['econ', 'eresp', 'wretr', 'wredis', 'hrsp_5xx', 'cli_abrt', 'srv_abrt'];
-
-async function backendStats(t: TestServer, app: string): Promise<Record<string, number>> {
-  const text = await adminCommand(routerPaths(t.dataDir).adminSocket, 'show stat');
-  const lines = text.split('\n').filter((l) => l.trim() !== '');
-  const header = lines[0]!.replace(/^# /, '').split(',');
-  const out: Record<string, number> = {};
-  for (const line of lines.slice(1)) {
-    const cols = line.split(',');
-    if (cols[0] !== `be_${app}` || cols[1] !== 'BACKEND') continue;
-    for (const f of STAT_FIELDS) out[f] = Number(cols[header.indexOf(f)] || 0);
-  }
-  return out;
-}
 
 /**
  * Runs `op` under load: autocannon (bounded by a duration cap, stopped 1 s after the old
@@ -135,7 +119,7 @@ async function underLoad(t: TestServer, app: string, port: number, name: string,
   };
   let closedWithRequestInFlight = 0;
   let closedByPeer = 0;
-  const statsBefore = await backendStats(t, app);
+  const statsBefore = await backendCounters(t.dataDir, app);
 
   const run = autocannon as unknown as Autocannon;
   let instance!: AutocannonInstance;
@@ -218,8 +202,8 @@ async function underLoad(t: TestServer, app: string, port: number, name: string,
     [load] = await Promise.all([loaded, ...strictClients]);
   }
   const slowResults = await Promise.all(slow);
-  const statsAfter = await backendStats(t, app);
-  const haproxy = Object.fromEntries(STAT_FIELDS.map((f) => [f, (statsAfter[f] ?? 0) - (statsBefore[f] ?? 0)]));
+  const statsAfter = await backendCounters(t.dataDir, app);
+  const haproxy = troubleDeltas(statsBefore, statsAfter);
 
   const result: PhaseResult = { name, load, closedWithRequestInFlight, closedByPeer, strict, idle, bodies, instances, slow: slowResults, opMs, haproxy };
   report(result);
@@ -333,8 +317,7 @@ describe('zero downtime: pushes, config changes and rollbacks under load', () =>
     // A 25 s request in flight on the current container, then a push.
     const hanging = request(port, '/hang', false);
     await eventually(async () => {
-      const stats = await adminCommand(routerPaths(t.dataDir).adminSocket, 'show stat');
-      if (!stats.split('\n').some((l) => l.startsWith(`be_${app},BACKEND,`) && Number(l.split(',')[4]) > 0)) throw new Error('no session yet');
+      if (!((await backendCounters(t.dataDir, app)).scur! > 0)) throw new Error('no session yet');
     });
     await repo.commit(zdApp('v3'), 'v3');
     const started = performance.now();
