@@ -118,12 +118,15 @@ describe('pushes and API deploys to one app at once', () => {
 
 describe('a push that waits behind a failing one', () => {
   const app = uniqueName('queue');
+  /** The clone whose push deployed; the next test builds on it. */
+  let deployed: AppRepo | undefined;
 
   it('deploys once the failing deploy is done', async () => {
     const origin = await AppRepo.create(nodeApp('base'));
     repos.unshift(origin);
     expect((await origin.push(t.remote(app))).code).toBe(0);
     const [slowBad, good] = await Promise.all([clone(t.remote(app)), clone(t.remote(app))]);
+    deployed = good;
     await slowBad.commit(
       nodeApp('never', {
         'package.json': JSON.stringify({ name: 'x', version: '1.0.0', scripts: { start: 'node server.js', install: 'sleep 3; exit 1' } }),
@@ -145,7 +148,8 @@ describe('a push that waits behind a failing one', () => {
 
   it('API changes during a push get a 409 that says why, and change nothing', async () => {
     const before = t.server.store.getApp(app)!;
-    const repo = repos[repos.length - 1]!;
+    // Not repos[last]: concurrent clones land in that list in any order.
+    const repo = deployed!;
     await repo.commit(nodeApp('pushed while patching', {
       'package.json': JSON.stringify({ name: 'x', version: '1.0.0', scripts: { start: 'node server.js', install: 'sleep 2' } }),
     }), 'slowish');
