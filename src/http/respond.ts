@@ -16,13 +16,18 @@ export function sendText(res: http.ServerResponse, status: number, text: string)
 }
 
 /** Typed errors become `{error, details?}` with their status; anything else is a logged 500. */
-export function sendError(res: http.ServerResponse, err: unknown, log: Logger): void {
+/**
+ * `unauthenticated`: the request came without a valid token, so from anyone; its 4xx is
+ * logged at debug, or anyone could flood the log.
+ */
+export function sendError(res: http.ServerResponse, err: unknown, log: Logger, unauthenticated = false): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   if (isMinPaasError(err)) {
     if (err.status >= 500) log.error({ err }, err.message);
+    else if (unauthenticated || err.status === 401) log.debug({ code: err.code, status: err.status }, err.message);
     else log.info({ code: err.code, status: err.status }, err.message);
     sendJson(res, err.status, err.details?.length ? { error: err.message, details: err.details } : { error: err.message });
     return;
