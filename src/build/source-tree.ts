@@ -36,13 +36,20 @@ async function checkLink(root: string, file: string, rel: string): Promise<void>
     // Dangling (or a loop): judge the link text itself.
     target = path.resolve(path.dirname(file), await fs.readlink(file));
   }
-  if (target !== root && !target.startsWith(`${root}${path.sep}`)) {
-    refuse(rel, 'is a symlink that points outside the repository');
-  }
+  if (target !== root && !target.startsWith(`${root}${path.sep}`)) throw outsideLinkError(rel);
+}
+
+/** The refusal of a link (at `rel` in the tree) that points outside the repository. */
+export function outsideLinkError(rel: string): MinPaasError {
+  return refusal(rel, 'is a symlink that points outside the repository');
 }
 
 function refuse(rel: string, why: string): never {
-  throw new MinPaasError(
+  throw refusal(rel, why);
+}
+
+function refusal(rel: string, why: string): MinPaasError {
+  return new MinPaasError(
     'CONTRACT_VIOLATED',
     `${JSON.stringify(rel.length > 200 ? `${rel.slice(0, 200)}…` : rel)} ${why}; MinPaas builds only what is inside the repository: remove it or make it a regular file`,
   );
