@@ -1,5 +1,5 @@
 import type Docker from 'dockerode';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { buildLimitOptions } from '../domain/resources.js';
 import { BuildStreamParser, type BuildEvent } from './build-stream.js';
 import { LogTail } from './log-frames.js';
@@ -323,15 +323,25 @@ export class DockerEngine {
       .getContainer(nameOrId)
       .logs({ stdout: true, stderr: true, tail, follow: true })) as unknown as Readable;
     const out = new PassThrough();
-    this.docker.modem.demuxStream(raw, out, out);
+    let stopped = false;
+    // The demuxer may still hold frames when the stream is stopped: those are dropped,
+    // not written to an ended stream (which would throw).
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        if (!stopped && !out.writableEnded) out.write(chunk);
+        done();
+      },
+    });
+    this.docker.modem.demuxStream(raw, sink, sink);
     const stop = (): void => {
+      stopped = true;
       this.openLogStreams.delete(stop);
       raw.destroy();
       out.end();
     };
     raw.on('end', () => {
       this.openLogStreams.delete(stop);
-      out.end();
+      if (!out.writableEnded) out.end();
     });
     raw.on('error', (err) => {
       this.openLogStreams.delete(stop);

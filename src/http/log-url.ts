@@ -18,17 +18,22 @@ function decoded(text: string): string {
  * of 8 KB URLs must not become a flood of log).
  */
 export function loggableUrl(url: string | undefined, secrets: readonly string[] = []): string {
-  let text = url ?? '';
-  for (const secret of secrets) {
-    if (secret) {
-      text = text.split(secret).join('***');
-      text = text.split(encodeURIComponent(secret)).join('***');
-    }
-  }
+  let text = withoutSecrets(url ?? '', secrets);
   text = text.replace(/([?&;])([^=&;#]*)=([^&;#]*)/g, (whole, sep: string, name: string) =>
     SECRET_PARAM.test(decoded(name)) ? `${sep}${name}=***` : whole,
   );
   text = text.replace(/\/\/[^/?#@]*@/g, '//***@');
   if (text.length > LOGGED_URL_MAX) text = `${text.slice(0, LOGGED_URL_MAX)}…(${text.length} chars)`;
   return text;
+}
+
+/** `text` with every occurrence of each secret (plain or percent-encoded) replaced by `***`. */
+export function withoutSecrets(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (!secret) continue;
+    out = out.split(secret).join('***');
+    out = out.split(encodeURIComponent(secret)).join('***');
+  }
+  return out;
 }

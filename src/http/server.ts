@@ -3,7 +3,7 @@ import { bearerToken, tokenMatches } from '../auth/token.js';
 import { MinPaasError, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Route } from './api-routes.js';
-import { loggableUrl } from './log-url.js';
+import { loggableUrl, withoutSecrets } from './log-url.js';
 import { sendError, sendJson } from './respond.js';
 
 export interface HttpDeps {
@@ -58,7 +58,10 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
     });
     await route.handle({ req, res, params, query: url.searchParams });
   } catch (err) {
-    sendError(res, err, log.child({ method: req.method, url: loggableUrl(req.url, [deps.token]) }), !authenticated);
+    sendError(res, err, log.child({ method: req.method, url: loggableUrl(req.url, [deps.token]) }), {
+      unauthenticated: !authenticated,
+      scrub: (text) => withoutSecrets(text, [deps.token]),
+    });
   }
 }
 
