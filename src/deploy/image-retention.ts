@@ -8,18 +8,22 @@ import type { Store } from '../store/store.js';
 const BUILD_LAYER_GRACE_MINUTES = 10;
 
 /**
- * The images of the last `keep` builds (distinct images, newest first) and the one that
- * serves. Config changes and rollbacks reuse an image: they add no image, so they must
- * not push an older build out of reach of a rollback.
+ * The images of the last `keep` builds (build releases, newest first) and the one that
+ * serves. Config changes and rollbacks reuse an image: they add none, so they must not
+ * push an older build out of reach of a rollback.
  */
-export function imagesToKeep(releasesNewestFirst: readonly Pick<Release, 'number' | 'imageId'>[], keep: number, current: number | null): Set<string> {
-  const ids = new Set<string>();
+export function imagesToKeep(
+  releasesNewestFirst: readonly Pick<Release, 'number' | 'imageId' | 'kind'>[],
+  keep: number,
+  current: number | null,
+): Set<string> {
+  const builds = new Set<string>();
   for (const r of releasesNewestFirst) {
-    if (ids.size >= keep) break;
-    ids.add(r.imageId);
+    if (builds.size >= keep) break;
+    if (r.kind === 'build') builds.add(r.imageId);
   }
-  for (const r of releasesNewestFirst) if (r.number === current) ids.add(r.imageId);
-  return ids;
+  for (const r of releasesNewestFirst) if (r.number === current) builds.add(r.imageId);
+  return builds;
 }
 
 /**

@@ -140,17 +140,19 @@ describe('limits decided before Docker is asked (item 11)', () => {
 });
 
 describe('retention by builds (item 12)', () => {
-  const r = (number: number, imageId: string) => ({ number, imageId });
-  it('keeps the images of the last N distinct builds, whatever config releases came between', () => {
-    // v1..v4 builds, then two config changes (same image as v4), newest first.
-    const releases = [r(6, 'i4'), r(5, 'i4'), r(4, 'i4'), r(3, 'i3'), r(2, 'i2'), r(1, 'i1')];
+  const build = (number: number, imageId: string) => ({ number, imageId, kind: 'build' as const });
+  const config = (number: number, imageId: string) => ({ number, imageId, kind: 'config' as const });
+  const rollback = (number: number, imageId: string) => ({ number, imageId, kind: 'rollback' as const });
+  it('keeps the images of the last N builds, whatever config releases came between', () => {
+    // v1..v4 builds, then two config changes on v4's image; newest first.
+    const releases = [config(6, 'i4'), config(5, 'i4'), build(4, 'i4'), build(3, 'i3'), build(2, 'i2'), build(1, 'i1')];
     expect([...imagesToKeep(releases, 4, 6)].sort()).toEqual(['i1', 'i2', 'i3', 'i4']);
     expect([...imagesToKeep(releases, 2, 6)].sort()).toEqual(['i3', 'i4']);
   });
-  it('always keeps the serving image, even after a rollback to an old one', () => {
-    const releases = [r(5, 'i1'), r(4, 'i4'), r(3, 'i3'), r(2, 'i2'), r(1, 'i1')];
-    expect([...imagesToKeep(releases, 1, 5)]).toEqual(['i1']);
-    expect([...imagesToKeep([r(3, 'i3'), r(2, 'i2'), r(1, 'i1')], 1, 1)].sort()).toEqual(['i1', 'i3']);
+  it('a rollback is no build; the serving image is always kept', () => {
+    const releases = [build(6, 'i6'), rollback(5, 'i1'), config(4, 'i2'), build(2, 'i2'), build(1, 'i1')];
+    expect([...imagesToKeep(releases, 2, 6)].sort()).toEqual(['i2', 'i6']);
+    expect([...imagesToKeep(releases, 1, 5)].sort()).toEqual(['i1', 'i6']);
   });
 });
 
