@@ -36,6 +36,8 @@ describe('build limits (item 7)', () => {
     const push = await repo.push(t.remote(app));
     expect(push.code, push.output).not.toBe(0);
     expect(push.output).toMatch(/build failed/);
+    // Killed by the kernel's OOM killer inside the build's cgroup.
+    expect(push.output).toMatch(/Killed|SIGKILL|code:? 137/);
     expect((await httpGet(t.server.store.getApp(app)!.port))?.body).toMatch(/^lean /);
   });
 });
