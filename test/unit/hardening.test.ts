@@ -20,6 +20,7 @@ import { credentialConfig, gitConfigEnv } from '../../src/git/clone.js';
 import { loggableUrl } from '../../src/http/log-url.js';
 import { directoryFiles, resolveRuntime } from '../../src/runtimes/index.js';
 import { jsonErrorSummary } from '../../src/runtimes/runtime.js';
+import { Store } from '../../src/store/store.js';
 
 const GIB = 1024 ** 3;
 
@@ -69,6 +70,25 @@ describe('credentials in repo URLs (item 5)', () => {
       GIT_CONFIG_KEY_1: entries[0]![0],
       GIT_CONFIG_VALUE_1: entries[0]![1],
     });
+  });
+  it('that an older version stored are redacted when the store opens', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'minpaas-unit-store-'));
+    try {
+      const file = path.join(dir, 'minpaas.db');
+      const old = new Store(file);
+      old.createApp({ name: 'web', runtime: 'node', repo: 'https://u:hunter2@git.example.com/r.git', branch: null, port: 10001 });
+      const deploy = old.startDeploy('web', 'api', null);
+      old.saveDeployLog(deploy.id, '-----> Cloning https://u:hunter2@git.example.com/r.git\n');
+      old.failDeploy(deploy.id, 'could not clone https://u:hunter2@git.example.com/r.git: 401');
+      old.close();
+      const reopened = new Store(file);
+      expect(reopened.getApp('web')!.repo).toBe('https://***@git.example.com/r.git');
+      expect(reopened.getDeployLog('web', deploy.id)).toBe('-----> Cloning https://***@git.example.com/r.git\n');
+      expect(reopened.getDeploy('web', deploy.id)!.error).not.toContain('hunter2');
+      reopened.close();
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
   });
   it('never show up in the 400 for an unparseable URL', () => {
     expect(() => parseRepoSource('https://user:hunter2@[bad/x.git')).toThrow(/\*\*\*@/);
