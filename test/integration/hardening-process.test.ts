@@ -136,11 +136,14 @@ describe('a deployed app (items 1, 3)', () => {
     // MINPAAS_DRAIN_TIMEOUT is 5 s; stop() fails (and kills) when SIGTERM is ignored for 15 s.
     await proc.stop(15_000);
     expect(proc.running).toBe(false);
+    // Closed cleanly, not cut off by the deadline.
+    expect(proc.exits.at(-1)).toBe('code 0');
     for (const req of open) req.destroy();
     await proc.start();
     expect(await proc.healthy()).toBe(true);
   });
   it('aborted git POSTs (a few bytes of a declared 1000) do not stop the server', async () => {
+    const exits = proc.exits.length;
     for (const service of ['git-receive-pack', 'git-upload-pack']) {
       for (const body of ['00000', '', '0032want ']) {
         await abandon(`POST /${APP}.git/${service} HTTP/1.1\r\nHost: x\r\nAuthorization: ${BASIC}\r\nContent-Length: 1000`, body);
@@ -149,7 +152,7 @@ describe('a deployed app (items 1, 3)', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(proc.running).toBe(true);
     expect(await proc.healthy()).toBe(true);
-    expect(proc.exits).toEqual(['code 0']);
+    expect(proc.exits.length).toBe(exits);
   });
 
 });
