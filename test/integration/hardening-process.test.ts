@@ -110,6 +110,19 @@ describe('refused requests and the log (item 4)', () => {
   });
 });
 
+describe('credentials in a repo URL (item 5)', () => {
+  it('a failing clone with user:secret@ shows and logs the URL redacted only', async () => {
+    const secret = `repo-secret-${Math.random().toString(36).slice(2)}`;
+    const res = await proc.api('POST', '/deploy', { app: uniqueName('hp-cred'), runtime: 'node', repo: `http://deployer:${secret}@127.0.0.1:9/x.git` });
+    expect(res.status, res.text).toBe(422);
+    expect(res.json.error).toMatch(/could not clone http:\/\/\*\*\*@127\.0\.0\.1:9\/x\.git/);
+    expect(res.text).not.toContain(secret);
+    const log = await fs.readFile(proc.logFile, 'utf8');
+    expect(log).toMatch(/deploy failed/);
+    expect(log).not.toContain(secret);
+  });
+});
+
 describe('a deployed app (items 1, 3)', () => {
   beforeAll(async () => {
     repo = await AppRepo.create(nodeApp('hp v1'));

@@ -299,6 +299,13 @@ describe('git endpoints (items 1, 9)', () => {
     const res = await gitPost(`/${APP}.git/git-upload-pack`, zlib.gzipSync(Buffer.alloc(64 * 1024, 'Z')), { 'content-encoding': 'gzip' });
     expect(res.status, res.text).toBe(400);
   });
+  it('a valid gzip fetch request (git gzips large negotiations) still gets its pack', async () => {
+    const main = (await run('git', ['--git-dir', path.join(t.dataDir, 'repos', `${APP}.git`), 'rev-parse', 'main'])).stdout.trim();
+    const body = zlib.gzipSync(Buffer.from(`${pkt(`want ${main} ofs-delta\n`)}0000${pkt('done\n')}`));
+    const res = await gitPost(`/${APP}.git/git-upload-pack`, body, { 'content-encoding': 'gzip', 'content-type': 'application/x-git-upload-pack-request' });
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('PACK');
+  });
   it('an encoding git never sends → 400', async () => {
     const res = await gitPost(`/${APP}.git/git-upload-pack`, Buffer.from('x'), { 'content-encoding': 'br' });
     expect(res.status, res.text).toBe(400);
