@@ -3,10 +3,10 @@ import { PassThrough, Writable, type Readable } from 'node:stream';
 import { buildLimitOptions } from '../domain/resources.js';
 import { BuildStreamParser, type BuildEvent } from './build-stream.js';
 import { LogTail } from './log-frames.js';
+import { LABEL_APP, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
 
 /** Most bytes a non-follow log read answers with (its newest part). */
 export const LOG_READ_MAX_BYTES = 2 * 1024 * 1024;
-import { LABEL_APP, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
 
 export interface BuildRequest {
   context: Readable;
