@@ -14,7 +14,8 @@ const GROUP_OTHER = 0o077;
 export async function restrictToOwner(dataDir: string): Promise<number> {
   process.umask(GROUP_OTHER);
   await fs.mkdir(dataDir, { recursive: true, mode: 0o700 });
-  return fixModes(dataDir);
+  // The data dir itself may be a symlink (to another disk): its target is fixed.
+  return fixModes(await fs.realpath(dataDir));
 }
 
 async function fixModes(file: string): Promise<number> {
