@@ -26,8 +26,22 @@ export interface Config {
   /** Default container limits; apps can override them. null = no limit. */
   defaultMemoryBytes: number | null;
   defaultCpus: number | null;
+  /** Guards of every app container and build (issue 7: fork bombs, log floods, greedy builds). */
+  limits: PlatformLimits;
   /** Where the platform's own files live (runtimes/, hooks/). */
   projectRoot: string;
+}
+
+/** Limits that hold for every app and build, whatever the app's own memory/CPU settings. */
+export interface PlatformLimits {
+  /** Most processes (and threads) one app container may run. */
+  pidsLimit: number;
+  /** Docker's json-file rotation of each container's log: size of one file, files kept. */
+  logMaxBytes: number;
+  logMaxFiles: number;
+  /** Memory and CPUs a build may use; null = no limit. */
+  buildMemoryBytes: number | null;
+  buildCpus: number | null;
 }
 
 export const DEFAULT_NODE_BASE_IMAGE = 'node:20-bookworm-slim';
@@ -79,6 +93,17 @@ export function loadConfig(env: Env = process.env): Config {
     maxPushBytes: parsedSetting(env, 'MINPAAS_MAX_PUSH_SIZE', '512m', parseSize) ?? 512 * 1024 * 1024,
     defaultMemoryBytes: parsedSetting(env, 'MINPAAS_DEFAULT_MEMORY', '512m', parseMemory),
     defaultCpus: parsedSetting(env, 'MINPAAS_DEFAULT_CPUS', '1', parseCpus),
+    limits: loadLimits(env),
     projectRoot: PROJECT_ROOT,
+  };
+}
+
+function loadLimits(env: Env): PlatformLimits {
+  return {
+    pidsLimit: integer(env, 'MINPAAS_PIDS_LIMIT', 512, 16, 1_000_000),
+    logMaxBytes: parsedSetting(env, 'MINPAAS_LOG_MAX_SIZE', '10m', (v) => parseSize(v, 1024 * 1024)) ?? 10 * 1024 * 1024,
+    logMaxFiles: integer(env, 'MINPAAS_LOG_MAX_FILES', 3, 1, 100),
+    buildMemoryBytes: parsedSetting(env, 'MINPAAS_BUILD_MEMORY', '2g', parseMemory),
+    buildCpus: parsedSetting(env, 'MINPAAS_BUILD_CPUS', '1', parseCpus),
   };
 }

@@ -1,7 +1,7 @@
-import fs from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
 import { AppService } from './apps/app-service.js';
+import { restrictToOwner } from './data-dir.js';
 import { loadOrCreateInstanceId, loadOrCreateToken } from './auth/token.js';
 import { BaseImages } from './build/base-images.js';
 import { ImageBuilder } from './build/image-builder.js';
@@ -12,6 +12,7 @@ import { DeployPipeline } from './deploy/pipeline.js';
 import { createPushHandler } from './deploy/push-deploy.js';
 import { createDockerClient, DockerEngine } from './docker/index.js';
 import { portInUse } from './domain/ports.js';
+import { containerGuardsHostConfig } from './domain/resources.js';
 import { errorMessage } from './errors.js';
 import { GitHttp, isGitRequest } from './git/git-http.js';
 import { HookBridge } from './git/hook-bridge.js';
@@ -52,7 +53,8 @@ const APP_HOST_CONFIG = {
  */
 export async function startServer(config: Config): Promise<RunningServer> {
   const log = rootLog.child({ component: 'server' });
-  fs.mkdirSync(config.dataDir, { recursive: true });
+  const modesFixed = await restrictToOwner(config.dataDir);
+  if (modesFixed > 0) log.warn({ files: modesFixed }, 'made files in the data dir readable by the server user only');
   const tokenSource = loadOrCreateToken(config.dataDir, config.token);
   const store = new Store(path.join(config.dataDir, 'minpaas.db'));
   const interrupted = store.failInterruptedDeploys('interrupted: MinPaas stopped while this deploy was running');
@@ -71,7 +73,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     docker,
     router,
     () => store.listApps(),
-    { healthTimeoutMs: config.healthTimeoutMs, stopTimeoutSeconds: 10, hostConfig: APP_HOST_CONFIG },
+    { healthTimeoutMs: config.healthTimeoutMs, stopTimeoutSeconds: 10, hostConfig: { ...APP_HOST_CONFIG, ...containerGuardsHostConfig(config.limits) } },
     rootLog.child({ component: 'scheduler' }),
   );
   const publicUrl = (port: number): string => `http://${config.publicHost}:${port}`;
@@ -89,6 +91,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     ),
     config.projectRoot,
     config.buildTimeoutMs,
+    { memoryBytes: config.limits.buildMemoryBytes, cpus: config.limits.buildCpus },
   );
   const pipeline = new DeployPipeline({
     store,
@@ -144,6 +147,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     apps,
     async close() {
       router.close();
+      docker.closeLogStreams();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await hooks.close();

@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import type { DockerEngine } from '../docker/index.js';
 import { assertAppName } from '../domain/names.js';
-import { assertBranch, assertRepoUrl } from '../domain/repo-url.js';
-import { effectiveResources, formatSize, type Resources } from '../domain/resources.js';
+import { assertBranch, parseRepoSource } from '../domain/repo-url.js';
+import { assertWithinHost, effectiveResources, formatSize, type Resources } from '../domain/resources.js';
 import type { AppRecord, AppRow, Deploy, EnvVars, Release } from '../domain/types.js';
 import { invalid, MinPaasError, notFound } from '../errors.js';
 import { cloneRepo } from '../git/clone.js';
@@ -55,21 +55,22 @@ export class AppService {
     const app = assertAppName(input.app);
     if (!isRuntimeName(input.runtime)) throw invalid('runtime must be "node" or "python"');
     const runtime = input.runtime;
-    const repo = assertRepoUrl(input.repo);
+    const source = parseRepoSource(input.repo);
     const branch = input.branch === undefined || input.branch === null ? null : assertBranch(input.branch);
     const env = parseEnv(input.env);
     const outcome: DeployOutcome = await this.deps.pipeline.buildAndDeploy({
       app,
       source: 'api',
       runtime,
-      repo,
+      // Shown and stored without credentials: they are used for this clone only.
+      repo: source.shown,
       branch,
       env,
       wait: false,
       ...(onLine ? { onLine } : {}),
       fetch: async (dir, log) => {
-        log.step(`Cloning ${repo}${branch ? ` (${branch})` : ''}`);
-        return cloneRepo({ url: repo, branch, dest: dir, timeoutMs: this.deps.cloneTimeoutMs });
+        log.step(`Cloning ${source.shown}${branch ? ` (${branch})` : ''}`);
+        return cloneRepo({ url: source.url, shown: source.shown, credentials: source.credentials, branch, dest: dir, timeoutMs: this.deps.cloneTimeoutMs });
       },
     });
     // API clients read the state right after the answer: let the old release finish retiring.
@@ -174,6 +175,12 @@ export class AppService {
   async setResources(name: unknown, body: Record<string, unknown>): Promise<AppRecord> {
     const app = this.app(name);
     const limits = parseResourceChanges(body, app);
+    // Decided before Docker is asked: Docker's own refusal would come back as a 500.
+    const asked = (given: boolean, value: number | null): number | null => (given && value ? value : null);
+    assertWithinHost(
+      { memoryBytes: asked('memory' in body, limits.memoryLimit), cpus: asked('cpus' in body, limits.cpuLimit) },
+      await this.deps.docker.hostCapacity(),
+    );
     const unlock = this.deps.locks.tryAcquire(app.name);
     try {
       const next = { ...app, ...limits };

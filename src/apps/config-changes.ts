@@ -20,6 +20,10 @@ export function parseConfigChanges(body: unknown): ConfigChanges {
     if (value !== null && typeof value !== 'string') {
       throw invalid(`config var ${key} must be a string (or null to unset it), got ${Array.isArray(value) ? 'array' : typeof value}`);
     }
+    if (typeof value === 'string' && value.includes('\u0000')) {
+      // A process environment is NUL-terminated: Docker cannot pass such a value.
+      throw invalid(`config var ${key} must not contain a NUL byte (\\u0000)`);
+    }
     if (typeof value === 'string' && Buffer.byteLength(value) > MAX_VALUE_BYTES) {
       throw invalid(`config var ${key} is too long (32 KiB at most)`);
     }

@@ -6,6 +6,7 @@ import { errorMessage, MinPaasError } from '../errors.js';
 import type { Runtime } from '../runtimes/index.js';
 import type { BaseImages } from './base-images.js';
 import { buildContext, PLATFORM_DOCKERFILE } from './context.js';
+import { assertSelfContained } from './source-tree.js';
 
 export interface BuiltImage {
   tag: string;
@@ -42,9 +43,12 @@ export class ImageBuilder {
     private readonly baseImages: BaseImages,
     private readonly projectRoot: string,
     private readonly timeoutMs: number,
+    /** Memory and CPUs of each build (MINPAAS_BUILD_MEMORY, MINPAAS_BUILD_CPUS). */
+    private readonly limits: { memoryBytes: number | null; cpus: number | null } = { memoryBytes: null, cpus: null },
   ) {}
 
   async build(job: BuildJob): Promise<BuiltImage> {
+    await assertSelfContained(job.sourceDir);
     const base = await this.baseImages.resolve(job.runtime.name);
     const tag = imageTag(job.app, job.release);
     job.onLine(`Base image: ${base}`);
@@ -64,6 +68,7 @@ export class ImageBuilder {
           dockerfile: PLATFORM_DOCKERFILE,
           buildArgs: { BASE_IMAGE: base },
           signal,
+          limits: this.limits,
         },
         onLine,
       );

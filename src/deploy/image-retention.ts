@@ -1,4 +1,5 @@
 import type { DockerEngine, OwnedImage } from '../docker/index.js';
+import type { Release } from '../domain/types.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
@@ -7,7 +8,26 @@ import type { Store } from '../store/store.js';
 const BUILD_LAYER_GRACE_MINUTES = 10;
 
 /**
- * Keeps each app's disk use bounded: the images of its last N releases (and of the one
+ * The images of the last `keep` builds (build releases, newest first) and the one that
+ * serves. Config changes and rollbacks reuse an image: they add none, so they must not
+ * push an older build out of reach of a rollback.
+ */
+export function imagesToKeep(
+  releasesNewestFirst: readonly Pick<Release, 'number' | 'imageId' | 'kind'>[],
+  keep: number,
+  current: number | null,
+): Set<string> {
+  const builds = new Set<string>();
+  for (const r of releasesNewestFirst) {
+    if (builds.size >= keep) break;
+    if (r.kind === 'build') builds.add(r.imageId);
+  }
+  for (const r of releasesNewestFirst) if (r.number === current) builds.add(r.imageId);
+  return builds;
+}
+
+/**
+ * Keeps each app's disk use bounded: the images of its last N builds (and of the one
  * that serves) stay, older MinPaas images of the app go. Images that carry no MinPaas
  * label of this installation are never looked at.
  */
@@ -26,8 +46,7 @@ export class ImageRetention {
     const releases = this.store.listReleases(app);
     const newest = releases[0]?.number ?? 0;
     const current = this.store.getApp(app)?.release;
-    const keepIds = new Set(releases.slice(0, this.keep).map((r) => r.imageId));
-    for (const r of releases) if (r.number === current) keepIds.add(r.imageId);
+    const keepIds = imagesToKeep(releases, this.keep, current ?? null);
     const doomed = (await this.docker.listOwnedImages(app)).filter(
       // A release number above the newest is a build in progress: not ours to judge yet.
       (img) => !keepIds.has(img.id) && (img.release === null || img.release <= newest),

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { ImageBuilder } from '../build/image-builder.js';
+import { assertSelfContained } from '../build/source-tree.js';
 import type { DockerEngine } from '../docker/index.js';
 import { allocatePort } from '../domain/ports.js';
 import { effectiveResources, type Resources } from '../domain/resources.js';
@@ -96,6 +97,7 @@ export class DeployPipeline {
       const dir = this.workspaceOf(app.name);
       const commit = await req.fetch(dir, log);
       if (commit) log.detail(`commit ${commit.slice(0, 12)}`);
+      await assertSelfContained(dir);
       const runtime = await resolveRuntime(directoryFiles(dir), req.runtime);
       log.step(`Detected ${runtime.name} app`);
       const number = this.deps.store.nextReleaseNumber(app.name);

@@ -1,5 +1,6 @@
 import { isValidAppName } from '../domain/names.js';
 import { extractCommit } from '../git/archive.js';
+import { nonCommitBranchUpdate } from '../git/commit-check.js';
 import type { PushHandler } from '../git/hook-bridge.js';
 import { planPush } from '../git/push-policy.js';
 import { RefGuard } from '../git/ref-guard.js';
@@ -11,6 +12,11 @@ export function createPushHandler(pipeline: DeployPipeline, refs: RefGuard = new
   return async (push, out) => {
     if (!isValidAppName(push.app)) {
       out(failure(`invalid app name ${JSON.stringify(push.app)}`));
+      return false;
+    }
+    const notCommit = await nonCommitBranchUpdate(push.gitDir, push.updates, push.quarantine);
+    if (notCommit) {
+      out(failure(notCommit));
       return false;
     }
     const plan = planPush(push.updates);

@@ -1,8 +1,12 @@
 import type Docker from 'dockerode';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
+import { buildLimitOptions } from '../domain/resources.js';
 import { BuildStreamParser, type BuildEvent } from './build-stream.js';
-import { demuxBuffer } from './log-frames.js';
+import { LogTail } from './log-frames.js';
 import { LABEL_APP, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
+
+/** Most bytes a non-follow log read answers with (its newest part). */
+export const LOG_READ_MAX_BYTES = 2 * 1024 * 1024;
 
 export interface BuildRequest {
   context: Readable;
@@ -11,6 +15,8 @@ export interface BuildRequest {
   buildArgs: Record<string, string>;
   /** Aborts the build (timeout or a client that went away). */
   signal?: AbortSignal;
+  /** Memory and CPUs the build's steps may use (null = no limit). */
+  limits?: { memoryBytes: number | null; cpus: number | null };
 }
 
 export interface ContainerSpec {
@@ -117,6 +123,7 @@ export class DockerEngine {
       forcerm: true,
       version: '1',
       abortSignal: req.signal,
+      ...(req.limits ? buildLimitOptions(req.limits.memoryBytes, req.limits.cpus) : {}),
     } as Docker.ImageBuildOptions);
     const abort = (): void => {
       (stream as Readable).destroy?.(new Error('build aborted'));
@@ -166,6 +173,7 @@ export class DockerEngine {
   }
 
   private capacity: { memoryBytes: number; cpus: number } | undefined;
+  private readonly openLogStreams = new Set<() => void>();
 
   /** The engine host's CPUs and memory (read once). */
   async hostCapacity(): Promise<{ memoryBytes: number; cpus: number }> {
@@ -285,12 +293,28 @@ export class DockerEngine {
     }));
   }
 
-  /** The last `tail` log lines (stdout and stderr interleaved), as text. */
-  async logs(nameOrId: string, tail: number): Promise<string> {
+  /**
+   * The last `tail` log lines (stdout and stderr interleaved), as text: streamed from
+   * Docker and cut to the last `maxBytes`, so a huge log never sits in memory whole.
+   */
+  async logs(nameOrId: string, tail: number, maxBytes = LOG_READ_MAX_BYTES): Promise<string> {
     const container = this.docker.getContainer(nameOrId);
     const info = await container.inspect();
-    const raw = (await container.logs({ stdout: true, stderr: true, tail, follow: false })) as unknown as Buffer;
-    return info.Config.Tty ? raw.toString('utf8') : demuxBuffer(raw);
+    const raw = await new Promise<Readable>((resolve, reject) => {
+      this.docker.modem.dial(
+        {
+          path: `/containers/${info.Id}/logs?`,
+          method: 'GET',
+          isStream: true,
+          statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+          options: { stdout: true, stderr: true, tail, follow: false },
+        },
+        (err, data) => (err ? reject(err) : resolve(data as Readable)),
+      );
+    });
+    const kept = new LogTail(maxBytes, !info.Config.Tty);
+    for await (const chunk of raw) kept.push(chunk as Buffer);
+    return kept.text();
   }
 
   /** A live text stream of the container's logs, from the last `tail` lines on. */
@@ -299,13 +323,41 @@ export class DockerEngine {
       .getContainer(nameOrId)
       .logs({ stdout: true, stderr: true, tail, follow: true })) as unknown as Readable;
     const out = new PassThrough();
-    this.docker.modem.demuxStream(raw, out, out);
-    raw.on('end', () => out.end());
-    raw.on('error', (err) => out.destroy(err));
+    let stopped = false;
+    // The demuxer may still hold frames when the stream is stopped: those are dropped,
+    // not written to an ended stream (which would throw).
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        if (!stopped && !out.writableEnded) out.write(chunk);
+        done();
+      },
+    });
+    this.docker.modem.demuxStream(raw, sink, sink);
     const stop = (): void => {
+      stopped = true;
+      this.openLogStreams.delete(stop);
       raw.destroy();
       out.end();
     };
+    raw.on('end', () => {
+      this.openLogStreams.delete(stop);
+      if (!out.writableEnded) out.end();
+    });
+    raw.on('error', (err) => {
+      this.openLogStreams.delete(stop);
+      out.destroy(err);
+    });
+    this.openLogStreams.add(stop);
     return { stream: out, stop };
+  }
+
+  /** Follow-mode log streams not yet stopped (each holds a socket to the engine). */
+  get openLogStreamCount(): number {
+    return this.openLogStreams.size;
+  }
+
+  /** Stops every follow-mode log stream (shutdown). */
+  closeLogStreams(): void {
+    for (const stop of [...this.openLogStreams]) stop();
   }
 }

@@ -17,6 +17,8 @@ export function parseSize(value: string, minBytes = 1): number | null {
   if (!m) throw invalid(`size "${value}" is not a size: use e.g. 512m or 1g (or none)`);
   const bytes = Math.round(Number(m[1]) * UNITS[m[2]!.toLowerCase()]!);
   if (bytes === 0) return null;
+  // Docker reads sizes as int64; a bigger number wraps and is refused with a confusing message.
+  if (!Number.isSafeInteger(bytes)) throw invalid(`size "${value}" is too large`);
   if (bytes < minBytes) throw invalid(`size "${value}" is too small (${formatSize(minBytes)} at least)`);
   return bytes;
 }
@@ -62,8 +64,60 @@ export function hostConfigFor(r: Resources, capacity?: { memoryBytes: number; cp
   const cpus = r.cpus ?? capacity?.cpus ?? 0;
   return {
     Memory: memory,
-    // Swap equal to memory: the limit is a real limit, not a slow-down.
-    MemorySwap: r.memoryBytes === null ? -1 : memory,
+    // Swap equal to memory: the limit is a real limit, not a slow-down. A lifted limit in
+    // place needs a finite swap limit above the memory one: cgroup v1 refuses to raise
+    // memory over the old swap limit when swap is given as -1.
+    MemorySwap: r.memoryBytes !== null ? memory : capacity ? 2 * memory : -1,
     NanoCpus: Math.round(cpus * 1e9),
   };
+}
+
+/** What this Docker host has; limits above it are refused before Docker is asked. */
+export interface HostCapacity {
+  memoryBytes: number;
+  cpus: number;
+}
+
+/** Throws a 400 when a limit asks for more than the host has. */
+export function assertWithinHost(r: Resources, host: HostCapacity): void {
+  if (r.cpus !== null && r.cpus > host.cpus) {
+    throw invalid(`cpus ${r.cpus} is more than this host has (${host.cpus} CPUs): use at most ${host.cpus}, or "none"`);
+  }
+  if (r.memoryBytes !== null && r.memoryBytes > host.memoryBytes) {
+    throw invalid(`memory ${formatSize(r.memoryBytes)} is more than this host has (${formatSize(host.memoryBytes)}): use less, or "none"`);
+  }
+}
+
+/** The platform's guards of every app container, as Docker HostConfig fields. */
+export interface ContainerGuards {
+  /** Most processes and threads in the container: a fork bomb stops there. */
+  pidsLimit: number;
+  /** Container logs rotate at this size, keeping this many files. */
+  logMaxBytes: number;
+  logMaxFiles: number;
+}
+
+export function containerGuardsHostConfig(g: ContainerGuards): {
+  PidsLimit: number;
+  LogConfig: { Type: string; Config: Record<string, string> };
+} {
+  return {
+    PidsLimit: g.pidsLimit,
+    LogConfig: { Type: 'json-file', Config: { 'max-size': String(g.logMaxBytes), 'max-file': String(g.logMaxFiles) } },
+  };
+}
+
+/** Docker build API options for a build's memory and CPU limit (classic builder). */
+export function buildLimitOptions(memoryBytes: number | null, cpus: number | null): Record<string, number> {
+  const options: Record<string, number> = {};
+  if (memoryBytes !== null) {
+    options.memory = memoryBytes;
+    // Swap equal to memory: a build over its limit fails instead of swapping the host.
+    options.memswap = memoryBytes;
+  }
+  if (cpus !== null) {
+    options.cpuperiod = 100_000;
+    options.cpuquota = Math.round(cpus * 100_000);
+  }
+  return options;
 }

@@ -1,7 +1,10 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import path from 'node:path';
 import tarFs from 'tar-fs';
+import { outsideLinkError } from '../build/source-tree.js';
+import { errorMessage } from '../errors.js';
 
 /**
  * Git's object locations inside a pre-receive hook. The pushed objects sit in a
@@ -24,7 +27,15 @@ export async function extractCommit(gitDir: string, sha: string, destDir: string
   let stderr = '';
   git.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number>((resolve) => git.on('close', (code) => resolve(code ?? 1)));
-  await pipeline(git.stdout, tarFs.extract(destDir, { readable: true, writable: true }));
+  try {
+    await pipeline(git.stdout, tarFs.extract(destDir, { readable: true, writable: true }));
+  } catch (err) {
+    git.kill();
+    // tar-fs refuses links whose text leads outside; say so as the build would, by path.
+    const link = /^(.*) is not a valid (?:symlink|hardlink)$/.exec(errorMessage(err));
+    if (link) throw outsideLinkError(path.relative(destDir, link[1]!));
+    throw err;
+  }
   const code = await exited;
   if (code !== 0) throw new Error(`git archive ${sha} failed: ${stderr.trim()}`);
 }

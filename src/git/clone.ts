@@ -1,12 +1,40 @@
 import fs from 'node:fs/promises';
+import { redactUrlsIn, type RepoCredentials } from '../domain/repo-url.js';
 import { errorMessage, MinPaasError } from '../errors.js';
 import { runGit } from './run-git.js';
 
 export interface CloneOptions {
+  /** A validated http(s) URL without user-info. */
   url: string;
+  /** How the URL is shown in messages (user-info redacted). */
+  shown?: string;
   branch: string | null;
   dest: string;
   timeoutMs: number;
+  /** Sent as HTTP Basic auth to the URL's host only; never on a command line or in .git/config. */
+  credentials?: RepoCredentials | null;
+}
+
+/**
+ * git config given through the environment (GIT_CONFIG_COUNT/KEY/VALUE): visible to the
+ * git process only, not in `ps` and not written to the clone's .git/config. Entries
+ * already in `base` (e.g. the server's own) are kept.
+ */
+export function gitConfigEnv(base: NodeJS.ProcessEnv, entries: [string, string][]): NodeJS.ProcessEnv {
+  const existing = Number(base.GIT_CONFIG_COUNT ?? 0);
+  const start = Number.isInteger(existing) && existing > 0 ? existing : 0;
+  const env: NodeJS.ProcessEnv = { GIT_CONFIG_COUNT: String(start + entries.length) };
+  entries.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${start + i}`] = key;
+    env[`GIT_CONFIG_VALUE_${start + i}`] = value;
+  });
+  return env;
+}
+
+/** An Authorization header for the URL's origin only (not for a host a redirect leads to). */
+export function credentialConfig(url: string, credentials: RepoCredentials): [string, string][] {
+  const basic = Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64');
+  return [[`http.${new URL(url).origin}/.extraHeader`, `Authorization: Basic ${basic}`]];
 }
 
 /**
@@ -27,14 +55,16 @@ export async function cloneRepo(opts: CloneOptions): Promise<string> {
     GIT_ASKPASS: 'true',
     SSH_ASKPASS: 'true',
     GIT_CONFIG_NOSYSTEM: '1',
+    ...(opts.credentials ? gitConfigEnv(process.env, credentialConfig(opts.url, opts.credentials)) : {}),
   };
+  const shown = opts.shown ?? opts.url;
   try {
     await runGit(args, { env, timeout: opts.timeoutMs, killSignal: 'SIGKILL' });
     return (await runGit(['-C', opts.dest, 'rev-parse', 'HEAD'], { env })).stdout.trim();
   } catch (err) {
     await fs.rm(opts.dest, { recursive: true, force: true });
     const killed = (err as { killed?: boolean }).killed;
-    const reason = killed ? `timed out after ${Math.round(opts.timeoutMs / 1000)} s` : errorMessage(err).replace(/^fatal: /, '');
-    throw new MinPaasError('CLONE_FAILED', `could not clone ${opts.url}${opts.branch ? ` (branch ${opts.branch})` : ''}: ${reason}`);
+    const reason = killed ? `timed out after ${Math.round(opts.timeoutMs / 1000)} s` : redactUrlsIn(errorMessage(err).replace(/^fatal: /, ''));
+    throw new MinPaasError('CLONE_FAILED', `could not clone ${shown}${opts.branch ? ` (branch ${opts.branch})` : ''}: ${reason}`);
   }
 }

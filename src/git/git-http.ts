@@ -1,13 +1,16 @@
-import type { ChildProcess } from 'node:child_process';
 import type http from 'node:http';
 import { Git } from 'node-git-server';
 import { basicPassword, tokenMatches } from '../auth/token.js';
 import { isValidAppName } from '../domain/names.js';
 import type { Logger } from '../log.js';
 import type { RepoStore } from './repos.js';
+import { guardGitRequest } from './request-guard.js';
 
 /** `/APP.git` and everything below it is the git remote; the rest of the URL space is the API. */
 const GIT_PATH = /^\/([^/?]*)\.git(?:\/|\?|$)/;
+
+/** What the smart HTTP protocol uses; node-git-server's dumb-protocol HEAD route is not served. */
+const GIT_ENDPOINT = /^\/[^/]+\.git\/(info\/refs|git-upload-pack|git-receive-pack)$/;
 
 export function isGitRequest(url: string | undefined): boolean {
   return GIT_PATH.test(url ?? '');
@@ -35,16 +38,9 @@ export class GitHttp {
     private readonly log: Logger,
   ) {
     this.git = new Git(repos.root, { autoCreate: false });
-    // A git process that exits early (a pack over receive.maxInputSize, a client that
-    // left) makes node-git-server's pipe into its stdin fail with EPIPE; unhandled, that
-    // would take the whole server down. Each service gets handlers before it is accepted.
     for (const event of ['push', 'tag', 'fetch'] as const) {
       this.git.on(event as 'push', (service) => {
         this.recognised.add((service as unknown as { req: http.IncomingMessage }).req);
-        service.on('error', (err: Error) => this.log.info({ err: err.message }, 'git service error'));
-        service.on('service', (ps: ChildProcess) => {
-          ps.stdin?.on('error', (err) => this.log.info({ err: err.message }, 'git process closed its input early'));
-        });
         service.accept();
       });
     }
@@ -68,6 +64,10 @@ export class GitHttp {
       return;
     }
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (!GIT_ENDPOINT.test(url.pathname)) {
+      refuse(res, 404, 'MinPaas: not a git endpoint (only the smart HTTP protocol is served)');
+      return;
+    }
     const pushing =
       url.searchParams.get('service') === 'git-receive-pack' || url.pathname.endsWith('/git-receive-pack');
     if (!(await this.repos.exists(name))) {
@@ -79,25 +79,8 @@ export class GitHttp {
       await this.repos.ensure(name);
       this.log.info({ app: name }, 'created git repo');
     }
-    this.git.handle(req, res);
-    if (req.method === 'POST' && pushing) this.refuseUnrecognised(req, res);
+    const guarded = guardGitRequest(req, res, this.log.child({ app: name }), (r) => this.recognised.has(r));
+    this.git.handle(guarded, res);
   }
 
-  /**
-   * node-git-server only recognises pushes of refs/heads and refs/tags; for anything else
-   * (refs/notes, …) it never starts git and the push would hang forever. Once the whole
-   * request arrived without being recognised, answer instead.
-   */
-  private refuseUnrecognised(req: http.IncomingMessage, res: http.ServerResponse): void {
-    req.once('end', () => {
-      setTimeout(() => {
-        if (this.recognised.has(req) || res.headersSent) return;
-        // Side-band channel 3 is git's "fatal error from the remote": the pusher sees it.
-        const message = Buffer.from('\u0003MinPaas: only branches (refs/heads/...) and tags (refs/tags/...) can be pushed\n');
-        const length = (message.length + 4).toString(16).padStart(4, '0');
-        res.writeHead(200, { 'Content-Type': 'application/x-git-receive-pack-result' });
-        res.end(Buffer.concat([Buffer.from(length), message, Buffer.from('0000')]));
-      }, 1000).unref();
-    });
-  }
 }

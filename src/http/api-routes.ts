@@ -26,9 +26,23 @@ function tailParam(query: URLSearchParams): number {
   return n;
 }
 
-/** Streams container logs until the client leaves, then stops reading from Docker. */
+/**
+ * Streams container logs until the client leaves, then stops reading from Docker. A
+ * client may leave while the Docker stream is still being set up: then it is stopped
+ * as soon as it exists.
+ */
 async function followLogs(apps: AppService, ctx: RouteContext): Promise<void> {
+  let gone = false;
+  const onGone = (): void => {
+    gone = true;
+  };
+  ctx.res.once('close', onGone);
   const { stream, stop } = await apps.followLogs(ctx.params[0], tailParam(ctx.query));
+  ctx.res.off('close', onGone);
+  if (gone || ctx.res.destroyed) {
+    stop();
+    return;
+  }
   ctx.res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
   ctx.res.flushHeaders();
   ctx.res.on('close', stop);

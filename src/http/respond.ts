@@ -16,14 +16,24 @@ export function sendText(res: http.ServerResponse, status: number, text: string)
 }
 
 /** Typed errors become `{error, details?}` with their status; anything else is a logged 500. */
-export function sendError(res: http.ServerResponse, err: unknown, log: Logger): void {
+export interface ErrorLogging {
+  /** The request came without a valid token, so from anyone: its 4xx is logged at debug, or anyone could flood the log. */
+  unauthenticated?: boolean;
+  /** Takes secrets out of a message before it is logged (a token typed into a path). */
+  scrub?: (text: string) => string;
+}
+
+/** Typed errors become `{error, details?}` with their status; anything else is a logged 500. */
+export function sendError(res: http.ServerResponse, err: unknown, log: Logger, logging: ErrorLogging = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
+  const scrub = logging.scrub ?? ((text: string): string => text);
   if (isMinPaasError(err)) {
-    if (err.status >= 500) log.error({ err }, err.message);
-    else log.info({ code: err.code, status: err.status }, err.message);
+    if (err.status >= 500) log.error({ err }, scrub(err.message));
+    else if (logging.unauthenticated || err.status === 401) log.debug({ code: err.code, status: err.status }, scrub(err.message));
+    else log.info({ code: err.code, status: err.status }, scrub(err.message));
     sendJson(res, err.status, err.details?.length ? { error: err.message, details: err.details } : { error: err.message });
     return;
   }

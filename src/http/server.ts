@@ -3,6 +3,7 @@ import { bearerToken, tokenMatches } from '../auth/token.js';
 import { MinPaasError, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Route } from './api-routes.js';
+import { loggableUrl, withoutSecrets } from './log-url.js';
 import { sendError, sendJson } from './respond.js';
 
 export interface HttpDeps {
@@ -23,12 +24,13 @@ export function createHttpServer(deps: HttpDeps): http.Server {
 
 async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
   const log = deps.log;
+  let authenticated = false;
   try {
     if (deps.git.matches(req.url)) {
       await deps.git.handle(req, res);
       return;
     }
-    const url = new URL(req.url ?? '/', 'http://localhost');
+    const url = parseRequestUrl(req.url);
     const path = url.pathname.replace(/\/+$/, '') || '/';
     if (path === '/healthz' && req.method === 'GET') {
       sendJson(res, 200, { ok: true });
@@ -38,6 +40,7 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
       res.setHeader('WWW-Authenticate', 'Bearer realm="MinPaas"');
       throw new MinPaasError('UNAUTHORIZED', 'missing or wrong token: send Authorization: Bearer <token> (see <data>/token)');
     }
+    authenticated = true;
     const matching = deps.routes.filter((r) => r.path.test(path));
     if (matching.length === 0) throw notFound(`no such endpoint: ${req.method} ${path}`);
     const route = matching.find((r) => r.method === req.method);
@@ -55,6 +58,18 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
     });
     await route.handle({ req, res, params, query: url.searchParams });
   } catch (err) {
-    sendError(res, err, log.child({ method: req.method, url: req.url }));
+    sendError(res, err, log.child({ method: req.method, url: loggableUrl(req.url, [deps.token]) }), {
+      unauthenticated: !authenticated,
+      scrub: (text) => withoutSecrets(text, [deps.token]),
+    });
+  }
+}
+
+/** The request's URL, or a 400 (before the token is checked) when it cannot be parsed. */
+function parseRequestUrl(raw: string | undefined): URL {
+  try {
+    return new URL(raw ?? '/', 'http://localhost');
+  } catch {
+    throw new MinPaasError('INVALID_INPUT', 'the request URL cannot be parsed; send a path like /apps');
   }
 }

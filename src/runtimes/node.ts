@@ -1,4 +1,4 @@
-import type { Runtime, SourceFiles } from './runtime.js';
+import { jsonErrorSummary, type Runtime, type SourceFiles } from './runtime.js';
 
 async function checkPackageJson(files: SourceFiles): Promise<string[]> {
   if (!(await files.has('package.json'))) return ['node runtime needs package.json with a "start" script'];
@@ -6,7 +6,7 @@ async function checkPackageJson(files: SourceFiles): Promise<string[]> {
   try {
     pkg = JSON.parse(await files.read('package.json'));
   } catch (err) {
-    return [`node runtime could not parse package.json: ${(err as Error).message}`];
+    return [`node runtime could not parse package.json: ${jsonErrorSummary(err)}`];
   }
   const scripts = (pkg as { scripts?: unknown } | null)?.scripts;
   const start = typeof scripts === 'object' && scripts !== null ? (scripts as Record<string, unknown>).start : undefined;

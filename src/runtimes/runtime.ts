@@ -21,18 +21,54 @@ export interface SourceFiles {
   read(file: string): Promise<string>;
 }
 
-/** SourceFiles over a directory on disk; only top-level names matter to runtimes. */
+/** A file a runtime may not read; the message names it and never shows its content. */
+export class SourceFileError extends Error {}
+
+/** Most bytes a runtime reads of one file (package.json and the like are far smaller). */
+export const MAX_SOURCE_FILE_BYTES = 1024 * 1024;
+
+/**
+ * SourceFiles over a directory on disk; only top-level names matter to runtimes. Only
+ * regular files that really lie inside `dir` count: a symlink to /etc/passwd or up out
+ * of the tree (however many links it takes), a device, a FIFO is "not there", so nothing
+ * outside the app's source is ever read. Errors name the file, never its content.
+ */
 export function directoryFiles(dir: string): SourceFiles {
+  const inside = async (file: string): Promise<string | null> => {
+    try {
+      const root = await fs.realpath(dir);
+      const real = await fs.realpath(path.join(dir, file));
+      if (!real.startsWith(`${root}${path.sep}`)) return null;
+      return (await fs.stat(real)).isFile() ? real : null;
+    } catch {
+      return null;
+    }
+  };
   return {
-    async has(file) {
+    has: async (file) => (await inside(file)) !== null,
+    async read(file) {
+      const real = await inside(file);
+      if (real === null) throw new SourceFileError(`${file} is not a regular file inside the app's source`);
+      const handle = await fs.open(real, 'r');
       try {
-        return (await fs.stat(path.join(dir, file))).isFile();
-      } catch {
-        return false;
+        const { size } = await handle.stat();
+        if (size > MAX_SOURCE_FILE_BYTES) throw new SourceFileError(`${file} is larger than ${MAX_SOURCE_FILE_BYTES / 1024} KiB`);
+        return (await handle.readFile()).toString('utf8');
+      } finally {
+        await handle.close();
       }
     },
-    read: (file) => fs.readFile(path.join(dir, file), 'utf8'),
   };
+}
+
+/**
+ * What to tell a user about a JSON.parse failure: V8's message quotes the text it
+ * choked on, which may be anything (a symlinked secret), so only the position is kept.
+ */
+export function jsonErrorSummary(err: unknown): string {
+  if (err instanceof SourceFileError) return err.message;
+  const position = /position (\d+)/.exec(String((err as Error)?.message ?? ''));
+  return position ? `invalid JSON at position ${position[1]}` : 'invalid JSON';
 }
 
 /** SourceFiles over a fixed map (unit tests, and trees listed from git). */

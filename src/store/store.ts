@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { AppRow, Deploy, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
 import type { Slot } from '../router/types.js';
+import { redactUrlsIn } from '../domain/repo-url.js';
 import { MIGRATIONS } from './migrations.js';
 
 type Row = Record<string, unknown>;
@@ -86,6 +87,24 @@ export class Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.redactStoredCredentials();
+  }
+
+  /**
+   * Installations from before credentials were kept out of repo URLs stored them in the
+   * app row and the deploy log; redact them there (cheap: only rows with user-info).
+   */
+  private redactStoredCredentials(): void {
+    this.tx(() => {
+      for (const [table, key, column] of [['apps', 'name', 'repo'], ['deploys', 'id', 'log'], ['deploys', 'id', 'error']] as const) {
+        const rows = this.db.prepare(`SELECT ${key} AS k, ${column} AS v FROM ${table} WHERE ${column} LIKE '%://%@%'`).all() as Row[];
+        const update = this.db.prepare(`UPDATE ${table} SET ${column} = ? WHERE ${key} = ?`);
+        for (const row of rows) {
+          const redacted = redactUrlsIn(row.v as string);
+          if (redacted !== row.v) update.run(redacted, row.k);
+        }
+      }
+    });
   }
 
   private migrate(): void {
