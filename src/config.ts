@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCpus, parseMemory, parseSize } from './domain/resources.js';
+import { parsePipIndexUrl } from './build/pip-index.js';
 import { MinPaasError } from './errors.js';
 
 /** Everything MinPaas reads from its environment, validated once at start. */
@@ -28,6 +29,8 @@ export interface Config {
   defaultCpus: number | null;
   /** Where the platform's own files live (runtimes/, hooks/). */
   projectRoot: string;
+  /** MINPAAS_PIP_INDEX_URL: the package index of python builds; undefined = pip's default. */
+  pipIndexUrl: string | undefined;
 }
 
 export const DEFAULT_NODE_BASE_IMAGE = 'node:20-bookworm-slim';
@@ -80,5 +83,6 @@ export function loadConfig(env: Env = process.env): Config {
     defaultMemoryBytes: parsedSetting(env, 'MINPAAS_DEFAULT_MEMORY', '512m', parseMemory),
     defaultCpus: parsedSetting(env, 'MINPAAS_DEFAULT_CPUS', '1', parseCpus),
     projectRoot: PROJECT_ROOT,
+    pipIndexUrl: parsePipIndexUrl(env.MINPAAS_PIP_INDEX_URL),
   };
 }

@@ -4,7 +4,9 @@ import path from 'node:path';
 import { AppService } from './apps/app-service.js';
 import { loadOrCreateInstanceId, loadOrCreateToken } from './auth/token.js';
 import { BaseImages } from './build/base-images.js';
+import { DockerfileBuilder } from './build/dockerfile-builder.js';
 import { ImageBuilder } from './build/image-builder.js';
+import { pipBuildArgs } from './build/pip-index.js';
 import type { Config } from './config.js';
 import { DeployLocks } from './deploy/lock.js';
 import { ImageRetention } from './deploy/image-retention.js';
@@ -94,6 +96,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     store,
     docker,
     builder,
+    dockerfileBuilder: new DockerfileBuilder(docker, config.buildTimeoutMs),
+    ...(config.pipIndexUrl ? { pythonBuildArgs: pipBuildArgs(config.pipIndexUrl)! } : {}),
     scheduler,
     locks,
     workspaces: path.join(config.dataDir, 'workspaces'),
@@ -122,7 +126,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
   const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(pipeline), rootLog.child({ component: 'git' }));
   await hooks.listen();
-  const git = new GitHttp(repos, tokenSource.token, rootLog.child({ component: 'git' }));
+  const git = new GitHttp(repos, tokenSource.token, rootLog.child({ component: 'git' }), (name) => store.getApp(name) !== undefined);
   const server = createHttpServer({
     token: tokenSource.token,
     routes: apiRoutes(apps),

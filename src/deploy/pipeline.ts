@@ -1,14 +1,16 @@
 import path from 'node:path';
+import type { DockerfileBuilder } from '../build/dockerfile-builder.js';
 import type { ImageBuilder } from '../build/image-builder.js';
 import type { DockerEngine } from '../docker/index.js';
 import { allocatePort } from '../domain/ports.js';
 import { effectiveResources, type Resources } from '../domain/resources.js';
-import type { AppRow, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
+import type { AppRow, BuilderName, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
 import { errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { directoryFiles, resolveRuntime, runtimeByName } from '../runtimes/index.js';
+import { directoryFiles, runtimeByName, type Runtime } from '../runtimes/index.js';
 import type { Scheduler } from '../scheduler/types.js';
 import type { NewRelease, Store } from '../store/store.js';
+import { planBuild, type BuildPlan } from './build-plan.js';
 import { DeployLog, type LineSink } from './deploy-log.js';
 import type { DeployLocks, Unlock } from './lock.js';
 
@@ -21,6 +23,8 @@ export interface BuildDeployRequest {
   fetch: SourceFetcher;
   /** The runtime the user declared (API deploys); pushes detect it. */
   runtime?: RuntimeName;
+  /** The builder the user asked for with this deploy (stored with the app); else the app's own. */
+  builder?: BuilderName;
   repo: string | null;
   branch: string | null;
   /** Config to set with this deploy (API deploys' `env`). */
@@ -51,6 +55,7 @@ interface RunOptions {
   wait: boolean;
   onLine?: LineSink | undefined;
   createIfMissing: boolean;
+  builder?: BuilderName | undefined;
   check?: ((app: AppRow) => Promise<void>) | undefined;
 }
 
@@ -64,6 +69,10 @@ export interface PipelineDeps {
   store: Store;
   docker: DockerEngine;
   builder: ImageBuilder;
+  /** Builds apps that opted into their own Dockerfile. */
+  dockerfileBuilder: DockerfileBuilder;
+  /** Build args of python builds (the package index settings). */
+  pythonBuildArgs?: Record<string, string>;
   scheduler: Scheduler;
   locks: DeployLocks;
   workspaces: string;
@@ -96,11 +105,13 @@ export class DeployPipeline {
       const dir = this.workspaceOf(app.name);
       const commit = await req.fetch(dir, log);
       if (commit) log.detail(`commit ${commit.slice(0, 12)}`);
-      const runtime = await resolveRuntime(directoryFiles(dir), req.runtime);
-      log.step(`Detected ${runtime.name} app`);
+      const plan = await planBuild(directoryFiles(dir), app, this.chooseBuilder(app, req.builder), req.runtime);
+      for (const warning of plan.warnings) log.warn(warning);
+      log.step(plan.detected);
+      const { runtime } = plan;
       const number = this.deps.store.nextReleaseNumber(app.name);
       log.step('Building image');
-      const image = await this.deps.builder.build({ app: app.name, release: number, sourceDir: dir, runtime, onLine: log.detail.bind(log) });
+      const image = await this.buildImage(app.name, number, dir, plan, log);
       log.step(`Built ${image.tag}`);
       const env = { ...this.deps.store.getEnv(app.name), ...req.env };
       try {
@@ -112,7 +123,9 @@ export class DeployPipeline {
           commit,
           kind: 'build',
           description: commit ? `Deploy ${commit.slice(0, 7)}` : 'Deploy',
-          containerPort: runtime.containerPort,
+          processTypes: plan.processTypes,
+          listenPort: plan.listenPort,
+          containerPort: plan.listenPort,
           source: { runtime: runtime.name, repo: req.repo, branch: req.branch },
         });
         req.onReleased?.();
@@ -152,10 +165,27 @@ export class DeployPipeline {
         commit: base.commit,
         kind,
         description,
-        containerPort: runtimeByName(app.runtime).containerPort,
+        processTypes: base.processTypes,
+        listenPort: base.listenPort,
+        containerPort: base.listenPort ?? runtimeByName(app.runtime).containerPort,
         source: null,
       });
     });
+  }
+
+  /** A deploy's `builder` choice is stored with the app before it builds, as `builder:set` would. */
+  private chooseBuilder(app: AppRow, requested: BuilderName | undefined): BuilderName {
+    if (requested && requested !== app.builder) this.deps.store.setBuilder(app.name, requested);
+    return requested ?? app.builder;
+  }
+
+  private async buildImage(app: string, release: number, sourceDir: string, plan: BuildPlan, log: DeployLog): Promise<{ tag: string; id: string }> {
+    if (plan.dockerfile !== undefined) {
+      return this.deps.dockerfileBuilder.build({ app, release, sourceDir, dockerfile: plan.dockerfile, web: plan.procfileWeb, onLine: log.build });
+    }
+    const runtime: Runtime = plan.runtime;
+    const buildArgs = runtime.name === 'python' ? this.deps.pythonBuildArgs : undefined;
+    return this.deps.builder.build({ app, release, sourceDir, runtime, onLine: log.build, ...(buildArgs ? { buildArgs } : {}) });
   }
 
   private async release(
@@ -193,10 +223,11 @@ export class DeployPipeline {
   /**
    * Lock, checks, deploy row, the work, outcome. `check` refuses a request before it is
    * recorded as a deploy. `createIfMissing` lets pushes and API deploys create their app;
-   * a first deploy that fails removes the app again (nothing half-done).
+   * a first deploy that fails keeps it (status failed, no release) with its config and
+   * deploy log, so it can be fixed and pushed again, or deleted.
    */
   private async run(opts: RunOptions, work: (log: DeployLog, app: AppRow, deployId: number) => Promise<Released>): Promise<DeployOutcome> {
-    const { app: appName, source, wait, onLine, createIfMissing, check } = opts;
+    const { app: appName, source, wait, onLine, createIfMissing, check, builder } = opts;
     const { store, locks } = this.deps;
     const log = new DeployLog(onLine);
     let unlock: Unlock;
@@ -204,13 +235,11 @@ export class DeployPipeline {
     else unlock = locks.tryAcquire(appName);
     const logger = this.deps.log.child({ app: appName, source });
     let deployId: number | null = null;
-    let created = false;
     try {
       let app = store.getApp(appName);
       if (!app) {
         if (!createIfMissing) throw new MinPaasError('NOT_FOUND', `no app named ${appName}`);
-        app = await this.createApp(appName);
-        created = true;
+        app = (await this.ensureApp(appName, builder ? { builder } : {})).app;
         log.step(`Created app ${appName} (port ${app.port})`);
       }
       await check?.(app);
@@ -230,13 +259,12 @@ export class DeployPipeline {
       const message = errorMessage(err);
       log.fail(message);
       if (isMinPaasError(err)) {
-        for (const line of err.details ?? []) log.detail(line);
+        log.detailsOnce(err.details ?? []);
         logger.info({ err: message }, 'deploy failed');
       } else {
         logger.error({ err }, 'deploy failed');
       }
       if (deployId !== null) store.failDeploy(deployId, message);
-      if (created && store.getApp(appName)?.release === null) store.deleteApp(appName);
       throw isMinPaasError(err) ? err : new MinPaasError('BUILD_FAILED', `deploy failed: ${message}`, log.tail(30));
     } finally {
       if (deployId !== null && store.getApp(appName)) store.saveDeployLog(deployId, log.text());
@@ -254,15 +282,23 @@ export class DeployPipeline {
     }
   }
 
-  private async createApp(name: string): Promise<AppRow> {
+  /**
+   * The app's record, created (with its port) when missing: by its first deploy, by
+   * `POST /apps`, or by the first push of any branch, so whatever exists under an app
+   * name is listed and can be deleted.
+   */
+  async ensureApp(name: string, fields: { runtime?: RuntimeName; builder?: BuilderName } = {}): Promise<{ app: AppRow; created: boolean }> {
     const { store } = this.deps;
     for (let attempt = 0; ; attempt++) {
+      const existing = store.getApp(name);
+      if (existing) return { app: existing, created: false };
       const port = await allocatePort(name, store.usedPorts(), this.deps.portInUse);
       try {
-        // The runtime is provisional until the first build detects it.
-        return store.createApp({ name, runtime: 'node', repo: null, branch: null, port });
+        // Without a declared runtime it is provisional until the first build detects it.
+        const app = store.createApp({ name, runtime: fields.runtime ?? 'node', repo: null, branch: null, port, ...(fields.builder ? { builder: fields.builder } : {}) });
+        return { app, created: true };
       } catch (err) {
-        // Another new app took the same port while we probed it: probe again.
+        // Another new app took the same port (or the same name) while we probed: look again.
         if (attempt >= 3 || !String((err as Error).message).includes('UNIQUE')) throw err;
       }
     }

@@ -18,6 +18,22 @@ export interface BuildOutcome {
   error: string | null;
 }
 
+/**
+ * Docker's own bookkeeping in the classic builder's output (step headers, layer IDs,
+ * intermediate containers, cache hits, the final tag): not the user's business. The
+ * push output shows what the build's commands print instead.
+ */
+const BOOKKEEPING = [
+  /^Step \d+\/\d+ : /,
+  /^ ---> /,
+  /^Removing intermediate container [0-9a-f]+$/,
+  /^Successfully (built|tagged) /,
+];
+
+export function isDockerBookkeeping(line: string): boolean {
+  return BOOKKEEPING.some((re) => re.test(line));
+}
+
 export class BuildStreamParser {
   private pending = '';
   private imageId: string | null = null;
@@ -28,7 +44,8 @@ export class BuildStreamParser {
     if (event.aux?.ID) this.imageId = event.aux.ID;
     if (event.error || event.errorDetail?.message) {
       this.error = (event.errorDetail?.message ?? event.error ?? 'build failed').trim();
-      return [...this.flush(), this.error];
+      // The error itself is not a log line: it becomes the failure message, shown once.
+      return this.flush();
     }
     if (typeof event.stream === 'string') return this.take(event.stream);
     // Pull progress (base image downloads): one line per layer status, without bars.
@@ -42,7 +59,8 @@ export class BuildStreamParser {
   flush(): string[] {
     const rest = this.pending;
     this.pending = '';
-    return rest.trim() === '' ? [] : [rest.replace(/\r/g, '')];
+    const line = rest.replace(/\r/g, '');
+    return line.trim() === '' || isDockerBookkeeping(line) ? [] : [line];
   }
 
   outcome(): BuildOutcome {
@@ -52,6 +70,6 @@ export class BuildStreamParser {
   private take(text: string): string[] {
     const parts = (this.pending + text).split('\n');
     this.pending = parts.pop() ?? '';
-    return parts.map((l) => l.replace(/\r/g, '')).filter((l) => l.trim() !== '');
+    return parts.map((l) => l.replace(/\r/g, '')).filter((l) => l.trim() !== '' && !isDockerBookkeeping(l));
   }
 }

@@ -4,6 +4,7 @@ import { Git } from 'node-git-server';
 import { basicPassword, tokenMatches } from '../auth/token.js';
 import { isValidAppName } from '../domain/names.js';
 import type { Logger } from '../log.js';
+import { sendEmptyReceivePackAdvertisement } from './empty-advertisement.js';
 import type { RepoStore } from './repos.js';
 
 /** `/APP.git` and everything below it is the git remote; the rest of the URL space is the API. */
@@ -33,6 +34,8 @@ export class GitHttp {
     private readonly repos: RepoStore,
     private readonly token: string,
     private readonly log: Logger,
+    /** Whether an app record exists: a first push that left none leaves no repo either. */
+    private readonly hasApp: (name: string) => boolean = () => true,
   ) {
     this.git = new Git(repos.root, { autoCreate: false });
     // A git process that exits early (a pack over receive.maxInputSize, a client that
@@ -71,13 +74,22 @@ export class GitHttp {
     const pushing =
       url.searchParams.get('service') === 'git-receive-pack' || url.pathname.endsWith('/git-receive-pack');
     if (!(await this.repos.exists(name))) {
-      // The first push creates the app's repo; fetching an unknown app is a 404.
-      if (!(pushing && req.method === 'GET' && url.pathname.endsWith('/info/refs'))) {
+      // A first push sees an empty repo and creates it with its pack; the push hook then
+      // creates the app record. info/refs alone creates nothing; fetching is a 404.
+      if (pushing && req.method === 'GET' && url.pathname.endsWith('/info/refs')) {
+        await sendEmptyReceivePackAdvertisement(res);
+        return;
+      }
+      if (!(pushing && req.method === 'POST')) {
         refuse(res, 404, `MinPaas: there is no git repository for ${name} yet; push to it to create the app`);
         return;
       }
       await this.repos.ensure(name);
       this.log.info({ app: name }, 'created git repo');
+      // A pack that never reached the hook (refused, too large, not a branch or tag) made no app: no repo either.
+      res.once('close', () => {
+        if (!this.hasApp(name)) void this.repos.remove(name).catch(() => undefined);
+      });
     }
     this.git.handle(req, res);
     if (req.method === 'POST' && pushing) this.refuseUnrecognised(req, res);
