@@ -154,7 +154,8 @@ describe('build timeout and push size', () => {
     const push = await repo.push(t.remote(app));
     expect(push.code).not.toBe(0);
     expect(push.output).toContain('build timed out after 0.2 min (MINPAAS_BUILD_TIMEOUT); nothing was released');
-    expect(t.server.store.getApp(app)).toBeUndefined();
+    // The app stays (its first deploy failed): no release.
+    expect(t.server.store.getApp(app)?.release).toBeNull();
     expect(await t.docker.listOwnedImages(app)).toEqual([]);
     // The builder's own container for that step is gone too (Docker cancels the build).
     await eventually(async () => {
@@ -172,6 +173,7 @@ describe('build timeout and push size', () => {
     expect(push.code).not.toBe(0);
     expect(push.output).toMatch(/pack exceeds maximum allowed size/);
     expect((await big.git('ls-remote', t.remote(app))).stdout.trim()).toBe('');
-    expect(t.server.store.getApp(app)).toBeUndefined();
+    // The app stays (its first deploy failed): no release.
+    expect(t.server.store.getApp(app)?.release).toBeNull();
   });
 });
