@@ -93,16 +93,18 @@ export class AppService {
   /** POST /deploy: clone → the same pipeline as a push. */
   async deployFromRepo(input: DeployFromRepoInput, onLine?: (line: string) => void): Promise<AppRecord> {
     const app = assertAppName(input.app);
-    if (!isRuntimeName(input.runtime)) throw invalid('runtime must be "node" or "python"');
-    const runtime = input.runtime;
+    const builder = optionalBuilder(input.builder);
+    // A Dockerfile build needs no runtime; the platform's does.
+    const runtimeGiven = input.runtime !== undefined && input.runtime !== null;
+    if ((runtimeGiven || builder !== 'dockerfile') && !isRuntimeName(input.runtime)) throw invalid('runtime must be "node" or "python"');
+    const runtime = runtimeGiven ? (input.runtime as RuntimeName) : undefined;
     const repo = assertRepoUrl(input.repo);
     const branch = input.branch === undefined || input.branch === null ? null : assertBranch(input.branch);
     const env = parseEnv(input.env);
-    const builder = optionalBuilder(input.builder);
     const outcome: DeployOutcome = await this.deps.pipeline.buildAndDeploy({
       app,
       source: 'api',
-      runtime,
+      ...(runtime ? { runtime } : {}),
       repo,
       branch,
       env,

@@ -49,9 +49,9 @@ export const deployCommand: Command = {
     const runtime = stringFlag(flags, 'runtime');
     const branch = stringFlag(flags, 'branch');
     if (!repo) throw new UsageError('deploy needs --repo URL (an http:// or https:// git repository)');
-    if (!runtime) throw new UsageError('deploy needs --runtime node or --runtime python');
     const builder = stringFlag(flags, 'builder');
-    const body = { app, runtime, repo, ...(branch ? { branch } : {}), ...(builder ? { builder } : {}) };
+    if (!runtime && builder !== 'dockerfile') throw new UsageError('deploy needs --runtime node or --runtime python');
+    const body = { app, ...(runtime ? { runtime } : {}), repo, ...(branch ? { branch } : {}), ...(builder ? { builder } : {}) };
 
     io.err(`Deploying ${app} from ${repo}${branch ? ` (${branch})` : ''}…\n`);
     let outcome: DeployOutcome | undefined;
