@@ -184,7 +184,8 @@ export class DeployPipeline {
       return this.deps.dockerfileBuilder.build({ app, release, sourceDir, dockerfile: plan.dockerfile, web: plan.procfileWeb, onLine: log.build });
     }
     const runtime: Runtime = plan.runtime;
-    const buildArgs = runtime.name === 'python' ? this.deps.pythonBuildArgs : undefined;
+    // Python builds in two stages; the label keeps the build stage (its dependency cache) from the failed-layer clean-up.
+    const buildArgs = runtime.name === 'python' ? { ...this.deps.pythonBuildArgs, MINPAAS_BUILD_STAGE: this.deps.docker.buildStageKey(app) } : undefined;
     return this.deps.builder.build({ app, release, sourceDir, runtime, onLine: log.build, ...(buildArgs ? { buildArgs } : {}) });
   }
 

@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import { PassThrough, type Readable } from 'node:stream';
 import { BuildStreamParser, type BuildEvent } from './build-stream.js';
 import { demuxBuffer } from './log-frames.js';
-import { LABEL_APP, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
+import { LABEL_APP, LABEL_BUILD_LAYER, LABEL_BUILD_STAGE, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
 
 export interface BuildRequest {
   context: Readable;
@@ -262,9 +262,20 @@ export class DockerEngine {
    */
   async pruneBuildLayers(olderThanMinutes: number): Promise<number> {
     const result = await this.docker.pruneImages({
-      filters: { dangling: ['true'], label: [`${LABEL_BUILD_LAYER}=true`], until: [`${olderThanMinutes}m`] },
+      filters: { dangling: ['true'], label: [`${LABEL_BUILD_LAYER}=true`], 'label!': [LABEL_BUILD_STAGE], until: [`${olderThanMinutes}m`] },
     });
     return result.ImagesDeleted?.length ?? 0;
+  }
+
+  /** The value of an app's build-stage label (a build arg of runtime Dockerfiles with a build stage). */
+  buildStageKey(app: string): string {
+    return `${this.instance}:${app}`;
+  }
+
+  /** The last images of an app's build stages (untagged), newest first. */
+  async listBuildStages(app: string): Promise<string[]> {
+    const list = await this.docker.listImages({ all: false, filters: { dangling: ['true'], label: [`${LABEL_BUILD_STAGE}=${this.buildStageKey(app)}`] } });
+    return list.sort((a, b) => b.Created - a.Created).map((i) => i.Id);
   }
 
   /** Names only: one Docker call, no inspect per container. */

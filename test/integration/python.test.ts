@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppRepo, run } from '../helpers/git.js';
-import { httpGet } from '../helpers/http.js';
+import { eventually, httpGet } from '../helpers/http.js';
 import { buildWheels, serveIndexes, type LocalIndex } from '../helpers/pypi-index.js';
 import { startTestServer, uniqueName, type TestServer } from '../helpers/server.js';
 
@@ -101,6 +101,32 @@ describe('python apps', () => {
     expect(push.output).not.toContain('\u001b[');
     const releases = (await t.api('GET', `/apps/${app}/releases`)).json;
     expect(releases[0]).toMatchObject({ processTypes: { web: 'python app.py' }, listenPort: 8000 });
+  });
+
+  it('a code-only push reuses the installed dependencies, also after the failed-layer clean-up; two caches are kept, none after DELETE', async () => {
+    const app = uniqueName('py-cache');
+    const { repo, push } = await pushNew(app, { 'requirements.txt': 'minpaas-greet==1.2.3\n', 'app.py': greetingServer });
+    expect(push.code, push.output).toBe(0);
+    expect(await t.docker.listBuildStages(app)).toHaveLength(1);
+    // What runs after every deploy (with its 10-minute grace): the build stage must survive it.
+    await t.docker.pruneBuildLayers(0);
+    expect(await t.docker.listBuildStages(app)).toHaveLength(1);
+    await repo.commit({ 'app.py': greetingServer.replace('"\\n"', '" (v2)\\n"') }, 'code only');
+    const second = await repo.push(t.remote(app));
+    expect(second.code, second.output).toBe(0);
+    expect(second.output).not.toContain('Installing dependencies');
+    expect(await body(app)).toBe('minpaas_greet 1.2.3 greets you (v2)\n');
+    // New requirements: a new build stage; the app keeps the newest two.
+    for (const [i, extra] of ['# one\n', '# two\n'].entries()) {
+      await repo.commit({ 'requirements.txt': `minpaas-greet==1.2.3\n${extra}` }, `deps ${i}`);
+      const p = await repo.push(t.remote(app));
+      expect(p.code, p.output).toBe(0);
+      expect(p.output).toContain('Installing dependencies');
+    }
+    // Old images and caches go once the old release is retired, after the push returned.
+    await eventually(async () => expect(await t.docker.listBuildStages(app)).toHaveLength(2));
+    expect((await t.api('DELETE', `/apps/${app}`)).status).toBe(200);
+    expect(await t.docker.listBuildStages(app)).toEqual([]);
   });
 
   it('installs a pyproject.toml project and its dependencies from the index', async () => {
