@@ -123,6 +123,11 @@ export async function startServer(config: Config): Promise<RunningServer> {
   }
   router.startWatchdog(() => routesFromApps(store.listApps()));
   await repos.wireAll();
+  const adopted = await apps.adoptLeftovers().catch((err: unknown) => {
+    log.warn({ err: errorMessage(err) }, 'could not list repos and workspaces without an app record');
+    return [] as string[];
+  });
+  if (adopted.length) log.info({ apps: adopted }, 'made app records for repos and workspaces that had none');
 
   const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(pipeline), rootLog.child({ component: 'git' }));
   await hooks.listen();

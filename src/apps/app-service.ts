@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import type { DockerEngine } from '../docker/index.js';
 import { optionalBuilder, parseBuilder } from '../domain/builders.js';
-import { assertAppName } from '../domain/names.js';
+import { assertAppName, isValidAppName } from '../domain/names.js';
 import { assertBranch, assertRepoUrl } from '../domain/repo-url.js';
 import { effectiveResources, formatSize, type Resources } from '../domain/resources.js';
 import type { AppRecord, AppRow, Deploy, EnvVars, Release, RuntimeName } from '../domain/types.js';
@@ -237,6 +237,20 @@ export class AppService {
       unlock();
     }
     return this.get(app.name);
+  }
+
+  /**
+   * At start-up: a repo or workspace that has no app record (left by an older version, or
+   * a crash between the two) gets one (status new), so it is listed and can be deleted.
+   */
+  async adoptLeftovers(): Promise<string[]> {
+    const names = new Set([...(await this.deps.repos.names()), ...(await this.deps.pipeline.workspaceNames())]);
+    const adopted: string[] = [];
+    for (const name of [...names].sort()) {
+      if (!isValidAppName(name) || this.deps.store.getApp(name)) continue;
+      if ((await this.deps.pipeline.ensureApp(name)).created) adopted.push(name);
+    }
+    return adopted;
   }
 
   /** Removes a repo and workspace that have no app record; false when there were none. */

@@ -1,3 +1,4 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { DockerfileBuilder } from '../build/dockerfile-builder.js';
 import type { ImageBuilder } from '../build/image-builder.js';
@@ -96,6 +97,12 @@ export class DeployPipeline {
 
   workspaceOf(app: string): string {
     return path.join(this.deps.workspaces, app);
+  }
+
+  /** The app names that have a workspace. */
+  async workspaceNames(): Promise<string[]> {
+    const entries = await fs.readdir(this.deps.workspaces, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name);
   }
 
   /** A deploy that builds a new image from source. */

@@ -176,7 +176,22 @@ describe('what a push leaves under an app name', () => {
     expect(await exists(repoDir(app))).toBe(false);
   });
 
-  it('DELETE removes a repo and workspace that have no app record (left by an older version); then it is a 404', async () => {
+  it('a repo and a workspace without an app record (left by an older version) get records at start-up: listed, deletable', async () => {
+    const [repoOnly, workspaceOnly] = [uniqueName('oldrepo'), uniqueName('oldws')];
+    await fs.mkdir(path.join(repoDir(repoOnly), 'objects'), { recursive: true });
+    await fs.writeFile(path.join(repoDir(repoOnly), 'HEAD'), 'ref: refs/heads/main\n');
+    await fs.mkdir(workspace(workspaceOnly), { recursive: true });
+    // What start-up runs.
+    expect(await t.server.apps.adoptLeftovers()).toEqual([repoOnly, workspaceOnly].sort());
+    const listed = (await t.api('GET', '/apps')).json.filter((a: { name: string }) => a.name === repoOnly || a.name === workspaceOnly);
+    expect(listed.map((a: { status: string; release: null }) => [a.status, a.release])).toEqual([['new', null], ['new', null]]);
+    for (const app of [repoOnly, workspaceOnly]) expect((await t.api('DELETE', `/apps/${app}`)).status).toBe(200);
+    expect(await exists(repoDir(repoOnly))).toBe(false);
+    expect(await exists(workspace(workspaceOnly))).toBe(false);
+    expect(await t.server.apps.adoptLeftovers()).toEqual([]);
+  });
+
+  it('DELETE removes a repo and workspace that have no app record (e.g. made after start-up by a crash); then it is a 404', async () => {
     const app = uniqueName('orphan');
     await fs.mkdir(path.join(repoDir(app), 'objects'), { recursive: true });
     await fs.writeFile(path.join(repoDir(app), 'HEAD'), 'ref: refs/heads/main\n');
