@@ -232,7 +232,8 @@ export class DeployPipeline {
    * Lock, checks, deploy row, the work, outcome. `check` refuses a request before it is
    * recorded as a deploy. `createIfMissing` lets pushes and API deploys create their app;
    * a first deploy that fails keeps it (status failed, no release) with its config and
-   * deploy log, so it can be fixed and pushed again, or deleted.
+   * deploy log, so it can be fixed and pushed again, or deleted; only one whose repo could
+   * not be cloned leaves nothing.
    */
   private async run(opts: RunOptions, work: (log: DeployLog, app: AppRow, deployId: number) => Promise<Released>): Promise<DeployOutcome> {
     const { app: appName, source, wait, onLine, createIfMissing, check, builder } = opts;
@@ -243,11 +244,12 @@ export class DeployPipeline {
     else unlock = locks.tryAcquire(appName);
     const logger = this.deps.log.child({ app: appName, source });
     let deployId: number | null = null;
+    let created = false;
     try {
       let app = store.getApp(appName);
       if (!app) {
         if (!createIfMissing) throw new MinPaasError('NOT_FOUND', `no app named ${appName}`);
-        app = (await this.ensureApp(appName, builder ? { builder } : {})).app;
+        ({ app, created } = await this.ensureApp(appName, builder ? { builder } : {}));
         log.step(`Created app ${appName} (port ${app.port})`);
       }
       await check?.(app);
@@ -273,6 +275,11 @@ export class DeployPipeline {
         logger.error({ err }, 'deploy failed');
       }
       if (deployId !== null) store.failDeploy(deployId, message);
+      // A new app whose source could not even be cloned is no app: nothing is left of the request.
+      if (created && isMinPaasError(err) && err.code === 'CLONE_FAILED' && store.getApp(appName)?.release === null) {
+        store.deleteApp(appName);
+        await fs.rm(this.workspaceOf(appName), { recursive: true, force: true }).catch(() => undefined);
+      }
       throw isMinPaasError(err) ? err : new MinPaasError('BUILD_FAILED', `deploy failed: ${message}`, log.tail(30));
     } finally {
       if (deployId !== null && store.getApp(appName)) store.saveDeployLog(deployId, log.text());
