@@ -1,3 +1,5 @@
+import { stripAnsi } from '../domain/ansi.js';
+
 /** Heroku's shapes for push output. */
 export const STEP_PREFIX = '-----> ';
 export const FAILURE_PREFIX = ' !     ';
@@ -8,12 +10,7 @@ export const warning = (text: string): string => failure(`Warning: ${text}`);
 
 export type LineSink = (line: string) => void;
 
-/** CSI sequences (colours, cursor moves) and other two-byte ESC sequences. */
-const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b[@-Z\\-_]/g;
-
-export function stripAnsi(text: string): string {
-  return text.replace(ANSI, '');
-}
+export { stripAnsi };
 
 /**
  * A line printed by a build (a Dockerfile's RUN step): `-----> ` lines are stages and

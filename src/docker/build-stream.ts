@@ -1,3 +1,5 @@
+import { stripAnsi } from '../domain/ansi.js';
+
 /**
  * Pure parser of Docker's classic-builder progress objects. A failing RUN arrives in the
  * stream as {error, errorDetail} while followProgress reports no error, so the stream is
@@ -30,8 +32,17 @@ const BOOKKEEPING = [
   /^Successfully (built|tagged) /,
 ];
 
+/** The classic builder wraps a step's stderr in colour codes, so a bookkeeping line may start with one. */
 export function isDockerBookkeeping(line: string): boolean {
-  return BOOKKEEPING.some((re) => re.test(line));
+  const clean = stripAnsi(line);
+  return BOOKKEEPING.some((re) => re.test(clean));
+}
+
+/** A failed RUN step's message names its whole command; a long shell script is cut. */
+export function shortenStepError(message: string): string {
+  const m = /^The command '([\s\S]*)' returned a non-zero code: (\d+)$/.exec(message);
+  if (!m || m[1]!.length <= 100) return message;
+  return `The command '${m[1]!.slice(0, 100).replace(/\s+/g, ' ')}…' returned a non-zero code: ${m[2]}`;
 }
 
 export class BuildStreamParser {
@@ -43,7 +54,7 @@ export class BuildStreamParser {
   push(event: BuildEvent): string[] {
     if (event.aux?.ID) this.imageId = event.aux.ID;
     if (event.error || event.errorDetail?.message) {
-      this.error = (event.errorDetail?.message ?? event.error ?? 'build failed').trim();
+      this.error = shortenStepError((event.errorDetail?.message ?? event.error ?? 'build failed').trim());
       // The error itself is not a log line: it becomes the failure message, shown once.
       return this.flush();
     }

@@ -153,6 +153,16 @@ describe('python apps', () => {
     expect((await t.api('GET', `/apps/${app}`)).json).toMatchObject({ release: null, status: 'failed' });
   });
 
+  it('a requirement the index does not have fails the push: pip\'s error once, no Docker bookkeeping, a short failure line', async () => {
+    const app = uniqueName('py-missing');
+    const { push } = await pushNew(app, { 'requirements.txt': 'no-such-package==1.0\n', 'app.py': greetingServer });
+    expect(push.code).not.toBe(0);
+    expect(push.output.match(/No matching distribution found for no-such-package==1.0/g)).toHaveLength(1);
+    expect(push.output).not.toMatch(/Removing intermediate container|[^-]---> |Step \d+\/\d+ :/);
+    expect(push.output).not.toContain('\u001b[');
+    expect(push.output).toMatch(/remote:  !     build failed: The command '.{1,110}…' returned a non-zero code: 1/);
+  });
+
   it('an app without a Procfile web and without app.py is a clear error before the build', async () => {
     const app = uniqueName('py-nostart');
     const { push } = await pushNew(app, { 'requirements.txt': '', 'server.py': greetingServer });

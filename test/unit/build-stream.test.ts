@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BuildStreamParser } from '../../src/docker/build-stream.js';
+import { BuildStreamParser, shortenStepError } from '../../src/docker/build-stream.js';
 
 describe('build stream parsing', () => {
   it('splits stream text into lines across events and finds the image ID', () => {
@@ -31,6 +31,19 @@ describe('build stream parsing', () => {
     expect(lines).toEqual([]);
     expect(p.outcome().error).toMatch(/non-zero code: 1/);
     expect(p.outcome().imageId).toBeNull();
+  });
+
+  it('drops bookkeeping lines that start with the colour codes of a step\'s stderr', () => {
+    const p = new BuildStreamParser();
+    expect(p.push({ stream: '\u001b[91mERROR: no match\n\u001b[0mRemoving intermediate container d091189a828f\n' })).toEqual(['\u001b[91mERROR: no match']);
+  });
+
+  it('cuts the long shell command of a failed step, keeping its exit code', () => {
+    const p = new BuildStreamParser();
+    const command = `/bin/sh -c ${'echo step; '.repeat(30)}exit 1`;
+    p.push({ error: `The command '${command}' returned a non-zero code: 7`, errorDetail: { code: 7, message: `The command '${command}' returned a non-zero code: 7` } });
+    expect(p.outcome().error).toBe(`The command '${command.slice(0, 100)}…' returned a non-zero code: 7`);
+    expect(shortenStepError("The command '/bin/sh -c false' returned a non-zero code: 1")).toBe("The command '/bin/sh -c false' returned a non-zero code: 1");
   });
 
   it('flushes a last line without a newline and drops blank lines and carriage returns', () => {
