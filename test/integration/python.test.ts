@@ -115,6 +115,7 @@ describe('python apps', () => {
     const second = await repo.push(t.remote(app));
     expect(second.code, second.output).toBe(0);
     expect(second.output).not.toContain('Installing dependencies');
+    expect(second.output).toMatch(/remote: -----> Using Python 3\.\d+\.\d+\s/);
     expect(await body(app)).toBe('minpaas_greet 1.2.3 greets you (v2)\n');
     // New requirements: a new build stage; the app keeps the newest two.
     for (const [i, extra] of ['# one\n', '# two\n'].entries()) {
