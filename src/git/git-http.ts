@@ -29,6 +29,8 @@ export class GitHttp {
   private readonly git: Git;
   /** Requests node-git-server understood (it emitted push/tag/fetch for them). */
   private readonly recognised = new WeakSet<http.IncomingMessage>();
+  /** First pushes (to a name without a repo before) still in flight, per app name. */
+  private readonly firstPushes = new Map<string, number>();
 
   constructor(
     private readonly repos: RepoStore,
@@ -86,13 +88,27 @@ export class GitHttp {
       }
       await this.repos.ensure(name);
       this.log.info({ app: name }, 'created git repo');
-      // A pack that never reached the hook (refused, too large, not a branch or tag) made no app: no repo either.
-      res.once('close', () => {
-        if (!this.hasApp(name)) void this.repos.remove(name).catch(() => undefined);
-      });
+      if (!this.firstPushes.has(name)) this.firstPushes.set(name, 0);
     }
+    // Every push to a repo that a first push still in flight created (that one included).
+    if (req.method === 'POST' && pushing && this.firstPushes.has(name)) this.removeIfNoAppAfter(name, res);
     this.git.handle(req, res);
     if (req.method === 'POST' && pushing) this.refuseUnrecognised(req, res);
+  }
+
+  /**
+   * A first push whose pack never reached the hook (refused, too large, not a branch or
+   * tag, aborted) made no app record: its new repo goes too, once no other first push to
+   * the same name is still sending.
+   */
+  private removeIfNoAppAfter(name: string, res: http.ServerResponse): void {
+    this.firstPushes.set(name, (this.firstPushes.get(name) ?? 0) + 1);
+    res.once('close', () => {
+      const left = (this.firstPushes.get(name) ?? 1) - 1;
+      if (left > 0) return void this.firstPushes.set(name, left);
+      this.firstPushes.delete(name);
+      if (!this.hasApp(name)) void this.repos.remove(name).catch(() => undefined);
+    });
   }
 
   /**
