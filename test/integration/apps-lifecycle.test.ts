@@ -94,6 +94,14 @@ describe('an app before its first deploy', () => {
     expect((await t.api('POST', '/apps', { name: 'Bad_Name' })).status).toBe(400);
     expect((await t.api('POST', '/apps', { name: uniqueName('x'), runtime: 'ruby' })).json.error).toMatch(/runtime must be/);
     expect((await t.api('POST', '/apps', { name: uniqueName('x'), builder: 'kaniko' })).json.error).toMatch(/builder must be/);
+    // builder:set refuses unknown builders and unknown apps, and changes nothing.
+    expect((await t.api('PUT', `/apps/${app}/builder`, { builder: 'kaniko' })).status).toBe(400);
+    expect((await t.api('PUT', `/apps/${app}/builder`, {})).status).toBe(400);
+    expect((await t.api('PUT', `/apps/${uniqueName('none')}/builder`, { builder: 'dockerfile' })).status).toBe(404);
+    expect((await t.api('GET', `/apps/${app}`)).json.builder).toBe('platform');
+    for (const body of [[], 'x', { name: '' }, { name: 'a'.repeat(31) }, { name: app.toUpperCase() }]) {
+      expect((await t.api('POST', '/apps', body)).status, JSON.stringify(body)).toBe(400);
+    }
     expect((await t.api('DELETE', `/apps/${app}`)).status).toBe(200);
   });
 

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { nodeApp } from '../fixtures/apps.js';
 import { AppRepo } from '../helpers/git.js';
+import { serveGitRepos } from '../helpers/git-http-server.js';
 import { httpGet } from '../helpers/http.js';
 import { startTestServer, TEST_TOKEN, uniqueName, type TestServer } from '../helpers/server.js';
 
@@ -105,4 +106,25 @@ it('POST /apps with builder dockerfile and a repo without a Dockerfile: a clear 
   expect((await cli('builder:set', app, 'buildpack')).code).toBe(0);
   expect((await t.api('GET', `/apps/${app}`)).json.builder).toBe('platform');
   expect((await cli('builder:set', app, 'kaniko')).err).toMatch(/builder must be "platform"/);
+});
+
+it('POST /deploy {builder: "dockerfile"} without a runtime builds the repo\'s Dockerfile and stores the builder', async () => {
+  const src = await serveGitRepos();
+  const repo = await AppRepo.create(nodeApp('deployed own', { Dockerfile: ownDockerfile }));
+  repos.push(repo);
+  try {
+    const { dir, url } = await src.bare('own');
+    expect((await repo.push(dir, 'main')).code).toBe(0);
+    const app = uniqueName('apiown');
+    const res = await t.api('POST', '/deploy', { app, repo: url, builder: 'dockerfile' });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toMatchObject({ name: app, builder: 'dockerfile', release: 1, status: 'running' });
+    expect((await httpGet(res.json.port))?.body).toBe('deployed own port=8080 greeting=\n');
+    // Without the builder, a runtime stays required.
+    const bad = await t.api('POST', '/deploy', { app: uniqueName('apinort'), repo: url });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatch(/runtime must be/);
+  } finally {
+    await src.close();
+  }
 });
