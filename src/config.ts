@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCpus, parseMemory, parseSize } from './domain/resources.js';
+import { parsePipIndexUrl } from './build/pip-index.js';
 import { MinPaasError } from './errors.js';
 
 /** Everything MinPaas reads from its environment, validated once at start. */
@@ -30,6 +31,8 @@ export interface Config {
   limits: PlatformLimits;
   /** Where the platform's own files live (runtimes/, hooks/). */
   projectRoot: string;
+  /** MINPAAS_PIP_INDEX_URL: the package index of python builds; undefined = pip's default. */
+  pipIndexUrl: string | undefined;
 }
 
 /** Limits that hold for every app and build, whatever the app's own memory/CPU settings. */
@@ -95,6 +98,7 @@ export function loadConfig(env: Env = process.env): Config {
     defaultCpus: parsedSetting(env, 'MINPAAS_DEFAULT_CPUS', '1', parseCpus),
     limits: loadLimits(env),
     projectRoot: PROJECT_ROOT,
+    pipIndexUrl: parsePipIndexUrl(env.MINPAAS_PIP_INDEX_URL),
   };
 }
 

@@ -4,7 +4,9 @@ import { AppService } from './apps/app-service.js';
 import { restrictToOwner } from './data-dir.js';
 import { loadOrCreateInstanceId, loadOrCreateToken } from './auth/token.js';
 import { BaseImages } from './build/base-images.js';
+import { DockerfileBuilder } from './build/dockerfile-builder.js';
 import { ImageBuilder } from './build/image-builder.js';
+import { pipBuildArgs } from './build/pip-index.js';
 import type { Config } from './config.js';
 import { DeployLocks } from './deploy/lock.js';
 import { ImageRetention } from './deploy/image-retention.js';
@@ -97,6 +99,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     store,
     docker,
     builder,
+    dockerfileBuilder: new DockerfileBuilder(docker, config.buildTimeoutMs),
+    ...(config.pipIndexUrl ? { pythonBuildArgs: pipBuildArgs(config.pipIndexUrl)! } : {}),
     scheduler,
     locks,
     workspaces: path.join(config.dataDir, 'workspaces'),
@@ -122,10 +126,15 @@ export async function startServer(config: Config): Promise<RunningServer> {
   }
   router.startWatchdog(() => routesFromApps(store.listApps()));
   await repos.wireAll();
+  const adopted = await apps.adoptLeftovers().catch((err: unknown) => {
+    log.warn({ err: errorMessage(err) }, 'could not list repos and workspaces without an app record');
+    return [] as string[];
+  });
+  if (adopted.length) log.info({ apps: adopted }, 'made app records for repos and workspaces that had none');
 
   const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(pipeline), rootLog.child({ component: 'git' }));
   await hooks.listen();
-  const git = new GitHttp(repos, tokenSource.token, rootLog.child({ component: 'git' }));
+  const git = new GitHttp(repos, tokenSource.token, rootLog.child({ component: 'git' }), (name) => store.getApp(name) !== undefined);
   const server = createHttpServer({
     token: tokenSource.token,
     routes: apiRoutes(apps),

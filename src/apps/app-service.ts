@@ -1,9 +1,10 @@
 import fs from 'node:fs/promises';
 import type { DockerEngine } from '../docker/index.js';
-import { assertAppName } from '../domain/names.js';
+import { optionalBuilder, parseBuilder } from '../domain/builders.js';
+import { assertAppName, isValidAppName } from '../domain/names.js';
 import { assertBranch, parseRepoSource } from '../domain/repo-url.js';
 import { assertWithinHost, effectiveResources, formatSize, type Resources } from '../domain/resources.js';
-import type { AppRecord, AppRow, Deploy, EnvVars, Release } from '../domain/types.js';
+import type { AppRecord, AppRow, Deploy, EnvVars, Release, RuntimeName } from '../domain/types.js';
 import { invalid, MinPaasError, notFound } from '../errors.js';
 import { cloneRepo } from '../git/clone.js';
 import type { RepoStore } from '../git/repos.js';
@@ -33,6 +34,13 @@ export interface DeployFromRepoInput {
   repo?: unknown;
   env?: unknown;
   branch?: unknown;
+  builder?: unknown;
+}
+
+export interface CreateAppInput {
+  name?: unknown;
+  runtime?: unknown;
+  builder?: unknown;
 }
 
 /**
@@ -50,22 +58,58 @@ export class AppService {
     return this.record(this.app(name));
   }
 
+  /**
+   * POST /apps: an app before its first deploy (port allocated, no release), so config
+   * can be set before the first push.
+   */
+  async create(input: CreateAppInput): Promise<AppRecord> {
+    const name = assertAppName(input.name);
+    let runtime: RuntimeName | undefined;
+    if (input.runtime !== undefined && input.runtime !== null) {
+      if (!isRuntimeName(input.runtime)) throw invalid('runtime must be "node" or "python" (or left out: the first push detects it)');
+      runtime = input.runtime;
+    }
+    const builder = optionalBuilder(input.builder);
+    const exists = (): MinPaasError => new MinPaasError('CONFLICT', `an app named ${name} exists already`);
+    if (this.deps.store.getApp(name)) throw exists();
+    const { created } = await this.deps.pipeline.ensureApp(name, { ...(runtime ? { runtime } : {}), ...(builder ? { builder } : {}) });
+    if (!created) throw exists();
+    return this.get(name);
+  }
+
+  /** builder:set: how the next build of the app is made. Refused while it deploys. */
+  async setBuilder(name: unknown, body: unknown): Promise<AppRecord> {
+    const app = this.app(name);
+    const builder = parseBuilder((body as { builder?: unknown } | null)?.builder);
+    const unlock = this.deps.locks.tryAcquire(app.name);
+    try {
+      this.deps.store.setBuilder(app.name, builder);
+    } finally {
+      unlock();
+    }
+    return this.get(app.name);
+  }
+
   /** POST /deploy: clone → the same pipeline as a push. */
   async deployFromRepo(input: DeployFromRepoInput, onLine?: (line: string) => void): Promise<AppRecord> {
     const app = assertAppName(input.app);
-    if (!isRuntimeName(input.runtime)) throw invalid('runtime must be "node" or "python"');
-    const runtime = input.runtime;
+    const builder = optionalBuilder(input.builder);
+    // A Dockerfile build needs no runtime; the platform's does.
+    const runtimeGiven = input.runtime !== undefined && input.runtime !== null;
+    if ((runtimeGiven || builder !== 'dockerfile') && !isRuntimeName(input.runtime)) throw invalid('runtime must be "node" or "python"');
+    const runtime = runtimeGiven ? (input.runtime as RuntimeName) : undefined;
     const source = parseRepoSource(input.repo);
     const branch = input.branch === undefined || input.branch === null ? null : assertBranch(input.branch);
     const env = parseEnv(input.env);
     const outcome: DeployOutcome = await this.deps.pipeline.buildAndDeploy({
       app,
       source: 'api',
-      runtime,
+      ...(runtime ? { runtime } : {}),
       // Shown and stored without credentials: they are used for this clone only.
       repo: source.shown,
       branch,
       env,
+      ...(builder ? { builder } : {}),
       wait: false,
       ...(onLine ? { onLine } : {}),
       fetch: async (dir, log) => {
@@ -151,9 +195,17 @@ export class AppService {
     return log;
   }
 
-  /** Containers, route, images, repo, workspace and records: all gone. */
+  /**
+   * Containers, route, images, repo, workspace and records: all gone. A repo or workspace
+   * left under a name without a record (e.g. by an older version) goes too.
+   */
   async destroy(name: unknown): Promise<void> {
-    const app = this.app(name);
+    const valid = assertAppName(name);
+    const app = this.deps.store.getApp(valid);
+    if (!app) {
+      if (await this.removeLeftovers(valid)) return;
+      throw notFound(`no app named ${valid}`);
+    }
     const unlock = this.deps.locks.tryAcquire(app.name);
     try {
       await this.deps.scheduler.remove(app);
@@ -163,6 +215,8 @@ export class AppService {
       for (const image of await this.deps.docker.listOwnedImages(app.name)) {
         await this.deps.docker.removeImage(image.id);
       }
+      // The app's build-stage caches (untagged, labelled with its name).
+      for (const id of await this.deps.docker.listBuildStages(app.name)) await this.deps.docker.removeImage(id);
     } finally {
       unlock();
     }
@@ -192,6 +246,42 @@ export class AppService {
     return this.get(app.name);
   }
 
+  /**
+   * At start-up: a repo or workspace that has no app record (left by an older version, or
+   * a crash between the two) gets one (status new), so it is listed and can be deleted.
+   */
+  async adoptLeftovers(): Promise<string[]> {
+    const names = new Set([...(await this.deps.repos.names()), ...(await this.deps.pipeline.workspaceNames())]);
+    const adopted: string[] = [];
+    for (const name of [...names].sort()) {
+      if (!isValidAppName(name) || this.deps.store.getApp(name)) continue;
+      if ((await this.deps.pipeline.ensureApp(name)).created) adopted.push(name);
+    }
+    return adopted;
+  }
+
+  /** Removes a repo and workspace that have no app record; false when there were none. */
+  private async removeLeftovers(name: string): Promise<boolean> {
+    const workspace = this.deps.pipeline.workspaceOf(name);
+    const hasWorkspace = await fs.stat(workspace).then(() => true, () => false);
+    if (!(await this.deps.repos.exists(name)) && !hasWorkspace) return false;
+    const unlock = this.deps.locks.tryAcquire(name);
+    try {
+      await this.deps.repos.remove(name);
+      await fs.rm(workspace, { recursive: true, force: true });
+    } finally {
+      unlock();
+    }
+    return true;
+  }
+
+  /** Before the first release: new, deploying, or failed (its last deploy failed). */
+  private statusWithoutRelease(app: AppRow): string {
+    const last = this.deps.store.listDeploys(app.name, 1)[0];
+    if (!last) return 'new';
+    return last.status === 'running' ? 'deploying' : last.status === 'failed' ? 'failed' : 'new';
+  }
+
   private app(name: unknown): AppRow {
     const valid = assertAppName(name);
     const app = this.deps.store.getApp(valid);
@@ -207,11 +297,14 @@ export class AppService {
 
   private async record(app: AppRow): Promise<AppRecord> {
     const release = app.release === null ? undefined : this.deps.store.getRelease(app.name, app.release);
-    const { status, restartCount } = await this.deps.scheduler.status(app);
+    const runtimeStatus = await this.deps.scheduler.status(app);
+    const { restartCount } = runtimeStatus;
+    const status = app.release === null ? this.statusWithoutRelease(app) : runtimeStatus.status;
     const resources = effectiveResources(app, this.deps.defaultResources);
     return {
       name: app.name,
       runtime: app.runtime,
+      builder: app.builder,
       repo: app.repo,
       branch: app.branch,
       container: app.container,

@@ -20,6 +20,8 @@ export interface BuildJob {
   runtime: Runtime;
   onLine: (line: string) => void;
   signal?: AbortSignal;
+  /** Extra build args of this runtime's Dockerfile (e.g. python's package index). */
+  buildArgs?: Record<string, string>;
 }
 
 /**
@@ -66,7 +68,7 @@ export class ImageBuilder {
           context: buildContext(job.sourceDir, withLabels(await this.dockerfile(job.runtime), this.docker.labels(job.app, job.release))),
           tag,
           dockerfile: PLATFORM_DOCKERFILE,
-          buildArgs: { BASE_IMAGE: base },
+          buildArgs: { ...job.buildArgs, BASE_IMAGE: base },
           signal,
           limits: this.limits,
         },

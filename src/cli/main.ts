@@ -3,6 +3,7 @@ import { parseArgs, stringFlag, UsageError, type FlagSpec } from './args.js';
 import { ApiClient, ApiError } from './client.js';
 import { processIo, type Command, type CommandContext, type Io } from './command.js';
 import { appsCommands } from './commands/apps.js';
+import { appSetupCommands } from './commands/builder.js';
 import { configCommands } from './commands/config.js';
 import { deployCommand } from './commands/deploy.js';
 import { gitRemoteCommand } from './commands/git-remote.js';
@@ -35,6 +36,7 @@ export const COMMANDS: Command[] = [
   serverCmd,
   loginCommand,
   ...appsCommands,
+  ...appSetupCommands,
   deployCommand,
   ...configCommands,
   logsCommand,

@@ -1,18 +1,38 @@
+import { stripAnsi } from '../domain/ansi.js';
+
 /** Heroku's shapes for push output. */
-export const step = (text: string): string => `-----> ${text}`;
-export const failure = (text: string): string => ` !     ${text}`;
+export const STEP_PREFIX = '-----> ';
+export const FAILURE_PREFIX = ' !     ';
+export const step = (text: string): string => `${STEP_PREFIX}${text}`;
+export const failure = (text: string): string => `${FAILURE_PREFIX}${text}`;
 export const detail = (text: string): string => `       ${text}`;
+export const warning = (text: string): string => failure(`Warning: ${text}`);
 
 export type LineSink = (line: string) => void;
 
+export { stripAnsi };
+
+/**
+ * A line printed by a build (a Dockerfile's RUN step): `-----> ` lines are stages and
+ * ` !     ` lines failures, as the app's own Dockerfile or the platform's print them;
+ * everything else is indented detail.
+ */
+export function shapeBuildLine(line: string): string {
+  const clean = stripAnsi(line);
+  if (clean.startsWith(STEP_PREFIX) || clean.startsWith(FAILURE_PREFIX)) return clean;
+  return detail(clean);
+}
+
 /**
  * The log of one deploy: every line goes to the live subscribers (the pusher's terminal,
- * an API client) and is kept for the deploys history.
+ * an API client) and is kept for the deploys history. ANSI codes never get in; a very
+ * long log keeps its last lines, where a failure is.
  */
 export class DeployLog {
-  private readonly lines: string[] = [];
+  private lines: string[] = [];
+  private dropped = 0;
   private readonly sinks = new Set<LineSink>();
-  private static readonly MAX_LINES = 20_000;
+  static readonly MAX_LINES = 20_000;
 
   constructor(sink?: LineSink) {
     if (sink) this.sinks.add(sink);
@@ -23,9 +43,21 @@ export class DeployLog {
     return () => this.sinks.delete(sink);
   }
 
-  write = (line: string): void => {
-    if (this.lines.length < DeployLog.MAX_LINES) this.lines.push(line);
+  write = (raw: string): void => {
+    const line = stripAnsi(raw);
+    this.lines.push(line);
+    // Cut in batches: one splice per thousand lines instead of a shift per line.
+    if (this.lines.length > DeployLog.MAX_LINES + 1000) {
+      const cut = this.lines.length - DeployLog.MAX_LINES;
+      this.lines.splice(0, cut);
+      this.dropped += cut;
+    }
     for (const sink of this.sinks) sink(line);
+  };
+
+  /** A line of build output (see shapeBuildLine). */
+  build = (line: string): void => {
+    this.write(shapeBuildLine(line));
   };
 
   step(text: string): void {
@@ -36,12 +68,31 @@ export class DeployLog {
     this.write(failure(text));
   }
 
+  warn(text: string): void {
+    this.write(warning(text));
+  }
+
   detail(text: string): void {
     this.write(detail(text));
   }
 
+  /**
+   * An error's detail lines, except those the user saw live moments ago (a build's tail
+   * was streamed as it ran: printing it again would show the failure twice).
+   */
+  detailsOnce(details: readonly string[]): void {
+    const recent = new Set(this.lines.slice(-500).map((l) => l.trim()));
+    for (const line of details) {
+      if (!recent.has(stripAnsi(line).trim())) this.detail(line);
+    }
+  }
+
   text(): string {
-    return this.lines.length ? `${this.lines.join('\n')}\n` : '';
+    const kept = this.lines.slice(-DeployLog.MAX_LINES);
+    const dropped = this.dropped + (this.lines.length - kept.length);
+    const head = dropped > 0 ? [detail(`(${dropped} earlier lines cut; the last ${kept.length} are kept)`)] : [];
+    const all = [...head, ...kept];
+    return all.length ? `${all.join('\n')}\n` : '';
   }
 
   tail(n: number): string[] {

@@ -6,6 +6,8 @@ import type { Store } from '../store/store.js';
 
 /** Untagged build layers younger than this may belong to a build that runs right now. */
 const BUILD_LAYER_GRACE_MINUTES = 10;
+/** Build stages (dependency caches) kept per app: the current one and the one before. */
+const BUILD_STAGES_KEPT = 2;
 
 /**
  * The images of the last `keep` builds (build releases, newest first) and the one that
@@ -51,7 +53,14 @@ export class ImageRetention {
       // A release number above the newest is a build in progress: not ours to judge yet.
       (img) => !keepIds.has(img.id) && (img.release === null || img.release <= newest),
     );
-    return this.removeAll(doomed);
+    const removed = await this.removeAll(doomed);
+    return [...removed, ...(await this.pruneBuildStages(app, BUILD_STAGES_KEPT))];
+  }
+
+  /** An app's build-stage caches beyond the newest `keep` (all of them for a deleted app). */
+  async pruneBuildStages(app: string, keep: number): Promise<string[]> {
+    const stages = (await this.docker.listBuildStages(app)).slice(keep);
+    return this.removeAll(stages.map((id) => ({ id, tags: [], app, release: null })));
   }
 
   /** At start-up: images no release refers to (a build a crash interrupted, a deleted app). */

@@ -1,15 +1,18 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { DockerfileBuilder } from '../build/dockerfile-builder.js';
 import type { ImageBuilder } from '../build/image-builder.js';
 import { assertSelfContained } from '../build/source-tree.js';
 import type { DockerEngine } from '../docker/index.js';
 import { allocatePort } from '../domain/ports.js';
 import { effectiveResources, type Resources } from '../domain/resources.js';
-import type { AppRow, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
+import type { AppRow, BuilderName, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
 import { errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { directoryFiles, resolveRuntime, runtimeByName } from '../runtimes/index.js';
+import { directoryFiles, runtimeByName, type Runtime } from '../runtimes/index.js';
 import type { Scheduler } from '../scheduler/types.js';
 import type { NewRelease, Store } from '../store/store.js';
+import { planBuild, type BuildPlan } from './build-plan.js';
 import { DeployLog, type LineSink } from './deploy-log.js';
 import type { DeployLocks, Unlock } from './lock.js';
 
@@ -22,6 +25,8 @@ export interface BuildDeployRequest {
   fetch: SourceFetcher;
   /** The runtime the user declared (API deploys); pushes detect it. */
   runtime?: RuntimeName;
+  /** The builder the user asked for with this deploy (stored with the app); else the app's own. */
+  builder?: BuilderName;
   repo: string | null;
   branch: string | null;
   /** Config to set with this deploy (API deploys' `env`). */
@@ -52,6 +57,7 @@ interface RunOptions {
   wait: boolean;
   onLine?: LineSink | undefined;
   createIfMissing: boolean;
+  builder?: BuilderName | undefined;
   check?: ((app: AppRow) => Promise<void>) | undefined;
 }
 
@@ -65,6 +71,10 @@ export interface PipelineDeps {
   store: Store;
   docker: DockerEngine;
   builder: ImageBuilder;
+  /** Builds apps that opted into their own Dockerfile. */
+  dockerfileBuilder: DockerfileBuilder;
+  /** Build args of python builds (the package index settings). */
+  pythonBuildArgs?: Record<string, string>;
   scheduler: Scheduler;
   locks: DeployLocks;
   workspaces: string;
@@ -90,6 +100,12 @@ export class DeployPipeline {
     return path.join(this.deps.workspaces, app);
   }
 
+  /** The app names that have a workspace. */
+  async workspaceNames(): Promise<string[]> {
+    const entries = await fs.readdir(this.deps.workspaces, { withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  }
+
   /** A deploy that builds a new image from source. */
   async buildAndDeploy(req: BuildDeployRequest): Promise<DeployOutcome> {
     return this.run({ ...req, createIfMissing: true, check: req.beforeBuild }, async (log, app, deployId) => {
@@ -98,11 +114,13 @@ export class DeployPipeline {
       const commit = await req.fetch(dir, log);
       if (commit) log.detail(`commit ${commit.slice(0, 12)}`);
       await assertSelfContained(dir);
-      const runtime = await resolveRuntime(directoryFiles(dir), req.runtime);
-      log.step(`Detected ${runtime.name} app`);
+      const plan = await planBuild(directoryFiles(dir), app, this.chooseBuilder(app, req.builder), req.runtime);
+      for (const warning of plan.warnings) log.warn(warning);
+      log.step(plan.detected);
+      const { runtime } = plan;
       const number = this.deps.store.nextReleaseNumber(app.name);
       log.step('Building image');
-      const image = await this.deps.builder.build({ app: app.name, release: number, sourceDir: dir, runtime, onLine: log.detail.bind(log) });
+      const image = await this.buildImage(app.name, number, dir, plan, log);
       log.step(`Built ${image.tag}`);
       const env = { ...this.deps.store.getEnv(app.name), ...req.env };
       try {
@@ -114,7 +132,9 @@ export class DeployPipeline {
           commit,
           kind: 'build',
           description: commit ? `Deploy ${commit.slice(0, 7)}` : 'Deploy',
-          containerPort: runtime.containerPort,
+          processTypes: plan.processTypes,
+          listenPort: plan.listenPort,
+          containerPort: plan.listenPort,
           source: { runtime: runtime.name, repo: req.repo, branch: req.branch },
         });
         req.onReleased?.();
@@ -154,10 +174,28 @@ export class DeployPipeline {
         commit: base.commit,
         kind,
         description,
-        containerPort: runtimeByName(app.runtime).containerPort,
+        processTypes: base.processTypes,
+        listenPort: base.listenPort,
+        containerPort: base.listenPort ?? runtimeByName(app.runtime).containerPort,
         source: null,
       });
     });
+  }
+
+  /** A deploy's `builder` choice is stored with the app before it builds, as `builder:set` would. */
+  private chooseBuilder(app: AppRow, requested: BuilderName | undefined): BuilderName {
+    if (requested && requested !== app.builder) this.deps.store.setBuilder(app.name, requested);
+    return requested ?? app.builder;
+  }
+
+  private async buildImage(app: string, release: number, sourceDir: string, plan: BuildPlan, log: DeployLog): Promise<{ tag: string; id: string }> {
+    if (plan.dockerfile !== undefined) {
+      return this.deps.dockerfileBuilder.build({ app, release, sourceDir, dockerfile: plan.dockerfile, web: plan.procfileWeb, onLine: log.build });
+    }
+    const runtime: Runtime = plan.runtime;
+    // Python builds in two stages; the label keeps the build stage (its dependency cache) from the failed-layer clean-up.
+    const buildArgs = runtime.name === 'python' ? { ...this.deps.pythonBuildArgs, MINPAAS_BUILD_STAGE: this.deps.docker.buildStageKey(app) } : undefined;
+    return this.deps.builder.build({ app, release, sourceDir, runtime, onLine: log.build, ...(buildArgs ? { buildArgs } : {}) });
   }
 
   private async release(
@@ -195,10 +233,12 @@ export class DeployPipeline {
   /**
    * Lock, checks, deploy row, the work, outcome. `check` refuses a request before it is
    * recorded as a deploy. `createIfMissing` lets pushes and API deploys create their app;
-   * a first deploy that fails removes the app again (nothing half-done).
+   * a first deploy that fails keeps it (status failed, no release) with its config and
+   * deploy log, so it can be fixed and pushed again, or deleted; only one whose repo could
+   * not be cloned leaves nothing.
    */
   private async run(opts: RunOptions, work: (log: DeployLog, app: AppRow, deployId: number) => Promise<Released>): Promise<DeployOutcome> {
-    const { app: appName, source, wait, onLine, createIfMissing, check } = opts;
+    const { app: appName, source, wait, onLine, createIfMissing, check, builder } = opts;
     const { store, locks } = this.deps;
     const log = new DeployLog(onLine);
     let unlock: Unlock;
@@ -211,8 +251,7 @@ export class DeployPipeline {
       let app = store.getApp(appName);
       if (!app) {
         if (!createIfMissing) throw new MinPaasError('NOT_FOUND', `no app named ${appName}`);
-        app = await this.createApp(appName);
-        created = true;
+        ({ app, created } = await this.ensureApp(appName, builder ? { builder } : {}));
         log.step(`Created app ${appName} (port ${app.port})`);
       }
       await check?.(app);
@@ -232,13 +271,17 @@ export class DeployPipeline {
       const message = errorMessage(err);
       log.fail(message);
       if (isMinPaasError(err)) {
-        for (const line of err.details ?? []) log.detail(line);
+        log.detailsOnce(err.details ?? []);
         logger.info({ err: message }, 'deploy failed');
       } else {
         logger.error({ err }, 'deploy failed');
       }
       if (deployId !== null) store.failDeploy(deployId, message);
-      if (created && store.getApp(appName)?.release === null) store.deleteApp(appName);
+      // A new app whose source could not even be cloned is no app: nothing is left of the request.
+      if (created && isMinPaasError(err) && err.code === 'CLONE_FAILED' && store.getApp(appName)?.release === null) {
+        store.deleteApp(appName);
+        await fs.rm(this.workspaceOf(appName), { recursive: true, force: true }).catch(() => undefined);
+      }
       throw isMinPaasError(err) ? err : new MinPaasError('BUILD_FAILED', `deploy failed: ${message}`, log.tail(30));
     } finally {
       if (deployId !== null && store.getApp(appName)) store.saveDeployLog(deployId, log.text());
@@ -256,15 +299,23 @@ export class DeployPipeline {
     }
   }
 
-  private async createApp(name: string): Promise<AppRow> {
+  /**
+   * The app's record, created (with its port) when missing: by its first deploy, by
+   * `POST /apps`, or by the first push of any branch, so whatever exists under an app
+   * name is listed and can be deleted.
+   */
+  async ensureApp(name: string, fields: { runtime?: RuntimeName; builder?: BuilderName } = {}): Promise<{ app: AppRow; created: boolean }> {
     const { store } = this.deps;
     for (let attempt = 0; ; attempt++) {
+      const existing = store.getApp(name);
+      if (existing) return { app: existing, created: false };
       const port = await allocatePort(name, store.usedPorts(), this.deps.portInUse);
       try {
-        // The runtime is provisional until the first build detects it.
-        return store.createApp({ name, runtime: 'node', repo: null, branch: null, port });
+        // Without a declared runtime it is provisional until the first build detects it.
+        const app = store.createApp({ name, runtime: fields.runtime ?? 'node', repo: null, branch: null, port, ...(fields.builder ? { builder: fields.builder } : {}) });
+        return { app, created: true };
       } catch (err) {
-        // Another new app took the same port while we probed it: probe again.
+        // Another new app took the same port (or the same name) while we probed: look again.
         if (attempt >= 3 || !String((err as Error).message).includes('UNIQUE')) throw err;
       }
     }

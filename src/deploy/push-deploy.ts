@@ -26,7 +26,12 @@ export function createPushHandler(pipeline: DeployPipeline, refs: RefGuard = new
       return false;
     }
     const update = plan.deploy;
-    if (!update) return true;
+    if (!update) {
+      // A push of other branches or tags only: the app exists from now on (listed, deletable).
+      const { created } = await pipeline.ensureApp(push.app);
+      if (created) out(step(`Created app ${push.app}`));
+      return true;
+    }
     try {
       await pipeline.buildAndDeploy({
         app: push.app,

@@ -3,7 +3,7 @@ import { PassThrough, Writable, type Readable } from 'node:stream';
 import { buildLimitOptions } from '../domain/resources.js';
 import { BuildStreamParser, type BuildEvent } from './build-stream.js';
 import { LogTail } from './log-frames.js';
-import { LABEL_APP, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
+import { LABEL_APP, LABEL_BUILD_LAYER, LABEL_BUILD_STAGE, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
 
 /** Most bytes a non-follow log read answers with (its newest part). */
 export const LOG_READ_MAX_BYTES = 2 * 1024 * 1024;
@@ -270,9 +270,20 @@ export class DockerEngine {
    */
   async pruneBuildLayers(olderThanMinutes: number): Promise<number> {
     const result = await this.docker.pruneImages({
-      filters: { dangling: ['true'], label: [`${LABEL_BUILD_LAYER}=true`], until: [`${olderThanMinutes}m`] },
+      filters: { dangling: ['true'], label: [`${LABEL_BUILD_LAYER}=true`], 'label!': [LABEL_BUILD_STAGE], until: [`${olderThanMinutes}m`] },
     });
     return result.ImagesDeleted?.length ?? 0;
+  }
+
+  /** The value of an app's build-stage label (a build arg of runtime Dockerfiles with a build stage). */
+  buildStageKey(app: string): string {
+    return `${this.instance}:${app}`;
+  }
+
+  /** The last images of an app's build stages (untagged), newest first. */
+  async listBuildStages(app: string): Promise<string[]> {
+    const list = await this.docker.listImages({ all: false, filters: { dangling: ['true'], label: [`${LABEL_BUILD_STAGE}=${this.buildStageKey(app)}`] } });
+    return list.sort((a, b) => b.Created - a.Created).map((i) => i.Id);
   }
 
   /** Names only: one Docker call, no inspect per container. */

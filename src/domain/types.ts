@@ -1,6 +1,10 @@
 import type { Slot } from '../router/types.js';
 
 export type RuntimeName = 'python' | 'node';
+/** How an app's image is built: the platform's runtime Dockerfile (the default) or the app's own Dockerfile. */
+export type BuilderName = 'platform' | 'dockerfile';
+/** Procfile process types: name → command. */
+export type ProcessTypes = Record<string, string>;
 export type EnvVars = Record<string, string>;
 
 /** What the store keeps about an app. */
@@ -23,6 +27,7 @@ export interface AppRow {
   /** Container limits: null = the default, 0 = no limit. */
   memoryLimit: number | null;
   cpuLimit: number | null;
+  builder: BuilderName;
   createdAt: string;
   updatedAt: string;
 }
@@ -38,6 +43,10 @@ export interface Release {
   commit: string | null;
   kind: ReleaseKind;
   description: string;
+  /** The process types of the build (Procfile, `web` always present); carried over by config releases and rollbacks. */
+  processTypes: ProcessTypes;
+  /** Port the app listens on inside its container ($PORT); null = its runtime's default. */
+  listenPort: number | null;
   createdAt: string;
 }
 
@@ -60,6 +69,7 @@ export interface Deploy {
 export interface AppRecord {
   name: string;
   runtime: RuntimeName;
+  builder: BuilderName;
   repo: string | null;
   branch: string | null;
   container: string | null;

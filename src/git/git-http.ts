@@ -3,6 +3,7 @@ import { Git } from 'node-git-server';
 import { basicPassword, tokenMatches } from '../auth/token.js';
 import { isValidAppName } from '../domain/names.js';
 import type { Logger } from '../log.js';
+import { sendEmptyReceivePackAdvertisement } from './empty-advertisement.js';
 import type { RepoStore } from './repos.js';
 import { guardGitRequest } from './request-guard.js';
 
@@ -31,11 +32,15 @@ export class GitHttp {
   private readonly git: Git;
   /** Requests node-git-server understood (it emitted push/tag/fetch for them). */
   private readonly recognised = new WeakSet<http.IncomingMessage>();
+  /** First pushes (to a name without a repo before) still in flight, per app name. */
+  private readonly firstPushes = new Map<string, number>();
 
   constructor(
     private readonly repos: RepoStore,
     private readonly token: string,
     private readonly log: Logger,
+    /** Whether an app record exists: a first push that left none leaves no repo either. */
+    private readonly hasApp: (name: string) => boolean = () => true,
   ) {
     this.git = new Git(repos.root, { autoCreate: false });
     for (const event of ['push', 'tag', 'fetch'] as const) {
@@ -71,16 +76,38 @@ export class GitHttp {
     const pushing =
       url.searchParams.get('service') === 'git-receive-pack' || url.pathname.endsWith('/git-receive-pack');
     if (!(await this.repos.exists(name))) {
-      // The first push creates the app's repo; fetching an unknown app is a 404.
-      if (!(pushing && req.method === 'GET' && url.pathname.endsWith('/info/refs'))) {
+      // A first push sees an empty repo and creates it with its pack; the push hook then
+      // creates the app record. info/refs alone creates nothing; fetching is a 404.
+      if (pushing && req.method === 'GET' && url.pathname.endsWith('/info/refs')) {
+        await sendEmptyReceivePackAdvertisement(res);
+        return;
+      }
+      if (!(pushing && req.method === 'POST')) {
         refuse(res, 404, `MinPaas: there is no git repository for ${name} yet; push to it to create the app`);
         return;
       }
       await this.repos.ensure(name);
       this.log.info({ app: name }, 'created git repo');
+      if (!this.firstPushes.has(name)) this.firstPushes.set(name, 0);
     }
+    // Every push to a repo that a first push still in flight created (that one included).
+    if (req.method === 'POST' && pushing && this.firstPushes.has(name)) this.removeIfNoAppAfter(name, res);
     const guarded = guardGitRequest(req, res, this.log.child({ app: name }), (r) => this.recognised.has(r));
     this.git.handle(guarded, res);
   }
 
+  /**
+   * A first push whose pack never reached the hook (refused, too large, not a branch or
+   * tag, aborted) made no app record: its new repo goes too, once no other first push to
+   * the same name is still sending.
+   */
+  private removeIfNoAppAfter(name: string, res: http.ServerResponse): void {
+    this.firstPushes.set(name, (this.firstPushes.get(name) ?? 0) + 1);
+    res.once('close', () => {
+      const left = (this.firstPushes.get(name) ?? 1) - 1;
+      if (left > 0) return void this.firstPushes.set(name, left);
+      this.firstPushes.delete(name);
+      if (!this.hasApp(name)) void this.repos.remove(name).catch(() => undefined);
+    });
+  }
 }

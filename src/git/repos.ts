@@ -50,6 +50,12 @@ export class RepoStore {
     for (const name of names) if (name.endsWith('.git')) await this.wireHooks(name.slice(0, -4));
   }
 
+  /** The app names that have a repo here. */
+  async names(): Promise<string[]> {
+    const entries = await fs.readdir(this.root).catch(() => [] as string[]);
+    return entries.filter((e) => e.endsWith('.git')).map((e) => e.slice(0, -4));
+  }
+
   async remove(app: string): Promise<void> {
     await fs.rm(this.pathOf(app), { recursive: true, force: true });
   }

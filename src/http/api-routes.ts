@@ -74,6 +74,12 @@ async function streamDeploy(apps: AppService, body: Record<string, unknown>, res
 export function apiRoutes(apps: AppService): Route[] {
   return [
     { method: 'GET', path: /^\/apps$/, handle: async ({ res }) => sendJson(res, 200, await apps.list()) },
+    { method: 'POST', path: /^\/apps$/, handle: async ({ req, res }) => sendJson(res, 201, await apps.create(await readJsonObject(req))) },
+    {
+      method: 'PUT',
+      path: new RegExp(`^/apps/${NAME}/builder$`),
+      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.setBuilder(params[0], await readJsonObject(req))),
+    },
     {
       method: 'POST',
       path: /^\/deploy$/,

@@ -1,7 +1,7 @@
 import { MinPaasError } from '../errors.js';
 import type { RuntimeName } from '../domain/types.js';
 import { nodeRuntime } from './node.js';
-import { pythonRuntime } from './python.js';
+import { procfileWeb, pythonRuntime } from './python.js';
 import type { Runtime, SourceFiles } from './runtime.js';
 
 export type { Runtime, SourceFiles } from './runtime.js';
@@ -20,9 +20,28 @@ export function runtimeByName(name: RuntimeName): Runtime {
   return runtime;
 }
 
+/**
+ * First match wins, node before python, except that a Procfile whose web process is
+ * python/gunicorn/uvicorn says which language the app is (a Python app with a
+ * package.json for its assets).
+ */
 export async function detectRuntime(files: SourceFiles): Promise<Runtime | undefined> {
+  const web = await procfileWeb(files).catch(() => undefined);
+  if (web !== undefined && /^(python3?|gunicorn|uvicorn)(\s|$)/.test(web)) return pythonRuntime;
   for (const runtime of RUNTIMES) if (await runtime.detect(files)) return runtime;
   return undefined;
+}
+
+/** Why nothing was detected: what each runtime looks for, plus a hint for an app.py alone. */
+async function nothingDetected(files: SourceFiles): Promise<MinPaasError> {
+  const hint = (await files.has('app.py'))
+    ? '; app.py alone is not enough: add a requirements.txt (it may be empty)'
+    : '';
+  return new MinPaasError(
+    'CONTRACT_VIOLATED',
+    'no supported app found: the top level of the repository needs package.json (node), ' +
+      `or requirements.txt, pyproject.toml or a Procfile "web: python …" (python)${hint}`,
+  );
 }
 
 /**
@@ -31,16 +50,13 @@ export async function detectRuntime(files: SourceFiles): Promise<Runtime | undef
  */
 export async function resolveRuntime(files: SourceFiles, declared?: RuntimeName): Promise<Runtime> {
   const runtime = declared ? runtimeByName(declared) : await detectRuntime(files);
-  if (!runtime) {
-    throw new MinPaasError(
-      'CONTRACT_VIOLATED',
-      'no supported app found: the top level of the repository needs package.json (node) or app.py and requirements.txt (python)',
-    );
-  }
+  if (!runtime) throw await nothingDetected(files);
   if (declared && !(await runtime.detect(files))) {
     const found = await detectRuntime(files);
     const looks = found ? `; its files look like a ${found.name} app` : '';
-    throw new MinPaasError('CONTRACT_VIOLATED', `the app is declared as ${declared}${looks}: ${(await runtime.check(files)).join('; ')}`);
+    const problems = await runtime.check(files).catch((err: Error) => [err.message]);
+    const why = problems.length ? problems.join('; ') : `a ${declared} app needs ${declared === 'python' ? 'requirements.txt or pyproject.toml' : 'package.json'}`;
+    throw new MinPaasError('CONTRACT_VIOLATED', `the app is declared as ${declared}${looks}: ${why}`);
   }
   const problems = await runtime.check(files);
   if (problems.length > 0) throw new MinPaasError('CONTRACT_VIOLATED', problems.join('; '));

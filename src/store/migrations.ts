@@ -55,4 +55,11 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE apps ADD COLUMN memory_limit INTEGER;
   ALTER TABLE apps ADD COLUMN cpu_limit REAL;
   `,
+  // How an app builds (issue 8), and what each build release learned: its Procfile's
+  // process types and the port its app listens on inside the container.
+  `
+  ALTER TABLE apps ADD COLUMN builder TEXT NOT NULL DEFAULT 'platform' CHECK (builder IN ('platform', 'dockerfile'));
+  ALTER TABLE releases ADD COLUMN process_types TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE releases ADD COLUMN listen_port INTEGER;
+  `,
 ];

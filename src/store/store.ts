@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { AppRow, Deploy, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
+import type { AppRow, BuilderName, Deploy, DeploySource, EnvVars, ProcessTypes, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
 import type { Slot } from '../router/types.js';
 import { redactUrlsIn } from '../domain/repo-url.js';
 import { MIGRATIONS } from './migrations.js';
@@ -22,6 +22,7 @@ function toApp(r: Row): AppRow {
     routeSlot: r.route_slot as Slot,
     memoryLimit: (r.memory_limit as number | null) ?? null,
     cpuLimit: (r.cpu_limit as number | null) ?? null,
+    builder: (r.builder as BuilderName | undefined) ?? 'platform',
     createdAt: r.created_at as string,
     updatedAt: r.updated_at as string,
   };
@@ -37,6 +38,8 @@ function toRelease(r: Row): Release {
     commit: (r.commit_sha as string | null) ?? null,
     kind: r.kind as ReleaseKind,
     description: r.description as string,
+    processTypes: JSON.parse((r.process_types as string | undefined) ?? '{}') as ProcessTypes,
+    listenPort: (r.listen_port as number | null | undefined) ?? null,
     createdAt: r.created_at as string,
   };
 }
@@ -61,6 +64,7 @@ export interface NewApp {
   repo: string | null;
   branch: string | null;
   port: number;
+  builder?: BuilderName;
 }
 
 /** A release row before the store stamps it. */
@@ -148,10 +152,10 @@ export class Store {
     const t = now();
     this.db
       .prepare(
-        `INSERT INTO apps (name, runtime, repo, branch, port, created_at, updated_at)
-         VALUES (@name, @runtime, @repo, @branch, @port, @t, @t)`,
+        `INSERT INTO apps (name, runtime, repo, branch, port, builder, created_at, updated_at)
+         VALUES (@name, @runtime, @repo, @branch, @port, @builder, @t, @t)`,
       )
-      .run({ ...app, t });
+      .run({ builder: 'platform', ...app, t });
     return this.getApp(app.name)!;
   }
 
@@ -169,6 +173,10 @@ export class Store {
          updated_at = @t WHERE name = @name`,
       )
       .run({ ...placement, name, t: now() });
+  }
+
+  setBuilder(name: string, builder: BuilderName): void {
+    this.db.prepare('UPDATE apps SET builder = ?, updated_at = ? WHERE name = ?').run(builder, now(), name);
   }
 
   /** null = back to the default, 0 = no limit. */
@@ -228,10 +236,11 @@ export class Store {
       const t = now();
       this.db
         .prepare(
-          `INSERT INTO releases (app, number, image, image_id, env_json, commit_sha, kind, description, created_at)
-           VALUES (@app, @number, @image, @imageId, @envJson, @commit, @kind, @description, @t)`,
+          `INSERT INTO releases (app, number, image, image_id, env_json, commit_sha, kind, description,
+             process_types, listen_port, created_at)
+           VALUES (@app, @number, @image, @imageId, @envJson, @commit, @kind, @description, @processTypes, @listenPort, @t)`,
         )
-        .run({ ...release, envJson: JSON.stringify(release.env), t });
+        .run({ ...release, envJson: JSON.stringify(release.env), processTypes: JSON.stringify(release.processTypes), t });
       this.db.prepare('DELETE FROM env WHERE app = ?').run(release.app);
       const insert = this.db.prepare('INSERT INTO env (app, key, value) VALUES (?, ?, ?)');
       for (const [key, value] of Object.entries(release.env)) insert.run(release.app, key, value);

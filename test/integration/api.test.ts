@@ -254,8 +254,8 @@ describe('logs and deploys', () => {
     expect(log.status).toBe(200);
     expect(log.text).toContain(`-----> Cloning ${repoUrl}`);
     expect(log.text).toContain('-----> Building image');
-    expect(log.text).toMatch(/Step \d+\/\d+ : FROM/);
-    expect(log.text).toMatch(/Step \d+\/\d+ : RUN /);
+    // Docker's bookkeeping (step headers, layer IDs) is not part of the log.
+    expect(log.text).not.toMatch(/Step \d+\/\d+ : |---> Running in|Successfully built/);
     expect(log.text).toContain('-----> Released v1');
     const failed = deploys.find((d) => d.status === 'failed' && /build failed/.test(d.error ?? ''))!;
     expect((await t.api('GET', `/apps/${app}/deploys/${failed.id}/log`)).text).toContain('install-fails-on-purpose');

@@ -68,8 +68,13 @@ describe('build layers a failed build leaves behind', () => {
       'package.json': JSON.stringify({ name: 'x', version: '1.0.0', scripts: { start: 'node server.js', install: `echo ${app}; exit 3` } }),
     }));
     expect((await repo.push(t.remote(app))).code).not.toBe(0);
-    const dangling = async (): Promise<string[]> =>
-      (await run('docker', ['images', '-q', '--no-trunc', '--filter', 'dangling=true', '--filter', 'label=minpaas.build-layer=true'])).stdout.split('\n').filter(Boolean);
+    // Build stages (multi-stage dependency caches, labelled minpaas.build-stage) are kept on purpose.
+    const dangling = async (): Promise<string[]> => {
+      const ids = (await run('docker', ['images', '-q', '--no-trunc', '--filter', 'dangling=true', '--filter', 'label=minpaas.build-layer=true'])).stdout.split('\n').filter(Boolean);
+      if (ids.length === 0) return [];
+      const stages = await run('docker', ['image', 'inspect', '--format', '{{.Id}} {{index .Config.Labels "minpaas.build-stage"}}', ...ids]);
+      return stages.stdout.split('\n').filter((l) => /^\S+ ?$/.test(l) || l.endsWith(' <no value>')).map((l) => l.split(' ')[0]!);
+    };
     expect((await dangling()).length).toBeGreaterThan(0);
     const tagged = async (): Promise<string> => (await run('docker', ['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).stdout.split('\n').filter((l) => !l.startsWith('<none>')).sort().join('\n');
     const taggedBefore = await tagged();
@@ -154,7 +159,8 @@ describe('build timeout and push size', () => {
     const push = await repo.push(t.remote(app));
     expect(push.code).not.toBe(0);
     expect(push.output).toContain('build timed out after 0.2 min (MINPAAS_BUILD_TIMEOUT); nothing was released');
-    expect(t.server.store.getApp(app)).toBeUndefined();
+    // The app stays (its first deploy failed): no release.
+    expect(t.server.store.getApp(app)?.release).toBeNull();
     expect(await t.docker.listOwnedImages(app)).toEqual([]);
     // The builder's own container for that step is gone too (Docker cancels the build).
     await eventually(async () => {
@@ -172,6 +178,7 @@ describe('build timeout and push size', () => {
     expect(push.code).not.toBe(0);
     expect(push.output).toMatch(/pack exceeds maximum allowed size/);
     expect((await big.git('ls-remote', t.remote(app))).stdout.trim()).toBe('');
-    expect(t.server.store.getApp(app)).toBeUndefined();
+    // The app stays (its first deploy failed): no release.
+    expect(t.server.store.getApp(app)?.release).toBeNull();
   });
 });

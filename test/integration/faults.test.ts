@@ -114,7 +114,8 @@ function slowBuildApp(message: string, seconds: number, unique: string): Record<
       name: 'fixture',
       version: '1.0.0',
       description: unique,
-      scripts: { start: 'node server.js', install: `sleep ${seconds}` },
+      // The builder's step container has its short ID as host name: the test finds it by that.
+      scripts: { start: 'node server.js', install: `echo build-container=$(hostname); sleep ${seconds}` },
     }),
   });
 }
@@ -132,9 +133,9 @@ describe('kill -9 of the control plane while a build runs', () => {
     await repo.commit(slowBuildApp('interrupted v2', 6, `slow-${Date.now()}-${Math.random()}`), 'slow build');
     const push = pushStreaming(repo, srv!.remote(app));
     // Inside the slow RUN step: the builder has started its container.
-    await push.waitFor(/RUN if \[ -f package-lock\.json \][\s\S]*Running in [0-9a-f]+/, 120_000);
+    await push.waitFor(/build-container=[0-9a-f]{12}/, 120_000);
     await sleep(1000);
-    const buildContainer = [...push.output().matchAll(/Running in ([0-9a-f]+)/g)].at(-1)![1]!;
+    const buildContainer = [...push.output().matchAll(/build-container=([0-9a-f]{12})/g)].at(-1)![1]!;
     const running = (await srv!.api('GET', `/apps/${app}/deploys`)).json as Array<{ id: number; status: string }>;
     expect(running[0]!.status).toBe('running');
     const interruptedId = running[0]!.id;

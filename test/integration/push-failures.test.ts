@@ -43,7 +43,7 @@ const badRequirements = { ...pythonApp('py'), 'requirements.txt': 'this is not a
 describe.each([
   ['a build step fails', failingInstall, /build failed: .*returned a non-zero code: 7/, /install-fails-on-purpose/],
   ['pip cannot install requirements', badRequirements, /build failed/, /requirement/i],
-  ['python without requirements.txt', pythonNoRequirements, /python runtime needs requirements.txt \(it may be empty\)/, null],
+  ['python without requirements.txt', pythonNoRequirements, /app.py alone is not enough: add a requirements.txt \(it may be empty\)/, null],
   ['node without a start script', noStartScript, /node runtime needs a "start" script/, null],
   ['the app crashes on start', crashApp, /health check failed: the app exited \(code 3\)/, /crashing on purpose/],
   ['the app ignores PORT', ignoresPortApp, /health check failed: the app did not answer HTTP within 6 s; does it listen on \$PORT\?/, /listening on 4567/],

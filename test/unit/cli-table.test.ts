@@ -8,6 +8,7 @@ import type { AppRecord, Release } from '../../src/domain/types.js';
 const app = (over: Partial<AppRecord> = {}): AppRecord => ({
   name: 'hello',
   runtime: 'node',
+  builder: 'platform',
   repo: null,
   branch: null,
   container: 'minpaas-hello-v2',
@@ -84,6 +85,8 @@ describe('command tables', () => {
       number,
       image: 'i',
       imageId: 'sha',
+      processTypes: { web: 'npm start' },
+      listenPort: null,
       env: {},
       commit: null,
       kind,

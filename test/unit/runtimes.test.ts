@@ -6,7 +6,18 @@ const pythonApp = { 'app.py': 'print(1)', 'requirements.txt': '' };
 
 describe('runtime detection (first match wins)', () => {
   it('detects node by package.json', async () => expect((await detectRuntime(memoryFiles(nodeApp)))?.name).toBe('node'));
-  it('detects python by app.py', async () => expect((await detectRuntime(memoryFiles({ 'app.py': '' })))?.name).toBe('python'));
+  it('does not take an app.py alone for a python app (Heroku needs requirements.txt or pyproject.toml)', async () =>
+    expect(await detectRuntime(memoryFiles({ 'app.py': '' }))).toBeUndefined());
+  it('detects python by pyproject.toml', async () =>
+    expect((await detectRuntime(memoryFiles({ 'pyproject.toml': '[project]\nname = "x"\n' })))?.name).toBe('python'));
+  it.each(['python server.py', 'python3 -m http.server $PORT', 'gunicorn app:app', 'uvicorn main:app --port $PORT'])(
+    'detects python by a Procfile web: %s',
+    async (web) => expect((await detectRuntime(memoryFiles({ Procfile: `web: ${web}\n` })))?.name).toBe('python'),
+  );
+  it('a Procfile web that is not python decides nothing', async () =>
+    expect(await detectRuntime(memoryFiles({ Procfile: 'web: ./run.sh\n' }))).toBeUndefined());
+  it('a python Procfile wins over a package.json (assets of a python app)', async () =>
+    expect((await detectRuntime(memoryFiles({ ...nodeApp, Procfile: 'web: gunicorn app:app\n', 'requirements.txt': '' })))?.name).toBe('python'));
   it('detects python by requirements.txt', async () =>
     expect((await detectRuntime(memoryFiles({ 'requirements.txt': '' })))?.name).toBe('python'));
   it('prefers node when both are present', async () =>
@@ -22,14 +33,27 @@ describe('runtime contracts', () => {
     expect((await resolveRuntime(memoryFiles(pythonApp))).containerPort).toBe(8000);
   });
 
-  it('python without requirements.txt names the file and the rule', async () => {
+  it('an app.py without requirements.txt says to add one', async () => {
     await expect(resolveRuntime(memoryFiles({ 'app.py': '' }))).rejects.toThrow(
-      'python runtime needs requirements.txt (it may be empty)',
+      /app.py alone is not enough: add a requirements.txt \(it may be empty\)/,
     );
   });
 
-  it('python without app.py names it', async () => {
-    await expect(resolveRuntime(memoryFiles({ 'requirements.txt': '' }))).rejects.toThrow(/python runtime needs app.py/);
+  it('python without a Procfile web and without app.py names both ways to start', async () => {
+    await expect(resolveRuntime(memoryFiles({ 'requirements.txt': '' }))).rejects.toThrow(
+      /python app needs a Procfile with a "web:" line .* or an app.py/,
+    );
+  });
+
+  it('python with a Procfile web needs no app.py', async () => {
+    expect((await resolveRuntime(memoryFiles({ 'requirements.txt': '', Procfile: 'web: gunicorn wsgi:app\n' }))).name).toBe('python');
+    expect((await resolveRuntime(memoryFiles({ Procfile: 'web: python server.py\n' }))).name).toBe('python');
+  });
+
+  it('a Procfile that names a type twice is refused with its line', async () => {
+    await expect(resolveRuntime(memoryFiles({ 'requirements.txt': '', Procfile: 'web: python a.py\nweb: python b.py\n' }))).rejects.toThrow(
+      /Procfile line 2: process type web is defined twice/,
+    );
   });
 
   it('node without a start script names the rule', async () => {

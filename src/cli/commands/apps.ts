@@ -18,6 +18,7 @@ export function appInfo(app: AppRecord): string {
   return renderPairs([
     ['Name', app.name],
     ['Runtime', app.runtime],
+    ['Builder', app.builder === 'dockerfile' ? "the app's Dockerfile" : 'platform'],
     ['Release', formatRelease(app.release)],
     ['Status', app.status],
     ['URL', app.url],

@@ -33,11 +33,12 @@ export function handleDeployLine(line: unknown, raw: string, io: Io): DeployOutc
 
 export const deployCommand: Command = {
   name: 'deploy',
-  args: 'APP --repo URL --runtime R [--branch B]',
+  args: 'APP --repo URL --runtime R [--branch B] [--builder dockerfile]',
   summary: 'clone a git repository, build it with runtime R (node or python) and release it; streams the build log',
   flags: [
     { name: 'repo', value: true, placeholder: 'URL', description: 'http(s) URL of the git repository' },
     { name: 'runtime', value: true, placeholder: 'node|python', description: 'the runtime to build with (required)' },
+    { name: 'builder', value: true, placeholder: 'platform|dockerfile', description: "dockerfile: build the repo's own Dockerfile (stored with the app)" },
     { name: 'branch', value: true, placeholder: 'BRANCH', description: 'branch to deploy (default: the repo default branch)' },
   ],
   min: 1,
@@ -48,8 +49,9 @@ export const deployCommand: Command = {
     const runtime = stringFlag(flags, 'runtime');
     const branch = stringFlag(flags, 'branch');
     if (!repo) throw new UsageError('deploy needs --repo URL (an http:// or https:// git repository)');
-    if (!runtime) throw new UsageError('deploy needs --runtime node or --runtime python');
-    const body = { app, runtime, repo, ...(branch ? { branch } : {}) };
+    const builder = stringFlag(flags, 'builder');
+    if (!runtime && builder !== 'dockerfile') throw new UsageError('deploy needs --runtime node or --runtime python');
+    const body = { app, ...(runtime ? { runtime } : {}), repo, ...(branch ? { branch } : {}), ...(builder ? { builder } : {}) };
 
     io.err(`Deploying ${app} from ${repo}${branch ? ` (${branch})` : ''}…\n`);
     let outcome: DeployOutcome | undefined;
