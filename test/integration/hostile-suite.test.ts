@@ -323,7 +323,8 @@ describe('git endpoints (items 1, 9)', () => {
     ['info/refs without service', 'GET', `/${APP}.git/info/refs`, { authorization: BASIC }, 400],
     ['info/refs of an unknown service', 'GET', `/${APP}.git/info/refs?service=git-foo`, { authorization: BASIC }, 405],
     ['upload-pack info/refs of an unknown app', 'GET', `/${NEW}.git/info/refs?service=git-upload-pack`, { authorization: BASIC }, 404],
-    ['receive-pack POST to an unknown app', 'POST', `/${NEW}.git/git-receive-pack`, { authorization: BASIC }, 404],
+    // A first push's POST creates the repo; an empty body is no pack (400) and the repo goes again.
+    ['receive-pack POST with no pack to an unknown app', 'POST', `/${NEW}.git/git-receive-pack`, { authorization: BASIC }, 400],
     ['no credentials', 'POST', `/${APP}.git/git-receive-pack`, {}, 401],
     ['a Bearer token on git', 'GET', `/${APP}.git/info/refs?service=git-upload-pack`, { authorization: `Bearer ${TEST_TOKEN}` }, 401],
     ['a wrong password', 'GET', `/${APP}.git/info/refs?service=git-receive-pack`, { authorization: `Basic ${Buffer.from('x:nope').toString('base64')}` }, 401],
