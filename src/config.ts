@@ -2,6 +2,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCpus, parseMemory, parseSize } from './domain/resources.js';
 import { MinPaasError } from './errors.js';
+import { loadForgeSettings, type ForgeSettings } from './forges/settings.js';
 
 /** Everything MinPaas reads from its environment, validated once at start. */
 export interface Config {
@@ -28,6 +29,8 @@ export interface Config {
   defaultCpus: number | null;
   /** Where the platform's own files live (runtimes/, hooks/). */
   projectRoot: string;
+  /** Webhooks, commit statuses, preview apps. */
+  forges: ForgeSettings;
 }
 
 export const DEFAULT_NODE_BASE_IMAGE = 'node:20-bookworm-slim';
@@ -80,5 +83,6 @@ export function loadConfig(env: Env = process.env): Config {
     defaultMemoryBytes: parsedSetting(env, 'MINPAAS_DEFAULT_MEMORY', '512m', parseMemory),
     defaultCpus: parsedSetting(env, 'MINPAAS_DEFAULT_CPUS', '1', parseCpus),
     projectRoot: PROJECT_ROOT,
+    forges: loadForgeSettings(env),
   };
 }

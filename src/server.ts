@@ -13,6 +13,7 @@ import { createPushHandler } from './deploy/push-deploy.js';
 import { createDockerClient, DockerEngine } from './docker/index.js';
 import { portInUse } from './domain/ports.js';
 import { errorMessage } from './errors.js';
+import { createForges, type Forges } from './forges/index.js';
 import { GitHttp, isGitRequest } from './git/git-http.js';
 import { HookBridge } from './git/hook-bridge.js';
 import { RepoStore } from './git/repos.js';
@@ -35,6 +36,7 @@ export interface RunningServer {
   docker: DockerEngine;
   router: Router;
   apps: AppService;
+  forges: Forges;
   /** Stops the control plane; the router (and so every app) keeps serving. */
   close(): Promise<void>;
 }
@@ -123,13 +125,18 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(pipeline), rootLog.child({ component: 'git' }));
   await hooks.listen();
   const git = new GitHttp(repos, tokenSource.token, rootLog.child({ component: 'git' }));
+  let listening = config.port;
+  const controlUrl = (): string => config.forges.publicUrl ?? `http://${config.publicHost}:${listening}`;
+  const forges = createForges({ settings: config.forges, store, pipeline, locks, apps, publicUrl, controlUrl, fetchTimeoutMs: 120_000, log: rootLog.child({ component: 'forges' }) });
   const server = createHttpServer({
     token: tokenSource.token,
-    routes: apiRoutes(apps),
+    routes: [...apiRoutes(apps), ...forges.routes],
+    hooks: forges.hooks,
     git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
     log: rootLog.child({ component: 'http' }),
   });
   const port = await listen(server, config.port, config.host);
+  listening = port;
   log.info({ port, host: config.host, dataDir: config.dataDir }, 'MinPaas is listening');
 
   return {
@@ -142,6 +149,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     docker,
     router,
     apps,
+    forges,
     async close() {
       router.close();
       server.closeAllConnections();

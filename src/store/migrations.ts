@@ -55,4 +55,40 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE apps ADD COLUMN memory_limit INTEGER;
   ALTER TABLE apps ADD COLUMN cpu_limit REAL;
   `,
+  // Forge connections (webhook secret and optional deploy token: readable only through the
+  // owner-only database file), webhook deliveries seen (de-duplication), preview apps.
+  `
+  CREATE TABLE forge_connections (
+    app         TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+    forge       TEXT NOT NULL CHECK (forge IN ('github', 'gitlab')),
+    repo        TEXT NOT NULL,
+    branch      TEXT NOT NULL,
+    secret      TEXT NOT NULL,
+    token       TEXT,
+    created_at  TEXT NOT NULL
+  );
+  CREATE TABLE forge_deliveries (
+    forge        TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    app          TEXT NOT NULL,
+    event        TEXT NOT NULL,
+    outcome      TEXT NOT NULL,
+    reason       TEXT,
+    pr           INTEGER,
+    received_at  TEXT NOT NULL,
+    PRIMARY KEY (forge, id)
+  );
+  CREATE INDEX forge_deliveries_by_app ON forge_deliveries (app, received_at);
+  CREATE TABLE previews (
+    parent      TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+    number      INTEGER NOT NULL,
+    app         TEXT NOT NULL UNIQUE,
+    head_ref    TEXT NOT NULL,
+    commit_sha  TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (parent, number)
+  );
+  `,
 ];

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { AppRow, Deploy, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
 import type { Slot } from '../router/types.js';
+import { ForgeStore } from './forge-store.js';
 import { MIGRATIONS } from './migrations.js';
 
 type Row = Record<string, unknown>;
@@ -78,6 +79,8 @@ export interface Placement {
  */
 export class Store {
   private readonly db: Database.Database;
+  /** Forge connections, webhook deliveries, preview apps. */
+  readonly forges: ForgeStore;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -86,6 +89,7 @@ export class Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.forges = new ForgeStore(this.db);
   }
 
   private migrate(): void {
