@@ -5,9 +5,11 @@ import { processIo, type Command, type CommandContext, type Io } from './command
 import { appsCommands } from './commands/apps.js';
 import { configCommands } from './commands/config.js';
 import { deployCommand } from './commands/deploy.js';
+import { forgeCommands } from './commands/forges.js';
 import { gitRemoteCommand } from './commands/git-remote.js';
 import { loginCommand } from './commands/login.js';
 import { logsCommand } from './commands/logs.js';
+import { previewsCommand } from './commands/previews.js';
 import { releasesCommands } from './commands/releases.js';
 import { resourcesCommands } from './commands/resources.js';
 import { resolveSettings, type Settings } from './settings.js';
@@ -41,6 +43,8 @@ export const COMMANDS: Command[] = [
   ...releasesCommands,
   ...resourcesCommands,
   gitRemoteCommand,
+  ...forgeCommands(),
+  previewsCommand,
 ];
 
 function synopsis(cmd: Command): string {
