@@ -1,6 +1,7 @@
 import type { PreviewService } from '../apps/previews.js';
 import type { DeliveryOutcome, ForgeConnection } from '../domain/forges.js';
 import { isValidAppName } from '../domain/names.js';
+import { assertBranch } from '../domain/repo-url.js';
 import { errorMessage, invalid, isMinPaasError, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
@@ -149,7 +150,8 @@ export class WebhookService {
       deploy: {
         app: plan.app,
         repo: conn.repo,
-        branch: pr.headRef,
+        // Recorded as the preview's branch; forges allow names MinPaas would refuse.
+        branch: isBranchName(pr.headRef) ? pr.headRef : `pr-${pr.number}`,
         commit: pr.headSha,
         fetchRef: pr.fetchRef,
         credentials: gitCredentials(conn),
@@ -234,6 +236,15 @@ export class WebhookService {
 
   private record(delivery: DeploySpec['delivery'], outcome: DeliveryOutcome, reason: string | null, pr: number | null): void {
     if (delivery.id !== null) this.deps.store.forges.setDeliveryOutcome(delivery.forge, delivery.id, outcome, reason, pr);
+  }
+}
+
+function isBranchName(name: string): boolean {
+  try {
+    assertBranch(name);
+    return true;
+  } catch {
+    return false;
   }
 }
 
