@@ -91,8 +91,10 @@ export class WebhookService {
       this.record(delivery, 'failed', errorMessage(err), null);
       throw err;
     }
-    const body = { ...handled.body, ...(handled.started ? await handled.started : {}) };
-    this.record(delivery, (body.status as DeliveryOutcome) ?? handled.outcome, typeof body.reason === 'string' ? body.reason : null, handled.pr ?? null);
+    const started = handled.started ? await handled.started : {};
+    const body = { ...handled.body, ...started };
+    const outcome = (started.status as DeliveryOutcome | undefined) ?? handled.outcome;
+    this.record(delivery, outcome, typeof body.reason === 'string' ? body.reason : null, handled.pr ?? null);
     return { status: handled.status, body };
   }
 

@@ -137,6 +137,12 @@ describe('signatures', () => {
     // Signed over the body as sent, then re-serialised (same JSON, other bytes): refused.
     expect((await deliver('github', app, 'push', payload, { body: JSON.stringify(payload), signature: githubSignature(secret, pretty) })).status).toBe(401);
     expect((await deliver('gitlab', app, 'Push Hook', payload)).status).toBe(401);
+    // Unknown, unconnected or hostile app names look the same from outside: 401.
+    for (const target of [uniqueName('nosuch'), '..%2F..%2Fetc', 'UPPER', 'a'.repeat(300)]) {
+      expect((await deliver('github', target, 'push', payload)).status, target).toBe(401);
+    }
+    // Only the webhook routes skip the bearer token.
+    expect((await fetch(`${ts.url}/apps/${app}/forge`)).status).toBe(401);
     expect(deploysOf(app).length).toBe(before);
   });
 });
