@@ -108,7 +108,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await images.prune(app);
     },
   });
-  const apps = new AppService({ store, docker, scheduler, pipeline, locks, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources });
+  // Bound once the forges exist (they deploy through `apps`): an app's previews go with it.
+  let forges: Forges | undefined;
+  const beforeDestroy = async (app: string): Promise<void> => forges?.webhooks.destroyPreviewsOf(app);
+  const apps = new AppService({ store, docker, scheduler, pipeline, locks, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources, beforeDestroy });
 
   try {
     await reconcile(store, scheduler, router, log);
@@ -127,7 +130,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const git = new GitHttp(repos, tokenSource.token, rootLog.child({ component: 'git' }));
   let listening = config.port;
   const controlUrl = (): string => config.forges.publicUrl ?? `http://${config.publicHost}:${listening}`;
-  const forges = createForges({ settings: config.forges, store, pipeline, locks, apps, publicUrl, controlUrl, fetchTimeoutMs: 120_000, log: rootLog.child({ component: 'forges' }) });
+  forges = createForges({ settings: config.forges, store, pipeline, locks, apps, publicUrl, controlUrl, fetchTimeoutMs: 120_000, log: rootLog.child({ component: 'forges' }) });
   const server = createHttpServer({
     token: tokenSource.token,
     routes: [...apiRoutes(apps), ...forges.routes],
@@ -149,7 +152,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     docker,
     router,
     apps,
-    forges,
+    forges: forges!,
     async close() {
       router.close();
       server.closeAllConnections();

@@ -25,6 +25,8 @@ export interface AppServiceDeps {
   publicUrl: (port: number) => string;
   cloneTimeoutMs: number;
   defaultResources: Resources;
+  /** Runs first when an app is destroyed (its preview apps go with it). */
+  beforeDestroy?: (app: string) => Promise<void>;
 }
 
 export interface DeployFromRepoInput {
@@ -155,6 +157,7 @@ export class AppService {
     const app = this.app(name);
     const unlock = this.deps.locks.tryAcquire(app.name);
     try {
+      await this.deps.beforeDestroy?.(app.name);
       await this.deps.scheduler.remove(app);
       this.deps.store.deleteApp(app.name);
       await this.deps.repos.remove(app.name);

@@ -65,6 +65,16 @@ export class WebhookService {
     this.queue = new CollapseQueue((key, err) => deps.log.error({ app: key, err: errorMessage(err) }, 'webhook job failed unexpectedly'));
   }
 
+  /** Destroys every preview of `parent` (before the parent itself goes), after their running deploys. */
+  async destroyPreviewsOf(parent: string): Promise<void> {
+    const previews = this.deps.store.forges.listPreviews(parent);
+    for (const preview of previews) {
+      this.deps.store.forges.setPreviewStatus(preview.app, 'destroying');
+      this.queue.submit(preview.app, this.destroyJob(preview.app));
+    }
+    await Promise.all(previews.map((p) => this.queue.idle(p.app)));
+  }
+
   /** Settles when no webhook job of `app` runs or waits. */
   idle(app: string): Promise<void> {
     return this.queue.idle(app);
@@ -79,7 +89,7 @@ export class WebhookService {
       );
     }
     const event = header(headers, forge === 'github' ? 'x-github-event' : 'x-gitlab-event') ?? '';
-    const deliveryId = header(headers, forge === 'github' ? 'x-github-delivery' : 'x-gitlab-event-uuid') ?? null;
+    const deliveryId = deliveryIdOf(forge, headers);
     if (deliveryId !== null && !this.deps.store.forges.claimDelivery(forge, deliveryId.slice(0, 200), conn.app, event.slice(0, 100))) {
       return { status: 200, body: { status: 'duplicate', reason: `delivery ${deliveryId} was handled already` } };
     }
@@ -239,6 +249,15 @@ export class WebhookService {
   private record(delivery: DeploySpec['delivery'], outcome: DeliveryOutcome, reason: string | null, pr: number | null): void {
     if (delivery.id !== null) this.deps.store.forges.setDeliveryOutcome(delivery.forge, delivery.id, outcome, reason, pr);
   }
+}
+
+/**
+ * GitHub: `X-GitHub-Delivery` (kept by redeliveries). GitLab: `Idempotency-Key` (GitLab
+ * 17.4+, kept by retries), else `X-Gitlab-Event-UUID`.
+ */
+function deliveryIdOf(forge: ForgeName, headers: Headers): string | null {
+  if (forge === 'github') return header(headers, 'x-github-delivery') ?? null;
+  return header(headers, 'idempotency-key') ?? header(headers, 'x-gitlab-event-uuid') ?? null;
 }
 
 function isBranchName(name: string): boolean {

@@ -38,7 +38,7 @@ async function deliver(
   target: string,
   event: string,
   payload: unknown,
-  o: { id?: string; body?: string; signature?: string | null; token?: string | null } = {},
+  o: { id?: string; body?: string; signature?: string | null; token?: string | null; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; json: any }> {
   const body = o.body ?? JSON.stringify(payload, null, 2);
   const headers: Record<string, string> = { 'content-type': 'application/json', 'user-agent': forge === 'github' ? 'GitHub-Hookshot/abc' : 'GitLab/17.0' };
@@ -54,7 +54,7 @@ async function deliver(
     const token = o.token === undefined ? secret : o.token;
     if (token !== null) headers['x-gitlab-token'] = token;
   }
-  const res = await fetch(`${ts.url}/hooks/${forge}/${target}`, { method: 'POST', headers, body });
+  const res = await fetch(`${ts.url}/hooks/${forge}/${target}`, { method: 'POST', headers: { ...headers, ...o.headers }, body });
   return { status: res.status, json: await res.json() };
 }
 
@@ -308,6 +308,10 @@ describe('GitLab', () => {
     const res = await deliver('gitlab', app, 'Push Hook', payload, { id });
     expect(res).toMatchObject({ status: 202, json: { status: 'deploying', commit: sha } });
     expect((await deliver('gitlab', app, 'Push Hook', payload, { id })).json.status).toBe('duplicate');
+    // A GitLab retry: a new event UUID, the same Idempotency-Key.
+    const key = crypto.randomUUID();
+    expect((await deliver('gitlab', app, 'Push Hook', { ...payload, after: '0'.repeat(40) }, { headers: { 'idempotency-key': key } })).json.status).toBe('ignored');
+    expect((await deliver('gitlab', app, 'Push Hook', payload, { headers: { 'idempotency-key': key } })).json.status).toBe('duplicate');
     await ts.server.forges.webhooks.idle(app);
     expect(await served(app)).toContain('gitlab-v1 ');
     const posted = statusesFor(sha);
@@ -335,5 +339,21 @@ describe('GitLab', () => {
     expect((await ts.api('DELETE', `/apps/${app}/forge?forge=github`)).status).toBe(409);
     expect((await ts.api('DELETE', `/apps/${app}/forge?forge=gitlab`)).status).toBe(200);
     expect((await deliver('gitlab', app, 'Push Hook', {})).status).toBe(401);
+  });
+});
+
+describe('destroying the parent', () => {
+  it('destroys its previews with it', async () => {
+    const conn = await ts.api('PUT', `/apps/${app}/forge`, { forge: 'github', repo: bare.url, token: GH_TOKEN });
+    expect(conn.status).toBe(201);
+    secret = conn.json.webhook.secret;
+    const head = await pushCommit(previewApp('doomed'), 'doomed', 'refs/pull/11/head');
+    const opened = await deliver('github', app, 'pull_request', githubPullRequest({ action: 'opened', number: 11, fullName: FULL_NAME, cloneUrl: bare.url, headSha: head, headRef: 'doomed' }));
+    expect(opened.json.status).toBe('deploying');
+    await ts.server.forges.webhooks.idle(opened.json.app);
+    expect(await served(opened.json.app)).toContain('doomed ');
+    expect((await ts.api('DELETE', `/apps/${app}`)).status).toBe(200);
+    expect((await ts.api('GET', `/apps/${opened.json.app}`)).status).toBe(404);
+    expect(await ts.docker.listOwnedImages(opened.json.app)).toEqual([]);
   });
 });
