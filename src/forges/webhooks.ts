@@ -198,7 +198,7 @@ export class WebhookService {
     };
     const busy = this.deps.deployer.isBusy(spec.deploy.app);
     if (this.queue.submit(spec.deploy.app, job) === 'queued' || busy) return Promise.resolve({ status: 'queued', reason: `a deploy of ${spec.deploy.app} is running; this commit follows it (newer ones replace it)` });
-    return started;
+    return withDeadline(started, ANSWER_DEADLINE_MS, { status: 'queued', reason: `the deploy of ${spec.deploy.app} waits for another one to finish` });
   }
 
   /** One background deploy: statuses, the pipeline, the outcome. Never throws. */
@@ -207,7 +207,8 @@ export class WebhookService {
     const post = (state: 'pending' | 'success' | 'failure', text: string, url: string | null): Promise<void> =>
       status ? this.deps.statuses.post({ ...status, commit: deploy.commit }, state, text, url) : Promise.resolve();
     let deployId: number | null = null;
-    await post('pending', `Deploying ${deploy.app}`, null);
+    // Not awaited: the forge's API must not delay the deploy (or the answer). Later statuses wait for it.
+    const pending = post('pending', `Deploying ${deploy.app}`, null);
     try {
       const done = await this.deps.deployer.deploy({
         ...deploy,
@@ -218,6 +219,7 @@ export class WebhookService {
       });
       this.deps.log.info({ app: deploy.app, commit: deploy.commit, release: done.release }, 'webhook deploy released');
       spec.onDone?.(true);
+      await pending;
       await post('success', `Deployed to ${done.url} (v${done.release})`, done.url);
     } catch (err) {
       const message = errorMessage(err);
@@ -226,6 +228,7 @@ export class WebhookService {
       answer({ status: 'failed', reason: message });
       this.record(spec.delivery, 'failed', message, null);
       spec.onDone?.(false);
+      await pending;
       await post('failure', `Deploy failed: ${message}`, deployId === null ? null : this.deps.deployLogUrl(deploy.app, deployId));
     }
   }
@@ -258,6 +261,18 @@ export class WebhookService {
 function deliveryIdOf(forge: ForgeName, headers: Headers): string | null {
   if (forge === 'github') return header(headers, 'x-github-delivery') ?? null;
   return header(headers, 'idempotency-key') ?? header(headers, 'x-gitlab-event-uuid') ?? null;
+}
+
+/** Forges give up on a delivery after about 10 s; the answer never waits longer than this. */
+const ANSWER_DEADLINE_MS = 5000;
+
+function withDeadline<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<T>((resolve) => {
+    timer = setTimeout(() => resolve(fallback), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
 }
 
 function isBranchName(name: string): boolean {

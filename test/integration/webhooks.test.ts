@@ -107,6 +107,9 @@ describe('connecting an app', () => {
   it('answers the secret once, with the webhook settings; never shows it (or the token) again', async () => {
     const refused = await ts.api('PUT', `/apps/${app}/forge`, { forge: 'github', repo: `http://u:p@127.0.0.1/${app}.git` });
     expect(refused.status).toBe(400);
+    expect((await ts.api('PUT', `/apps/${app}/forge`, { forge: 'bitbucket', repo: bare.url })).status).toBe(400);
+    expect((await ts.api('PUT', `/apps/${uniqueName('nope')}/forge`, { forge: 'github', repo: bare.url })).status).toBe(404);
+    expect((await ts.api('GET', `/apps/${app}/forge`)).status).toBe(404);
     const res = await ts.api('PUT', `/apps/${app}/forge`, { forge: 'github', repo: bare.url, branch: 'main', token: GH_TOKEN });
     expect(res.status, res.text).toBe(201);
     secret = res.json.webhook.secret;
@@ -143,6 +146,8 @@ describe('signatures', () => {
     }
     // Only the webhook routes skip the bearer token.
     expect((await fetch(`${ts.url}/apps/${app}/forge`)).status).toBe(401);
+    const huge = await fetch(`${ts.url}/hooks/github/${app}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.alloc(11 * 1024 * 1024, 0x20) });
+    expect(huge.status).toBe(413);
     expect(deploysOf(app).length).toBe(before);
   });
 });
