@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import fs from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubSignature } from '../../src/forges/signature.js';
 import { githubPullRequest, githubPush, gitlabMergeRequest, gitlabPush } from '../fixtures/forge-payloads.js';
@@ -75,6 +76,16 @@ async function served(name: string): Promise<string> {
 }
 
 const deploysOf = (name: string) => ts.server.store.listDeploys(name);
+
+/** Every process's command line, from /proc. */
+async function commandLines(): Promise<string[]> {
+  const lines: string[] = [];
+  for (const pid of (await fs.readdir('/proc')).filter((d) => /^\d+$/.test(d))) {
+    const raw = await fs.readFile(`/proc/${pid}/cmdline`).catch(() => null);
+    if (raw?.length) lines.push(raw.toString('utf8').split('\0').join(' '));
+  }
+  return lines;
+}
 const statusesFor = (sha: string): ReceivedStatus[] => statuses.received.filter((s) => s.path.endsWith(`/statuses/${sha}`));
 
 beforeAll(async () => {
@@ -201,6 +212,7 @@ describe('push', () => {
   it('collapses a burst of five pushes during a deploy to the newest: two deploys, the fifth commit serves', async () => {
     const before = deploysOf(app).length;
     const shas: string[] = [];
+    git.requests = 0;
     for (let i = 1; i <= 5; i++) shas.push(await pushCommit(nodeApp(`burst${i}`), `burst ${i}`));
     // The first deploy waits in its fetch until all five deliveries are answered.
     git.closeGate();
@@ -208,6 +220,12 @@ describe('push', () => {
     expect(answers[0]!.json.status).toBe('deploying');
     for (let i = 1; i < 5; i++) answers.push(await deliver('github', app, 'push', pushPayload(shas[i]!, `burst ${i + 1}`)));
     expect(answers.slice(1).map((a) => a.json.status)).toEqual(['queued', 'queued', 'queued', 'queued']);
+    // git is waiting at the gate now: the token is on no process's command line.
+    await eventually(async () => expect(git.requests).toBeGreaterThan(0));
+    const lines = await commandLines();
+    expect(lines.some((l) => l.includes('git') && l.includes(bare.url))).toBe(true);
+    const basic = Buffer.from(`x-access-token:${GH_TOKEN}`).toString('base64');
+    expect(lines.filter((l) => l.includes(GH_TOKEN) || l.includes(basic))).toEqual([]);
     git.openGate();
     await eventually(async () => expect(deploysOf(app).length - before).toBe(2), 240_000, 500);
     await ts.server.forges.webhooks.idle(app);
