@@ -88,7 +88,8 @@ function branchOf(ref: string): string | null {
 export function decodeGithub(event: string, payload: unknown): ForgeEvent {
   if (event === 'ping') return { kind: 'ping' };
   const body = obj(payload, 'the body');
-  const statusRepo = typeof optionalObj(body.repository)?.full_name === 'string' ? (optionalObj(body.repository)!.full_name as string) : null;
+  const fullName = optionalObj(body.repository)?.full_name;
+  const statusRepo = typeof fullName === 'string' ? fullName : null;
   if (event === 'push') {
     const ref = str(body, 'ref');
     const after = sha(body, 'after');
