@@ -140,6 +140,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   });
   const port = await listen(server, config.port, config.host);
   listening = port;
+  forges.webhooks.resume();
   log.info({ port, host: config.host, dataDir: config.dataDir }, 'MinPaas is listening');
 
   return {

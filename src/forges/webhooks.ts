@@ -1,7 +1,6 @@
 import type { PreviewService } from '../apps/previews.js';
 import type { DeliveryOutcome, ForgeConnection } from '../domain/forges.js';
 import { isValidAppName } from '../domain/names.js';
-import { assertBranch } from '../domain/repo-url.js';
 import { errorMessage, invalid, isMinPaasError, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
@@ -11,6 +10,7 @@ import type { CommitDeploy, ForgeDeployer } from './deployer.js';
 import { decodeGithub, decodeGitlab, hasSkipMarker, type ForgeName, type PullEvent, type PushEvent } from './events.js';
 import { githubSignatureValid, gitlabTokenValid } from './signature.js';
 import type { StatusReporter, StatusTarget } from './statuses.js';
+import { ANSWER_DEADLINE_MS, deliveryIdOf, header, isBranchName, withDeadline, type Headers } from './delivery.js';
 
 /** The answer to a delivery: HTTP status and JSON body. */
 export interface HookReply {
@@ -28,13 +28,6 @@ export interface WebhookDeps {
   log: Logger;
 }
 
-type Headers = Record<string, string | string[] | undefined>;
-
-const header = (h: Headers, name: string): string | undefined => {
-  const v = h[name];
-  return Array.isArray(v) ? v[0] : v;
-};
-
 /** What the deliveries of one event asked for, as the reply and the deliveries table say it. */
 interface Handled {
   outcome: DeliveryOutcome;
@@ -50,7 +43,15 @@ interface DeploySpec {
   deploy: Omit<CommitDeploy, 'onStarted'>;
   status: Omit<StatusTarget, 'commit'> | null;
   delivery: { forge: ForgeName; id: string | null };
+  /** What to redo if MinPaas restarts before the job is done. */
+  origin: Origin;
   onDone?: (ok: boolean) => void;
+}
+
+/** The connected app and the decoded event a job came from (no secrets: safe to store). */
+interface Origin {
+  parent: string;
+  event: PushEvent | PullEvent;
 }
 
 /**
@@ -73,6 +74,23 @@ export class WebhookService {
       this.queue.submit(preview.app, this.destroyJob(preview.app));
     }
     await Promise.all(previews.map((p) => this.queue.idle(p.app)));
+  }
+
+  /**
+   * After a restart: the newest event per app whose job had not finished (waiting in the
+   * queue, or interrupted mid-deploy) is handled again.
+   */
+  resume(): void {
+    for (const pending of this.deps.store.forges.listPending()) {
+      this.deps.store.forges.deletePending(pending.key);
+      const conn = this.deps.store.forges.getConnection(pending.parent);
+      if (!conn) continue;
+      const event = JSON.parse(pending.eventJson) as PushEvent | PullEvent;
+      this.deps.log.info({ app: pending.key, event: event.kind }, 'resuming a webhook job that a restart interrupted');
+      const delivery = { forge: conn.forge, id: null };
+      const handled = event.kind === 'push' ? this.onPush(conn, event, delivery) : this.onPull(conn, event, delivery);
+      void handled.started;
+    }
   }
 
   /** Settles when no webhook job of `app` runs or waits. */
@@ -136,6 +154,7 @@ export class WebhookService {
       deploy: { app: conn.app, repo: conn.repo, branch: conn.branch, commit: push.after, fetchRef: push.ref, credentials: gitCredentials(conn) },
       status: this.statusTarget(conn, push.statusRepo, 'minpaas'),
       delivery,
+      origin: { parent: conn.app, event: push },
     };
     return { outcome: 'deploying', status: 202, body: { app: conn.app, commit: push.after }, started: this.submit(spec) };
   }
@@ -155,7 +174,7 @@ export class WebhookService {
     }
     if (plan.kind === 'close') {
       this.deps.store.forges.setPreviewStatus(plan.app, 'destroying');
-      this.queue.submit(plan.app, this.destroyJob(plan.app));
+      this.queue.submit(plan.app, this.destroyJob(plan.app, { parent: conn.app, event: pr }));
       return { ...base, outcome: 'destroying', status: 202, body: { status: 'destroying', pr: pr.number, app: plan.app } };
     }
     const spec: DeploySpec = {
@@ -172,6 +191,7 @@ export class WebhookService {
       },
       status,
       delivery,
+      origin: { parent: conn.app, event: pr },
       onDone: (ok) => this.deps.store.forges.setPreviewStatus(plan.app, ok ? 'live' : 'failed'),
     };
     return { ...base, outcome: 'deploying', status: 202, body: { pr: pr.number, app: plan.app, commit: pr.headSha }, started: this.submit(spec) };
@@ -189,8 +209,15 @@ export class WebhookService {
   private submit(spec: DeploySpec): Promise<Record<string, unknown>> {
     let answer!: (body: Record<string, unknown>) => void;
     const started = new Promise<Record<string, unknown>>((resolve) => (answer = resolve));
+    const origin = this.track(spec.deploy.app, spec.origin);
     const job: QueuedJob = {
-      run: () => this.runDeploy(spec, answer),
+      run: async () => {
+        try {
+          await this.runDeploy(spec, answer);
+        } finally {
+          this.deps.store.forges.finishPending(spec.deploy.app, origin);
+        }
+      },
       superseded: () => {
         this.record(spec.delivery, 'ignored', `superseded by a newer commit before it was deployed`, null);
         this.deps.log.info({ app: spec.deploy.app, commit: spec.deploy.commit }, 'webhook deploy superseded by a newer commit');
@@ -233,7 +260,8 @@ export class WebhookService {
     }
   }
 
-  private destroyJob(app: string): QueuedJob {
+  private destroyJob(app: string, from?: Origin): QueuedJob {
+    const origin = from ? this.track(app, from) : null;
     return {
       run: async () => {
         try {
@@ -243,44 +271,23 @@ export class WebhookService {
         } catch (err) {
           this.deps.store.forges.setPreviewStatus(app, 'failed');
           this.deps.log.error({ app, err: errorMessage(err) }, 'could not destroy the preview');
+        } finally {
+          if (origin) this.deps.store.forges.finishPending(app, origin);
         }
       },
       superseded: () => undefined,
     };
   }
 
+  /** Stores the job's origin as the app's pending work (replacing an older one); returns what was stored. */
+  private track(key: string, origin: Origin): string {
+    const json = JSON.stringify(origin.event);
+    this.deps.store.forges.savePending(key, origin.parent, json);
+    return json;
+  }
+
   private record(delivery: DeploySpec['delivery'], outcome: DeliveryOutcome, reason: string | null, pr: number | null): void {
     if (delivery.id !== null) this.deps.store.forges.setDeliveryOutcome(delivery.forge, delivery.id, outcome, reason, pr);
-  }
-}
-
-/**
- * GitHub: `X-GitHub-Delivery` (kept by redeliveries). GitLab: `Idempotency-Key` (GitLab
- * 17.4+, kept by retries), else `X-Gitlab-Event-UUID`.
- */
-function deliveryIdOf(forge: ForgeName, headers: Headers): string | null {
-  if (forge === 'github') return header(headers, 'x-github-delivery') ?? null;
-  return header(headers, 'idempotency-key') ?? header(headers, 'x-gitlab-event-uuid') ?? null;
-}
-
-/** Forges give up on a delivery after about 10 s; the answer never waits longer than this. */
-const ANSWER_DEADLINE_MS = 5000;
-
-function withDeadline<T>(promise: Promise<T>, ms: number, fallback: T): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<T>((resolve) => {
-    timer = setTimeout(() => resolve(fallback), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
-
-function isBranchName(name: string): boolean {
-  try {
-    assertBranch(name);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -149,4 +149,32 @@ export class ForgeStore {
   deletePreview(app: string): void {
     this.db.prepare('DELETE FROM previews WHERE app = ?').run(app);
   }
+
+  // webhook work not yet done, one per app (the newest event wins)
+
+  savePending(key: string, parent: string, eventJson: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO forge_pending (key, parent, event_json, received_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET parent = excluded.parent, event_json = excluded.event_json, received_at = excluded.received_at`,
+      )
+      .run(key, parent, eventJson, now());
+  }
+
+  /** Removes the entry only if it still holds `eventJson` (a newer event keeps its place). */
+  finishPending(key: string, eventJson: string): void {
+    this.db.prepare('DELETE FROM forge_pending WHERE key = ? AND event_json = ?').run(key, eventJson);
+  }
+
+  listPending(): { key: string; parent: string; eventJson: string }[] {
+    return (this.db.prepare('SELECT * FROM forge_pending ORDER BY received_at').all() as Row[]).map((r) => ({
+      key: r.key as string,
+      parent: r.parent as string,
+      eventJson: r.event_json as string,
+    }));
+  }
+
+  deletePending(key: string): void {
+    this.db.prepare('DELETE FROM forge_pending WHERE key = ?').run(key);
+  }
 }

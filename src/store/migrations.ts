@@ -56,7 +56,8 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE apps ADD COLUMN cpu_limit REAL;
   `,
   // Forge connections (webhook secret and optional deploy token: readable only through the
-  // owner-only database file), webhook deliveries seen (de-duplication), preview apps.
+  // owner-only database file), webhook deliveries seen (de-duplication), preview apps, and
+  // the newest webhook job per app not yet done (resumed after a restart).
   `
   CREATE TABLE forge_connections (
     app         TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
@@ -89,6 +90,12 @@ export const MIGRATIONS: readonly string[] = [
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL,
     PRIMARY KEY (parent, number)
+  );
+  CREATE TABLE forge_pending (
+    key          TEXT PRIMARY KEY,
+    parent       TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+    event_json   TEXT NOT NULL,
+    received_at  TEXT NOT NULL
   );
   `,
 ];

@@ -13,6 +13,8 @@ export interface PrivateGitServer {
   /** While closed, fetches wait (a deploy stays in its fetch step). */
   closeGate(): void;
   openGate(): void;
+  /** Opens the gate, but the requests that waited at it are cut off (their git fails). */
+  dropWaiting(): void;
   /** Requests that reached the gate since the last reset. */
   requests: number;
   /** The Authorization headers git sent. */
@@ -32,13 +34,20 @@ export async function privateGitServer(opts: { user: string; password: string; p
   const backend = gitHttpBackend(root);
   const expected = `Basic ${Buffer.from(`${opts.user}:${opts.password}`).toString('base64')}`;
   let gate: Promise<void> | null = null;
+  let drop = false;
   let release: () => void = () => undefined;
   const state = { requests: 0, authorizations: new Set<string>(), authRequired: true };
   const server = http.createServer((req, res) => {
     void (async () => {
       state.requests++;
       if (req.headers.authorization) state.authorizations.add(req.headers.authorization);
-      if (gate) await gate;
+      if (gate) {
+        await gate;
+        if (drop) {
+          res.destroy();
+          return;
+        }
+      }
       if (state.authRequired && req.headers.authorization !== expected) {
         res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="git"' });
         res.end();
@@ -77,6 +86,13 @@ export async function privateGitServer(opts: { user: string; password: string; p
     openGate() {
       release();
       gate = null;
+    },
+    dropWaiting() {
+      drop = true;
+      release();
+      gate = null;
+      // Requests that arrive from now on pass; only the ones already waiting were dropped.
+      setImmediate(() => (drop = false));
     },
     async close() {
       release();
