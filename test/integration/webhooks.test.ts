@@ -5,7 +5,7 @@ import { githubSignature } from '../../src/forges/signature.js';
 import { githubPullRequest, githubPush, gitlabMergeRequest, gitlabPush } from '../fixtures/forge-payloads.js';
 import { nodeApp } from '../fixtures/apps.js';
 import { privateGitServer, statusApiServer, type PrivateGitServer, type ReceivedStatus } from '../helpers/forge-servers.js';
-import { AppRepo } from '../helpers/git.js';
+import { AppRepo, run } from '../helpers/git.js';
 import { eventually, httpGet } from '../helpers/http.js';
 import { startTestServer, uniqueName, type TestServer } from '../helpers/server.js';
 
@@ -274,6 +274,9 @@ describe('preview apps', () => {
     expect(await served(preview)).toMatch(/preview-one .*greeting=parent-config pr=7/);
     const rec = (await ts.api('GET', `/apps/${preview}`)).json;
     expect(rec.resources.memory).toBe('300m');
+    // The first container of the preview already runs with the parent's limit.
+    const inspected = JSON.parse((await run('docker', ['inspect', rec.container])).stdout)[0];
+    expect(inspected.HostConfig.Memory).toBe(300 * 1024 * 1024);
     const listed = (await ts.api('GET', `/apps/${app}/previews`)).json;
     expect(listed.previews).toMatchObject([{ number: pr, app: preview, commit: head, status: 'live', url: rec.url }]);
     expect(statusesFor(head).map((s) => [s.body.state, s.body.context])).toEqual([
