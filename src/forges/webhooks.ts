@@ -123,6 +123,7 @@ export class WebhookService {
     const body = { ...handled.body, ...started };
     const outcome = (started.status as DeliveryOutcome | undefined) ?? handled.outcome;
     this.record(delivery, outcome, typeof body.reason === 'string' ? body.reason : null, handled.pr ?? null);
+    this.deps.log.info({ forge, app: conn.app, event: event.slice(0, 100), delivery: delivery.id, outcome }, 'webhook delivery');
     return { status: handled.status, body };
   }
 
