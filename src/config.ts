@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { parseCpus, parseMemory, parseSize } from './domain/resources.js';
 import { parsePipIndexUrl } from './build/pip-index.js';
 import { MinPaasError } from './errors.js';
+import { loadForgeSettings, type ForgeSettings } from './forges/settings.js';
 
 /** Everything MinPaas reads from its environment, validated once at start. */
 export interface Config {
@@ -31,6 +32,8 @@ export interface Config {
   limits: PlatformLimits;
   /** Where the platform's own files live (runtimes/, hooks/). */
   projectRoot: string;
+  /** Webhooks, commit statuses, preview apps. */
+  forges: ForgeSettings;
   /** MINPAAS_PIP_INDEX_URL: the package index of python builds; undefined = pip's default. */
   pipIndexUrl: string | undefined;
 }
@@ -98,6 +101,7 @@ export function loadConfig(env: Env = process.env): Config {
     defaultCpus: parsedSetting(env, 'MINPAAS_DEFAULT_CPUS', '1', parseCpus),
     limits: loadLimits(env),
     projectRoot: PROJECT_ROOT,
+    forges: loadForgeSettings(env),
     pipIndexUrl: parsePipIndexUrl(env.MINPAAS_PIP_INDEX_URL),
   };
 }

@@ -16,6 +16,7 @@ import { createDockerClient, DockerEngine } from './docker/index.js';
 import { portInUse } from './domain/ports.js';
 import { containerGuardsHostConfig } from './domain/resources.js';
 import { errorMessage } from './errors.js';
+import { createForges, type Forges } from './forges/index.js';
 import { GitHttp, isGitRequest } from './git/git-http.js';
 import { HookBridge } from './git/hook-bridge.js';
 import { RepoStore } from './git/repos.js';
@@ -38,6 +39,7 @@ export interface RunningServer {
   docker: DockerEngine;
   router: Router;
   apps: AppService;
+  forges: Forges;
   /** Stops the control plane; the router (and so every app) keeps serving. */
   close(): Promise<void>;
 }
@@ -113,7 +115,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await images.prune(app);
     },
   });
-  const apps = new AppService({ store, docker, scheduler, pipeline, locks, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources });
+  // Bound once the forges exist (they deploy through `apps`): an app's previews go with it.
+  let forges: Forges | undefined;
+  const beforeDestroy = async (app: string): Promise<void> => forges?.webhooks.destroyPreviewsOf(app);
+  const apps = new AppService({ store, docker, scheduler, pipeline, locks, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources, beforeDestroy });
 
   try {
     await reconcile(store, scheduler, router, log);
@@ -135,13 +140,19 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(pipeline), rootLog.child({ component: 'git' }));
   await hooks.listen();
   const git = new GitHttp(repos, tokenSource.token, rootLog.child({ component: 'git' }), (name) => store.getApp(name) !== undefined);
+  let listening = config.port;
+  const controlUrl = (): string => config.forges.publicUrl ?? `http://${config.publicHost}:${listening}`;
+  forges = createForges({ settings: config.forges, store, pipeline, locks, apps, publicUrl, controlUrl, fetchTimeoutMs: 120_000, log: rootLog.child({ component: 'forges' }) });
   const server = createHttpServer({
     token: tokenSource.token,
-    routes: apiRoutes(apps),
+    routes: [...apiRoutes(apps), ...forges.routes],
+    hooks: forges.hooks,
     git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
     log: rootLog.child({ component: 'http' }),
   });
   const port = await listen(server, config.port, config.host);
+  listening = port;
+  forges.webhooks.resume();
   log.info({ port, host: config.host, dataDir: config.dataDir }, 'MinPaas is listening');
 
   return {
@@ -154,6 +165,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     docker,
     router,
     apps,
+    forges: forges!,
     async close() {
       router.close();
       docker.closeLogStreams();

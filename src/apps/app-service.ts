@@ -26,6 +26,8 @@ export interface AppServiceDeps {
   publicUrl: (port: number) => string;
   cloneTimeoutMs: number;
   defaultResources: Resources;
+  /** Runs first when an app is destroyed (its preview apps go with it). */
+  beforeDestroy?: (app: string) => Promise<void>;
 }
 
 export interface DeployFromRepoInput {
@@ -208,6 +210,7 @@ export class AppService {
     }
     const unlock = this.deps.locks.tryAcquire(app.name);
     try {
+      await this.deps.beforeDestroy?.(app.name);
       await this.deps.scheduler.remove(app);
       this.deps.store.deleteApp(app.name);
       await this.deps.repos.remove(app.name);

@@ -6,9 +6,11 @@ import { appsCommands } from './commands/apps.js';
 import { appSetupCommands } from './commands/builder.js';
 import { configCommands } from './commands/config.js';
 import { deployCommand } from './commands/deploy.js';
+import { forgeCommands } from './commands/forges.js';
 import { gitRemoteCommand } from './commands/git-remote.js';
 import { loginCommand } from './commands/login.js';
 import { logsCommand } from './commands/logs.js';
+import { previewsCommand } from './commands/previews.js';
 import { releasesCommands } from './commands/releases.js';
 import { resourcesCommands } from './commands/resources.js';
 import { resolveSettings, type Settings } from './settings.js';
@@ -43,6 +45,8 @@ export const COMMANDS: Command[] = [
   ...releasesCommands,
   ...resourcesCommands,
   gitRemoteCommand,
+  ...forgeCommands(),
+  previewsCommand,
 ];
 
 function synopsis(cmd: Command): string {

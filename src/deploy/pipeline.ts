@@ -37,6 +37,8 @@ export interface BuildDeployRequest {
   beforeBuild?: (app: AppRow) => Promise<void>;
   /** Runs once the release serves, still under the app's lock. */
   onReleased?: () => void;
+  /** Told the deploy's id once it is recorded (webhooks answer with it before the build). */
+  onStarted?: (deployId: number) => void;
   onLine?: LineSink;
 }
 
@@ -59,6 +61,7 @@ interface RunOptions {
   createIfMissing: boolean;
   builder?: BuilderName | undefined;
   check?: ((app: AppRow) => Promise<void>) | undefined;
+  onStarted?: ((deployId: number) => void) | undefined;
 }
 
 /** A release that serves; `finishing` settles when the scheduler's background work is done. */
@@ -256,6 +259,7 @@ export class DeployPipeline {
       }
       await check?.(app);
       deployId = store.startDeploy(appName, source, null).id;
+      opts.onStarted?.(deployId);
       const { release, finishing } = await work(log, app, deployId);
       const current = store.getApp(appName)!;
       log.step(`Released v${release.number}: ${this.deps.publicUrl(current.port)}`);

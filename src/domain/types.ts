@@ -51,7 +51,7 @@ export interface Release {
 }
 
 export type DeployStatus = 'running' | 'succeeded' | 'failed';
-export type DeploySource = 'push' | 'api' | 'config' | 'rollback';
+export type DeploySource = 'push' | 'api' | 'config' | 'rollback' | 'webhook';
 
 export interface Deploy {
   id: number;

@@ -4,6 +4,7 @@ import { MinPaasError, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Route } from './api-routes.js';
 import { loggableUrl, withoutSecrets } from './log-url.js';
+import type { HookEndpoints } from './hook-routes.js';
 import { sendError, sendJson } from './respond.js';
 
 export interface HttpDeps {
@@ -12,6 +13,8 @@ export interface HttpDeps {
   /** The git remote: takes `/APP.git/...` requests. */
   git: { matches: (url: string | undefined) => boolean; handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> };
   log: Logger;
+  /** Forge webhooks: authenticated by their signature, not the bearer token. */
+  hooks?: HookEndpoints;
 }
 
 /** One port serves the git remote and the admin API. */
@@ -36,6 +39,7 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
       sendJson(res, 200, { ok: true });
       return;
     }
+    if (deps.hooks?.matches(req.method, path)) return await deps.hooks.handle(req, res, path);
     if (!tokenMatches(bearerToken(req.headers.authorization), deps.token)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="MinPaas"');
       throw new MinPaasError('UNAUTHORIZED', 'missing or wrong token: send Authorization: Bearer <token> (see <data>/token)');

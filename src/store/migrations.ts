@@ -62,4 +62,47 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE releases ADD COLUMN process_types TEXT NOT NULL DEFAULT '{}';
   ALTER TABLE releases ADD COLUMN listen_port INTEGER;
   `,
+  // Forge connections (webhook secret and optional deploy token: readable only through the
+  // owner-only database file), webhook deliveries seen (de-duplication), preview apps, and
+  // the newest webhook job per app not yet done (resumed after a restart).
+  `
+  CREATE TABLE forge_connections (
+    app         TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+    forge       TEXT NOT NULL CHECK (forge IN ('github', 'gitlab')),
+    repo        TEXT NOT NULL,
+    branch      TEXT NOT NULL,
+    secret      TEXT NOT NULL,
+    token       TEXT,
+    created_at  TEXT NOT NULL
+  );
+  CREATE TABLE forge_deliveries (
+    forge        TEXT NOT NULL,
+    id           TEXT NOT NULL,
+    app          TEXT NOT NULL,
+    event        TEXT NOT NULL,
+    outcome      TEXT NOT NULL,
+    reason       TEXT,
+    pr           INTEGER,
+    received_at  TEXT NOT NULL,
+    PRIMARY KEY (forge, id)
+  );
+  CREATE INDEX forge_deliveries_by_app ON forge_deliveries (app, received_at);
+  CREATE TABLE previews (
+    parent      TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+    number      INTEGER NOT NULL,
+    app         TEXT NOT NULL UNIQUE,
+    head_ref    TEXT NOT NULL,
+    commit_sha  TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL,
+    PRIMARY KEY (parent, number)
+  );
+  CREATE TABLE forge_pending (
+    key          TEXT PRIMARY KEY,
+    parent       TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+    event_json   TEXT NOT NULL,
+    received_at  TEXT NOT NULL
+  );
+  `,
 ];

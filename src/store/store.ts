@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import type { AppRow, BuilderName, Deploy, DeploySource, EnvVars, ProcessTypes, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
 import type { Slot } from '../router/types.js';
 import { redactUrlsIn } from '../domain/repo-url.js';
+import { ForgeStore } from './forge-store.js';
 import { MIGRATIONS } from './migrations.js';
 
 type Row = Record<string, unknown>;
@@ -83,6 +84,8 @@ export interface Placement {
  */
 export class Store {
   private readonly db: Database.Database;
+  /** Forge connections, webhook deliveries, preview apps. */
+  readonly forges: ForgeStore;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -91,6 +94,7 @@ export class Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.forges = new ForgeStore(this.db);
     this.redactStoredCredentials();
   }
 
