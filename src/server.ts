@@ -5,6 +5,7 @@ import { AppService } from './apps/app-service.js';
 import { loadOrCreateInstanceId, loadOrCreateToken } from './auth/token.js';
 import { BaseImages } from './build/base-images.js';
 import { ImageBuilder } from './build/image-builder.js';
+import { nodeBuildPlanner } from './build/node-build.js';
 import type { Config } from './config.js';
 import { DeployLocks } from './deploy/lock.js';
 import { ImageRetention } from './deploy/image-retention.js';
@@ -89,6 +90,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     ),
     config.projectRoot,
     config.buildTimeoutMs,
+    nodeBuildPlanner(docker, config.dataDir),
   );
   const pipeline = new DeployPipeline({
     store,

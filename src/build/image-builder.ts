@@ -3,9 +3,13 @@ import path from 'node:path';
 import type { DockerEngine } from '../docker/index.js';
 import { imageTag } from '../docker/index.js';
 import { errorMessage, MinPaasError } from '../errors.js';
+import type { EnvVars } from '../domain/types.js';
 import type { Runtime } from '../runtimes/index.js';
 import type { BaseImages } from './base-images.js';
+import { renderBuildEnv } from './build-env.js';
 import { buildContext, PLATFORM_DOCKERFILE } from './context.js';
+import type { NodeBuildPlanner } from './node-build.js';
+import { procfileWeb, withCommand } from './procfile-command.js';
 
 export interface BuiltImage {
   tag: string;
@@ -17,6 +21,8 @@ export interface BuildJob {
   release: number;
   sourceDir: string;
   runtime: Runtime;
+  /** The app's config: it reaches the build steps, never the image (see build-env.ts). */
+  env?: EnvVars;
   onLine: (line: string) => void;
   signal?: AbortSignal;
 }
@@ -42,12 +48,19 @@ export class ImageBuilder {
     private readonly baseImages: BaseImages,
     private readonly projectRoot: string,
     private readonly timeoutMs: number,
+    private readonly nodePlanner?: NodeBuildPlanner,
   ) {}
 
   async build(job: BuildJob): Promise<BuiltImage> {
-    const base = await this.baseImages.resolve(job.runtime.name);
+    const configured = await this.baseImages.resolve(job.runtime.name);
     const tag = imageTag(job.app, job.release);
-    job.onLine(`Base image: ${base}`);
+    job.onLine(`Base image: ${configured}`);
+    const web = await procfileWeb(job.sourceDir);
+    const node = job.runtime.name === 'node' && this.nodePlanner ? await this.nodePlanner.prepare(job.sourceDir, configured, job.onLine) : null;
+    const base = node?.base ?? configured;
+    if (web) job.onLine(`-----> Procfile: web runs \`${web}\``);
+    let dockerfile = withLabels(await this.dockerfile(job.runtime), this.docker.labels(job.app, job.release));
+    if (web) dockerfile = withCommand(dockerfile, web);
     const tail: string[] = [];
     const onLine = (line: string): void => {
       tail.push(line);
@@ -59,10 +72,10 @@ export class ImageBuilder {
     try {
       const id = await this.docker.build(
         {
-          context: buildContext(job.sourceDir, withLabels(await this.dockerfile(job.runtime), this.docker.labels(job.app, job.release))),
+          context: buildContext(job.sourceDir, dockerfile, renderBuildEnv(job.env ?? {})),
           tag,
           dockerfile: PLATFORM_DOCKERFILE,
-          buildArgs: { BASE_IMAGE: base },
+          buildArgs: { BASE_IMAGE: base, ...node?.buildArgs },
           signal,
         },
         onLine,

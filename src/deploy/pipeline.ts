@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { ImageBuilder } from '../build/image-builder.js';
+import { buildLineSink } from '../build/output.js';
 import type { DockerEngine } from '../docker/index.js';
 import { allocatePort } from '../domain/ports.js';
 import { effectiveResources, type Resources } from '../domain/resources.js';
@@ -100,9 +101,10 @@ export class DeployPipeline {
       log.step(`Detected ${runtime.name} app`);
       const number = this.deps.store.nextReleaseNumber(app.name);
       log.step('Building image');
-      const image = await this.deps.builder.build({ app: app.name, release: number, sourceDir: dir, runtime, onLine: log.detail.bind(log) });
-      log.step(`Built ${image.tag}`);
+      // The config is known before the build: the build sees it too (never its image).
       const env = { ...this.deps.store.getEnv(app.name), ...req.env };
+      const image = await this.deps.builder.build({ app: app.name, release: number, sourceDir: dir, runtime, env, onLine: buildLineSink(log) });
+      log.step(`Built ${image.tag}`);
       try {
         const released = await this.release(app, log, deployId, {
           number,

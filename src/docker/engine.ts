@@ -91,6 +91,41 @@ export class DockerEngine {
     }
   }
 
+  /** An image's ID and labels, or null when it is not there. */
+  async imageInfo(ref: string): Promise<{ id: string; labels: Record<string, string> } | null> {
+    try {
+      const info = await this.docker.getImage(ref).inspect();
+      return { id: info.Id, labels: info.Config?.Labels ?? {} };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** The commands that made an image's layers, newest first (`docker history --no-trunc`). */
+  async imageHistory(ref: string): Promise<string[]> {
+    const layers = (await this.docker.getImage(ref).history()) as { CreatedBy?: string }[];
+    return layers.map((l) => l.CreatedBy ?? '');
+  }
+
+  /**
+   * Runs `cmd` in a throwaway container of `image` (no network) and returns its output;
+   * rejects when it exits non-zero. For probes such as `node --version`.
+   */
+  async runToCompletion(image: string, cmd: string[]): Promise<string> {
+    const container = await this.docker.createContainer({ Image: image, Cmd: cmd, Entrypoint: [], HostConfig: { NetworkMode: 'none' } });
+    try {
+      await container.start();
+      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      const raw = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+      const output = demuxBuffer(raw);
+      if (StatusCode !== 0) throw new Error(`${cmd.join(' ')} exited with ${StatusCode}: ${output.trim().slice(-300)}`);
+      return output;
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined);
+    }
+  }
+
   async pullImage(ref: string): Promise<void> {
     const stream = await this.docker.pull(ref);
     await new Promise<void>((resolve, reject) =>
