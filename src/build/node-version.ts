@@ -1,5 +1,5 @@
 import semver from 'semver';
-import { MinPaasError } from '../errors.js';
+import { errorMessage, MinPaasError } from '../errors.js';
 
 /**
  * Which Node a build uses: `engines.node` resolved against the versions the npm registry
@@ -40,6 +40,8 @@ export interface NodeVersionChoice {
   /** What was asked for, for messages: the engines range or "the LTS line (26.x)". */
   wanted: string;
   endOfLife: Date | null;
+  /** Set when the registry could not be asked and the base image's Node was used instead. */
+  unreachable?: string;
 }
 
 /** engines.node as written; a value that is no semver range is refused. */
@@ -74,7 +76,15 @@ export async function chooseNodeVersion(opts: {
   if (baseVersion && semver.satisfies(baseVersion, wanted)) {
     return { version: baseVersion, fromBase: true, wanted: label, endOfLife: withEol(baseVersion, today) };
   }
-  const versions = (await opts.published()).filter((v) => semver.valid(v) && !semver.prerelease(v));
+  let listed: string[];
+  try {
+    listed = await opts.published();
+  } catch (err) {
+    // Without engines, a host that cannot reach the registry still builds, on its base's Node.
+    if (range || !baseVersion) throw err;
+    return { version: baseVersion, fromBase: true, wanted: label, endOfLife: withEol(baseVersion, today), unreachable: errorMessage(err) };
+  }
+  const versions = listed.filter((v) => semver.valid(v) && !semver.prerelease(v));
   let version = semver.maxSatisfying(versions, wanted);
   if (!version && !range) {
     // The registry does not carry the LTS line yet: the newest older even major.

@@ -154,6 +154,21 @@ describe('lockfiles of yarn and pnpm are honoured', () => {
   });
 });
 
+describe('an end-of-life Node', () => {
+  it('is honoured, with a warning, on the base image that satisfies it', async () => {
+    const app = uniqueName('eol');
+    const result = await push(app, {
+      'package.json': JSON.stringify({ name: 'x', version: '1.0.0', engines: { node: '18.x' } }),
+      'server.js': REPORT_SERVER,
+    });
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toMatch(/remote: -----> Using Node 18\.\d+\.\d+, npm \S+/);
+    expect(result.output).toContain('remote:  !     Warning: Node 18 reached end-of-life on 2025-04-30');
+    // No start script: npm's own default, node server.js.
+    expect((await report(app)).node).toMatch(/^v18\./);
+  });
+});
+
 describe('refusals before any build', () => {
   it('engines.node that no published version satisfies', async () => {
     const app = uniqueName('engines');

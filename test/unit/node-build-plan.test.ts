@@ -86,6 +86,14 @@ describe('Node version from engines.node', () => {
     expect((await chooseNodeVersion({ range: null, baseVersion: null, published: async () => ['22.1.0', '24.2.0', '25.0.0'], today })).version).toBe('24.2.0');
   });
 
+  it('without engines and without the registry, the base image serves (with engines, the error stands)', async () => {
+    const down = async (): Promise<string[]> => {
+      throw new Error('ENOTFOUND registry.npmjs.org');
+    };
+    expect(await chooseNodeVersion({ range: null, baseVersion: '18.20.4', published: down, today })).toMatchObject({ version: '18.20.4', fromBase: true, unreachable: 'ENOTFOUND registry.npmjs.org' });
+    await expect(chooseNodeVersion({ range: '22.x', baseVersion: '18.20.4', published: down, today })).rejects.toThrow('ENOTFOUND');
+  });
+
   it('a base image that satisfies the range serves without asking the registry', async () => {
     expect(await chooseNodeVersion({ range: '>=18', baseVersion: '18.20.4', published: never, today })).toMatchObject({ version: '18.20.4', fromBase: true });
   });
