@@ -75,11 +75,12 @@ export class ImageBuilder {
           context: buildContext(job.sourceDir, dockerfile, renderBuildEnv(job.env ?? {})),
           tag,
           dockerfile: PLATFORM_DOCKERFILE,
-          buildArgs: { BASE_IMAGE: base, ...node?.buildArgs },
+          buildArgs: { BASE_IMAGE: base, ...(node ? { ...node.buildArgs, ...this.cacheLabels(job.app) } : {}) },
           signal,
         },
         onLine,
       );
+      await this.dropOlderBuildCaches(job.app);
       return { tag, id };
     } catch (err) {
       // A half-built image must not linger under the release's tag.
@@ -90,6 +91,20 @@ export class ImageBuilder {
       }
       throw new MinPaasError('BUILD_FAILED', `build failed: ${errorMessage(err)}`, tail);
     }
+  }
+
+  /**
+   * A build leaves its build stage's result as the app's build cache; the one just made
+   * replaces the others (their layers that it shares stay, being its own).
+   */
+  private async dropOlderBuildCaches(app: string): Promise<void> {
+    const caches = (await this.docker.listOwnedImages(app)).filter((i) => i.buildCache).sort((a, b) => b.created - a.created);
+    for (const old of caches.slice(1)) await this.docker.removeImage(old.id).catch(() => false);
+  }
+
+  /** Build args naming the app's build cache image (see runtimes/node/Dockerfile). */
+  private cacheLabels(app: string): Record<string, string> {
+    return { MINPAAS_INSTANCE: this.docker.instance, MINPAAS_APP: app };
   }
 
   /** Dockerfiles are read once: they belong to the platform, not to a deploy. */

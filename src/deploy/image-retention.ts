@@ -28,9 +28,11 @@ export class ImageRetention {
     const current = this.store.getApp(app)?.release;
     const keepIds = new Set(releases.slice(0, this.keep).map((r) => r.imageId));
     for (const r of releases) if (r.number === current) keepIds.add(r.imageId);
-    const doomed = (await this.docker.listOwnedImages(app)).filter(
+    const owned = await this.docker.listOwnedImages(app);
+    const doomed = owned.filter(
       // A release number above the newest is a build in progress: not ours to judge yet.
-      (img) => !keepIds.has(img.id) && (img.release === null || img.release <= newest),
+      // Build caches are the image builder's: it keeps each app's newest.
+      (img) => !img.buildCache && !keepIds.has(img.id) && (img.release === null || img.release <= newest),
     );
     return this.removeAll(doomed);
   }
@@ -39,7 +41,11 @@ export class ImageRetention {
   async removeOrphans(): Promise<string[]> {
     const known = new Set<string>();
     for (const app of this.store.listApps()) for (const r of this.store.listReleases(app.name)) known.add(r.imageId);
-    return this.removeAll((await this.docker.listOwnedImages()).filter((img) => !known.has(img.id)));
+    const apps = new Set(this.store.listApps().map((a) => a.name));
+    const owned = await this.docker.listOwnedImages();
+    // An existing app's newest build cache stays: its next push reuses the install layer.
+    const orphans = owned.filter((img) => !known.has(img.id) && !(img.buildCache && img.app !== null && apps.has(img.app)));
+    return this.removeAll(orphans);
   }
 
   private async removeAll(images: OwnedImage[]): Promise<string[]> {
@@ -57,3 +63,4 @@ export class ImageRetention {
     return removed;
   }
 }
+

@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import { PassThrough, type Readable } from 'node:stream';
 import { BuildStreamParser, type BuildEvent } from './build-stream.js';
 import { demuxBuffer } from './log-frames.js';
-import { LABEL_APP, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
+import { LABEL_APP, LABEL_BUILD_CACHE, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
 
 export interface BuildRequest {
   context: Readable;
@@ -50,6 +50,10 @@ export interface OwnedImage {
   tags: string[];
   app: string | null;
   release: number | null;
+  /** A build stage's result, kept as the app's build cache (no release runs it). */
+  buildCache: boolean;
+  /** Unix seconds. */
+  created: number;
 }
 
 /** Docker answers 404 for things that are not there; those are not errors for us. */
@@ -317,6 +321,8 @@ export class DockerEngine {
       tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
       app: i.Labels?.[LABEL_APP] ?? null,
       release: i.Labels?.[LABEL_RELEASE] ? Number(i.Labels[LABEL_RELEASE]) : null,
+      buildCache: i.Labels?.[LABEL_BUILD_CACHE] === 'true',
+      created: i.Created,
     }));
   }
 

@@ -101,6 +101,21 @@ describe('a TypeScript app built with tsc from devDependencies (npm ci)', () => 
     const history = await t.docker.imageHistory(image);
     expect(history.join('\n')).not.toContain(secret);
   });
+
+  it('a code-only push reuses the install layer, kept as the one build cache of the app', async () => {
+    const repo = repos[repos.length - 1]!;
+    await repo.commit({ 'src/index.ts': 'export const answer: number = 44;\n' }, 'another code change');
+    const result = await repo.push(t.remote(app));
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).not.toContain('-----> Installing dependencies');
+    expect(result.output).toContain('-----> Running build (npm run build)');
+    // The build stage is no layer of the release image: without its own label the clean-up
+    // of failed builds' leftovers (dangling, minpaas.build-layer=true) would take it and the
+    // install layer under it. One cache per app: the newest replaced the older ones.
+    const caches = (await t.docker.listOwnedImages(app)).filter((i) => i.buildCache);
+    expect(caches).toHaveLength(1);
+    expect((await t.docker.imageInfo(caches[0]!.id))?.labels['minpaas.build-layer']).toBe('false');
+  });
 });
 
 describe('lockfiles of yarn and pnpm are honoured', () => {
