@@ -78,7 +78,7 @@ export class NodeBuildPlanner {
       hasDependencies: count(pkg.dependencies) + count(pkg.devDependencies) + count(pkg.optionalDependencies) > 0,
       hasDevDependencies: count(pkg.devDependencies) > 0,
       lockfileHasNoInstallScripts: pm.name === 'npm' && pm.lockfile !== null && !lock.includes('"hasInstallScript": true'),
-      workspaces: pkg.workspaces !== undefined || lockfiles['pnpm-lock.yaml'] !== undefined && (await readIfPresent(path.join(sourceDir, 'pnpm-workspace.yaml'))) !== undefined,
+      workspaces: pkg.workspaces !== undefined || (pm.name === 'pnpm' && (await readIfPresent(path.join(sourceDir, 'pnpm-workspace.yaml'))) !== undefined),
     });
     return { base: runtime.image, buildArgs: { MINPAAS_NODE_DEPS: commands.deps, MINPAAS_NODE_BUILD: commands.build } };
   }

@@ -1,10 +1,20 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { errorMessage, MinPaasError } from '../errors.js';
 
 const run = promisify(execFile);
+
+/**
+ * The npm that ships with the Node running MinPaas (a service's PATH may not have one),
+ * else whichever npm is on PATH.
+ */
+function npmCommand(): string {
+  const beside = path.join(path.dirname(process.execPath), 'npm');
+  return existsSync(beside) ? beside : 'npm';
+}
 
 /** Version lists change when something is published; an hour old is fresh enough. */
 const VERSIONS_TTL_MS = 60 * 60 * 1000;
@@ -72,7 +82,7 @@ export class NpmRegistry {
 
   private async npm(args: string[], timeout: number): Promise<{ stdout: string }> {
     try {
-      return await run('npm', args, { timeout, maxBuffer: 32 << 20, env: { ...process.env, NPM_CONFIG_UPDATE_NOTIFIER: 'false' } });
+      return await run(npmCommand(), args, { timeout, maxBuffer: 32 << 20, env: { ...process.env, NPM_CONFIG_UPDATE_NOTIFIER: 'false' } });
     } catch (err) {
       const stderr = String((err as { stderr?: unknown }).stderr ?? '').trim().split('\n').slice(-3).join(' ');
       throw new MinPaasError('BUILD_FAILED', `npm ${args.slice(0, 2).join(' ')} failed: ${stderr || errorMessage(err)}`);

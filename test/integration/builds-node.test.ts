@@ -30,6 +30,7 @@ interface Report {
   ppid: number;
   leftPad: string | null;
   typescript: boolean;
+  isNumber: boolean;
   built: string | null;
   installed: string | null;
   buildEnvFile: boolean;
@@ -146,6 +147,29 @@ describe('lockfiles of yarn and pnpm are honoured', () => {
     // bash replaced itself with the app: its parent is the container's init (PID 1), which
     // hands it the SIGTERM of a stop.
     expect(r.ppid).toBe(1);
+  });
+
+  it('yarn 4 (berry): immutable install of what yarn.lock pins, devDependencies pruned', async () => {
+    const app = uniqueName('berry');
+    const yarnrc = 'nodeLinker: node-modules\nenableTelemetry: false\n';
+    const manifest = (leftPad: string) =>
+      JSON.stringify(base('berry-app', { dependencies: { 'left-pad': leftPad }, devDependencies: { 'is-number': '7.0.0' }, packageManager: 'yarn@4.18.1' }));
+    let lock = await generateLockfile(
+      { 'package.json': manifest(LEFT_PAD_PINNED), '.yarnrc.yml': yarnrc },
+      'npx',
+      ['-y', '-p', '@yarnpkg/cli-dist@4.18.1', 'yarn', 'install', '--mode=update-lockfile'],
+      'yarn.lock',
+    );
+    // The entry's key and the workspace's descriptor say ^1.0.0; the resolution stays 1.1.0.
+    lock = lock.replace(`"left-pad@npm:${LEFT_PAD_PINNED}":`, '"left-pad@npm:^1.0.0":').replace(`left-pad: "npm:${LEFT_PAD_PINNED}"`, 'left-pad: "npm:^1.0.0"');
+    expect(lock).toContain(`resolution: "left-pad@npm:${LEFT_PAD_PINNED}"`);
+    const result = await push(app, { 'package.json': manifest('^1.0.0'), '.yarnrc.yml': yarnrc, 'yarn.lock': lock, 'server.js': REPORT_SERVER });
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toMatch(/remote: -----> Using Node \d+\.\d+\.\d+, npm \S+, yarn 4\.18\.1/);
+    expect(result.output).toContain('remote: -----> Pruning devDependencies');
+    const r = await report(app);
+    expect(r.leftPad).toBe(LEFT_PAD_PINNED);
+    expect(r.isNumber).toBe(false);
   });
 
   it('pnpm at the packageManager version, with engines.node selecting a provisioned Node 22', async () => {
