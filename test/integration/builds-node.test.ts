@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pythonApp } from '../fixtures/apps.js';
 import { generateLockfile, REPORT_SERVER } from '../fixtures/node-apps.js';
 import { AppRepo } from '../helpers/git.js';
 import { httpGet } from '../helpers/http.js';
@@ -190,6 +191,22 @@ describe('lockfiles of yarn and pnpm are honoured', () => {
     const r = await report(app);
     expect(r.node).toMatch(/^v22\./);
     expect(r.leftPad).toBe(LEFT_PAD_PINNED);
+  });
+});
+
+describe('a Procfile web line is the image command for Python too', () => {
+  it('runs the Procfile command, not python app.py', async () => {
+    const app = uniqueName('pyproc');
+    const py = pythonApp('from the Procfile');
+    const result = await push(app, {
+      ...py,
+      'server.py': py['app.py']!,
+      'app.py': 'raise SystemExit("app.py must not run: the Procfile says server.py")\n',
+      Procfile: 'web: python server.py\n',
+    });
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toContain('remote: -----> Procfile: web runs `python server.py`');
+    expect((await httpGet(t.server.store.getApp(app)!.port))?.body).toMatch(/^from the Procfile port=8000/);
   });
 });
 
