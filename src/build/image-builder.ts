@@ -52,15 +52,8 @@ export class ImageBuilder {
   ) {}
 
   async build(job: BuildJob): Promise<BuiltImage> {
-    const configured = await this.baseImages.resolve(job.runtime.name);
     const tag = imageTag(job.app, job.release);
-    job.onLine(`Base image: ${configured}`);
-    const web = await procfileWeb(job.sourceDir);
-    const node = job.runtime.name === 'node' && this.nodePlanner ? await this.nodePlanner.prepare(job.sourceDir, configured, job.onLine) : null;
-    const base = node?.base ?? configured;
-    if (web) job.onLine(`-----> Procfile: web runs \`${web}\``);
-    let dockerfile = withLabels(await this.dockerfile(job.runtime), this.docker.labels(job.app, job.release));
-    if (web) dockerfile = withCommand(dockerfile, web);
+    const { dockerfile, buildArgs } = await this.plan(job);
     const tail: string[] = [];
     const onLine = (line: string): void => {
       tail.push(line);
@@ -75,12 +68,12 @@ export class ImageBuilder {
           context: buildContext(job.sourceDir, dockerfile, renderBuildEnv(job.env ?? {})),
           tag,
           dockerfile: PLATFORM_DOCKERFILE,
-          buildArgs: { BASE_IMAGE: base, ...(node ? { ...node.buildArgs, ...this.cacheLabels(job.app) } : {}) },
+          buildArgs,
           signal,
         },
         onLine,
       );
-      await this.dropOlderBuildCaches(job.app);
+      await this.dropOlderBuildCaches(job.app).catch(() => undefined);
       return { tag, id };
     } catch (err) {
       // A half-built image must not linger under the release's tag.
@@ -91,6 +84,22 @@ export class ImageBuilder {
       }
       throw new MinPaasError('BUILD_FAILED', `build failed: ${errorMessage(err)}`, tail);
     }
+  }
+
+  /**
+   * The Dockerfile (labels, the Procfile's web command) and build args of a job: the base
+   * image, and for Node the runtime image and commands the planner picked.
+   */
+  private async plan(job: BuildJob): Promise<{ dockerfile: string; buildArgs: Record<string, string> }> {
+    const configured = await this.baseImages.resolve(job.runtime.name);
+    job.onLine(`Base image: ${configured}`);
+    const web = await procfileWeb(job.sourceDir);
+    const node = job.runtime.name === 'node' && this.nodePlanner ? await this.nodePlanner.prepare(job.sourceDir, configured, job.onLine) : null;
+    if (web) job.onLine(`-----> Procfile: web runs \`${web}\``);
+    let dockerfile = withLabels(await this.dockerfile(job.runtime), this.docker.labels(job.app, job.release));
+    if (web) dockerfile = withCommand(dockerfile, web);
+    const buildArgs = node ? { BASE_IMAGE: node.base, ...node.buildArgs, ...this.cacheLabels(job.app) } : { BASE_IMAGE: configured };
+    return { dockerfile, buildArgs };
   }
 
   /**
