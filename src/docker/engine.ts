@@ -106,6 +106,12 @@ export class DockerEngine {
     }
   }
 
+  /** Labels of every image tagged in `repo` (e.g. minpaas-base/node-runtime), by tag. */
+  async imagesOfRepo(repo: string): Promise<{ tag: string; labels: Record<string, string> }[]> {
+    const list = await this.docker.listImages({ filters: { reference: [`${repo}:*`] } });
+    return list.flatMap((i) => (i.RepoTags ?? []).filter((t) => t.startsWith(`${repo}:`)).map((tag) => ({ tag, labels: i.Labels ?? {} })));
+  }
+
   /** The commands that made an image's layers, newest first (`docker history --no-trunc`). */
   async imageHistory(ref: string): Promise<string[]> {
     const layers = (await this.docker.getImage(ref).history()) as { CreatedBy?: string }[];
