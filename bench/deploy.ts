@@ -1,8 +1,11 @@
 /**
- * Deploy benchmark: for the same tiny Node app on the same base image, times
- *   (a) raw `docker build` + `docker run` + first HTTP 200, and
+ * Deploy benchmark: for the same Node app on the same runtime image, times
+ *   (a) raw `docker build` + `docker run` + first HTTP 200 of the same Dockerfile, build
+ *       args and context MinPaas uses, and
  *   (b) `git push` of a code change to MinPaas → the new release serving,
  * interleaved, RUNS times each, and prints the medians and the ratio b/a (target ≤ 1.3).
+ * Two apps: a tiny one (no dependencies), and a TypeScript one with a build step
+ * (typescript from devDependencies, `npm run build`, devDependencies pruned).
  *
  *   npx tsx bench/deploy.ts [runs]
  */
@@ -11,10 +14,13 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { BUILD_ENV_FILE } from '../src/build/build-env.js';
+import { nodeBuildPlanner } from '../src/build/node-build.js';
 import { nodeApp } from '../test/fixtures/apps.js';
+import { generateLockfile, typescriptApp } from '../test/fixtures/node-apps.js';
 import { AppRepo } from '../test/helpers/git.js';
 import { httpGet } from '../test/helpers/http.js';
-import { startTestServer, uniqueName } from '../test/helpers/server.js';
+import { startTestServer, uniqueName, type TestServer } from '../test/helpers/server.js';
 import { LOCAL_BASE_IMAGES } from '../src/build/base-images.js';
 
 const run = promisify(execFile);
@@ -39,13 +45,25 @@ async function baseImage(): Promise<string> {
   }
 }
 
-/** (a): what a person would do by hand with the same Dockerfile and context. */
-async function rawDeploy(dir: string, base: string, i: number): Promise<number> {
+async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {
+  for (const [name, text] of Object.entries(files)) {
+    await fs.mkdir(path.dirname(path.join(dir, name)), { recursive: true });
+    await fs.writeFile(path.join(dir, name), text);
+  }
+}
+
+interface Case {
+  name: string;
+  files: (message: string) => Record<string, string>;
+}
+
+/** (a): what a person would do by hand with the same Dockerfile, build args and context. */
+async function rawDeploy(dir: string, c: Case, extra: Record<string, string>, buildArgs: string[], i: number): Promise<number> {
   const message = `raw ${i}`;
-  for (const [name, text] of Object.entries(nodeApp(message))) await fs.writeFile(path.join(dir, name), text);
+  await writeFiles(dir, { ...c.files(message), ...extra });
   const tag = `minpaas-bench/raw:${i}`;
   const started = performance.now();
-  await run('docker', ['build', '-q', '-t', tag, '--build-arg', `BASE_IMAGE=${base}`, '-f', 'Dockerfile.bench', '.'], {
+  await run('docker', ['build', '-q', '-t', tag, ...buildArgs, '-f', 'Dockerfile.bench', '.'], {
     cwd: dir,
     env: { ...process.env, DOCKER_BUILDKIT: '0' },
   });
@@ -59,42 +77,57 @@ async function rawDeploy(dir: string, base: string, i: number): Promise<number> 
   return elapsed;
 }
 
-async function main(): Promise<void> {
-  const base = await baseImage();
-  const t = await startTestServer({ MINPAAS_LOG_LEVEL: 'silent' });
+async function measure(t: TestServer, base: string, c: Case): Promise<number> {
   const app = uniqueName('bench');
-  const repo = await AppRepo.create(nodeApp('push 0'));
+  // A lockfile made by npm itself, so both paths run `npm ci` on the same tree.
+  const lockfile: Record<string, string> = c.name === 'tiny' ? {} : { 'package-lock.json': await generateLockfile(c.files('lock'), 'npm', ['install', '--package-lock-only', '--ignore-scripts'], 'package-lock.json') };
+  const repo = await AppRepo.create({ ...c.files('push 0'), ...lockfile });
   const rawDir = await fs.mkdtemp(path.join(os.tmpdir(), 'minpaas-bench-raw-'));
-  await fs.copyFile(path.join(process.cwd(), 'runtimes/node/Dockerfile'), path.join(rawDir, 'Dockerfile.bench'));
   try {
+    await fs.copyFile(path.join(process.cwd(), 'runtimes/node/Dockerfile'), path.join(rawDir, 'Dockerfile.bench'));
+    await writeFiles(rawDir, { ...c.files('raw 0'), ...lockfile, [BUILD_ENV_FILE]: '' });
+    // The runtime image and build args MinPaas picks for this app (Node version, commands).
+    const setup = await nodeBuildPlanner(t.docker, t.dataDir).prepare(rawDir, base, () => undefined);
+    const buildArgs = Object.entries({ BASE_IMAGE: setup.base, ...setup.buildArgs }).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
     // Warm both paths once (base image layers, dependency layer), then measure.
     const first = await repo.push(t.remote(app));
     if (first.code !== 0) throw new Error(`first push failed:\n${first.output}`);
     const port = t.server.store.getApp(app)!.port;
-    await rawDeploy(rawDir, base, 0);
+    await rawDeploy(rawDir, c, lockfile, buildArgs, 0);
 
     const raw: number[] = [];
     const push: number[] = [];
     for (let i = 1; i <= RUNS; i++) {
-      raw.push(await rawDeploy(rawDir, base, i));
-      await repo.commit(nodeApp(`push ${i}`), `change ${i}`);
+      raw.push(await rawDeploy(rawDir, c, lockfile, buildArgs, i));
+      await repo.commit(c.files(`push ${i}`), `change ${i}`);
       const started = performance.now();
       const res = await repo.push(t.remote(app));
       if (res.code !== 0) throw new Error(`push ${i} failed:\n${res.output}`);
       await waitFor200(port, `push ${i}`);
       push.push(performance.now() - started);
-      console.log(`run ${i}: raw ${(raw[i - 1]! / 1000).toFixed(2)} s, git push ${(push[i - 1]! / 1000).toFixed(2)} s`);
+      console.log(`${c.name} run ${i}: raw ${(raw[i - 1]! / 1000).toFixed(2)} s, git push ${(push[i - 1]! / 1000).toFixed(2)} s`);
     }
     const a = median(raw);
     const b = median(push);
-    console.log(`\nbase image: ${base}; ${RUNS} runs each, interleaved`);
+    console.log(`\n${c.name} app on ${setup.base}; ${RUNS} runs each, interleaved`);
     console.log(`(a) docker build + run + first 200: median ${(a / 1000).toFixed(2)} s`);
     console.log(`(b) git push → new release serving: median ${(b / 1000).toFixed(2)} s`);
-    console.log(`ratio b/a: ${(b / a).toFixed(2)} (target ≤ 1.30)`);
+    console.log(`ratio b/a: ${(b / a).toFixed(2)} (target ≤ 1.30)\n`);
+    return b / a;
   } finally {
-    await t.cleanup();
     await repo.remove();
     await fs.rm(rawDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const base = await baseImage();
+  const t = await startTestServer({ MINPAAS_LOG_LEVEL: 'silent' });
+  try {
+    await measure(t, base, { name: 'tiny', files: (m) => nodeApp(m) });
+    await measure(t, base, { name: 'typescript (build step)', files: (m) => typescriptApp(m) });
+  } finally {
+    await t.cleanup();
   }
 }
 

@@ -8,7 +8,8 @@
 #   minpaas-base/python:bookworm   + python3, pip (python / pip on PATH)
 #
 # MINPAAS_BUILD_CA_FILE=/path/ca.crt  makes the images trust that CA bundle (for a TLS
-# proxy in front of the npm or PyPI registry).
+# proxy in front of the npm or PyPI registry). The bundle's hash is a label of the node and
+# python images: a cached image built with another bundle (or none) is rebuilt.
 set -euo pipefail
 
 DEBIAN_TAG=minpaas-base/debian:bookworm
@@ -20,6 +21,17 @@ FORCE=0
 
 say() { echo "-----> $*"; }
 have_image() { [ "$FORCE" = 0 ] && docker image inspect "$1" >/dev/null 2>&1; }
+CA_HASH=none
+if [ -n "${MINPAAS_BUILD_CA_FILE:-}" ]; then
+  [ -r "$MINPAAS_BUILD_CA_FILE" ] || { echo " !     MINPAAS_BUILD_CA_FILE=$MINPAAS_BUILD_CA_FILE is not readable" >&2; exit 1; }
+  CA_HASH=$(sha256sum "$MINPAAS_BUILD_CA_FILE" | cut -c1-64)
+fi
+# A runtime image is current when it exists and was built from the same recipe: its
+# Dockerfile and the CA bundle's hash, recorded as a label (a changed recipe rebuilds it).
+have_current_image() { # tag, recipe hash
+  have_image "$1" || return 1
+  [ "$(docker image inspect -f '{{index .Config.Labels "minpaas.recipe"}}' "$1")" = "$2" ]
+}
 
 work=$(mktemp -d /tmp/minpaas-base.XXXXXX)
 trap 'rm -rf "$work"' EXIT
@@ -53,22 +65,24 @@ DOCKER
 }
 
 build_runtime() { # tag, label, packages, extra Dockerfile lines
-  local tag=$1 label=$2 packages=$3 extra=$4 ctx="$work/$2"
-  if have_image "$tag"; then say "$tag exists"; return; fi
+  local tag=$1 label=$2 packages=$3 extra=$4 ctx="$work/$2" recipe
   mkdir -p "$ctx"
   {
     echo "FROM $DEBIAN_TAG"
     echo "RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $packages && rm -rf /var/lib/apt/lists/*"
     ca_layer "$ctx"
     echo "$extra"
-    echo "LABEL minpaas.base=$label"
   } >"$ctx/Dockerfile"
+  recipe=$( { cat "$ctx/Dockerfile"; echo "$CA_HASH"; } | sha256sum | cut -c1-64)
+  if have_current_image "$tag" "$recipe"; then say "$tag exists"; return; fi
+  echo "LABEL minpaas.base=$label minpaas.ca-sha256=$CA_HASH minpaas.recipe=$recipe" >>"$ctx/Dockerfile"
   say "building $tag"
   DOCKER_BUILDKIT=0 docker build -t "$tag" "$ctx" >"$work/$label-build.log" 2>&1 \
     || { tail -30 "$work/$label-build.log" >&2; exit 1; }
 }
 
-build_runtime "$NODE_TAG" node "nodejs npm" \
+# libatomic1: the official Node binaries that builds provision for engines.node need it.
+build_runtime "$NODE_TAG" node "nodejs npm libatomic1" \
   'ENV NPM_CONFIG_UPDATE_NOTIFIER=false NPM_CONFIG_FUND=false NPM_CONFIG_AUDIT=false'
 # Debian marks its python "externally managed"; the image is the app's own environment.
 build_runtime "$PYTHON_TAG" python "python3 python3-pip python-is-python3" \

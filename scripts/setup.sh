@@ -51,6 +51,14 @@ fi
 say "building MinPaas"
 npx tsc -p tsconfig.json
 
+# A host that trusts an extra CA bundle (a TLS proxy in front of the registries) gets it
+# into the local base images too, or npm and pip fail inside builds.
+if [ -z "${MINPAAS_BUILD_CA_FILE:-}" ]; then
+  for ca in "${NODE_EXTRA_CA_CERTS:-}" "${SSL_CERT_FILE:-}"; do
+    if [ -n "$ca" ] && [ -r "$ca" ]; then export MINPAAS_BUILD_CA_FILE=$ca; say "base images will trust $ca"; break; fi
+  done
+fi
+
 # Base images: the configured (or default) image when it can be pulled, local ones otherwise.
 need_local=0
 for image in "${MINPAAS_NODE_BASE_IMAGE:-node:20-bookworm-slim}" "${MINPAAS_PYTHON_BASE_IMAGE:-python:3.12-slim-bookworm}"; do

@@ -6,6 +6,7 @@ import { loadOrCreateInstanceId, loadOrCreateToken } from './auth/token.js';
 import { BaseImages } from './build/base-images.js';
 import { DockerfileBuilder } from './build/dockerfile-builder.js';
 import { ImageBuilder } from './build/image-builder.js';
+import { nodeBuildPlanner } from './build/node-build.js';
 import { pipBuildArgs } from './build/pip-index.js';
 import type { Config } from './config.js';
 import { DeployLocks } from './deploy/lock.js';
@@ -96,6 +97,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     config.projectRoot,
     config.buildTimeoutMs,
     { memoryBytes: config.limits.buildMemoryBytes, cpus: config.limits.buildCpus },
+    nodeBuildPlanner(docker, config.dataDir),
   );
   const pipeline = new DeployPipeline({
     store,

@@ -218,8 +218,6 @@ export class AppService {
       for (const image of await this.deps.docker.listOwnedImages(app.name)) {
         await this.deps.docker.removeImage(image.id);
       }
-      // The app's build-stage caches (untagged, labelled with its name).
-      for (const id of await this.deps.docker.listBuildStages(app.name)) await this.deps.docker.removeImage(id);
     } finally {
       unlock();
     }

@@ -3,10 +3,14 @@ import path from 'node:path';
 import type { DockerEngine } from '../docker/index.js';
 import { imageTag } from '../docker/index.js';
 import { errorMessage, MinPaasError } from '../errors.js';
+import type { EnvVars } from '../domain/types.js';
 import type { Runtime } from '../runtimes/index.js';
 import type { BaseImages } from './base-images.js';
+import { renderBuildEnv } from './build-env.js';
 import { buildContext, PLATFORM_DOCKERFILE } from './context.js';
 import { assertSelfContained } from './source-tree.js';
+import type { NodeBuildPlanner } from './node-build.js';
+import { procfileWeb, withCommand } from './procfile-command.js';
 
 export interface BuiltImage {
   tag: string;
@@ -18,6 +22,8 @@ export interface BuildJob {
   release: number;
   sourceDir: string;
   runtime: Runtime;
+  /** The app's config: it reaches the build steps, never the image (see build-env.ts). */
+  env?: EnvVars;
   onLine: (line: string) => void;
   signal?: AbortSignal;
   /** Extra build args of this runtime's Dockerfile (e.g. python's package index). */
@@ -47,13 +53,13 @@ export class ImageBuilder {
     private readonly timeoutMs: number,
     /** Memory and CPUs of each build (MINPAAS_BUILD_MEMORY, MINPAAS_BUILD_CPUS). */
     private readonly limits: { memoryBytes: number | null; cpus: number | null } = { memoryBytes: null, cpus: null },
+    private readonly nodePlanner?: NodeBuildPlanner,
   ) {}
 
   async build(job: BuildJob): Promise<BuiltImage> {
     await assertSelfContained(job.sourceDir);
-    const base = await this.baseImages.resolve(job.runtime.name);
     const tag = imageTag(job.app, job.release);
-    job.onLine(`Base image: ${base}`);
+    const { dockerfile, buildArgs } = await this.plan(job);
     const tail: string[] = [];
     const onLine = (line: string): void => {
       tail.push(line);
@@ -65,15 +71,16 @@ export class ImageBuilder {
     try {
       const id = await this.docker.build(
         {
-          context: buildContext(job.sourceDir, withLabels(await this.dockerfile(job.runtime), this.docker.labels(job.app, job.release))),
+          context: buildContext(job.sourceDir, dockerfile, renderBuildEnv(job.env ?? {})),
           tag,
           dockerfile: PLATFORM_DOCKERFILE,
-          buildArgs: { ...job.buildArgs, BASE_IMAGE: base },
+          buildArgs,
           signal,
           limits: this.limits,
         },
         onLine,
       );
+      await this.dropOlderBuildCaches(job.app).catch(() => undefined);
       return { tag, id };
     } catch (err) {
       // A half-built image must not linger under the release's tag.
@@ -84,6 +91,37 @@ export class ImageBuilder {
       }
       throw new MinPaasError('BUILD_FAILED', `build failed: ${errorMessage(err)}`, tail);
     }
+  }
+
+  /**
+   * The Dockerfile (labels, the Procfile's web command) and build args of a job: the base
+   * image, and for Node the runtime image and commands the planner picked.
+   */
+  private async plan(job: BuildJob): Promise<{ dockerfile: string; buildArgs: Record<string, string> }> {
+    const configured = await this.baseImages.resolve(job.runtime.name);
+    job.onLine(`Base image: ${configured}`);
+    const web = await procfileWeb(job.sourceDir);
+    const node = job.runtime.name === 'node' && this.nodePlanner ? await this.nodePlanner.prepare(job.sourceDir, configured, job.onLine) : null;
+    if (web) job.onLine(`-----> Procfile: web runs \`${web}\``);
+    let dockerfile = withLabels(await this.dockerfile(job.runtime), this.docker.labels(job.app, job.release));
+    if (web) dockerfile = withCommand(dockerfile, web);
+    const base = node ? { BASE_IMAGE: node.base, ...node.buildArgs } : { BASE_IMAGE: configured };
+    const buildArgs = { ...job.buildArgs, ...base, ...this.cacheLabels(job.app) };
+    return { dockerfile, buildArgs };
+  }
+
+  /**
+   * A build leaves its build stage's result as the app's build cache; the one just made
+   * replaces the others (their layers that it shares stay, being its own).
+   */
+  private async dropOlderBuildCaches(app: string): Promise<void> {
+    const caches = (await this.docker.listOwnedImages(app)).filter((i) => i.buildCache).sort((a, b) => b.created - a.created);
+    for (const old of caches.slice(1)) await this.docker.removeImage(old.id).catch(() => false);
+  }
+
+  /** Build args naming the app's build cache image (see the build stage of each runtime's Dockerfile). */
+  private cacheLabels(app: string): Record<string, string> {
+    return { MINPAAS_INSTANCE: this.docker.instance, MINPAAS_APP: app };
   }
 
   /** Dockerfiles are read once: they belong to the platform, not to a deploy. */

@@ -6,8 +6,6 @@ import type { Store } from '../store/store.js';
 
 /** Untagged build layers younger than this may belong to a build that runs right now. */
 const BUILD_LAYER_GRACE_MINUTES = 10;
-/** Build stages (dependency caches) kept per app: the current one and the one before. */
-const BUILD_STAGES_KEPT = 2;
 
 /**
  * The images of the last `keep` builds (build releases, newest first) and the one that
@@ -49,25 +47,24 @@ export class ImageRetention {
     const newest = releases[0]?.number ?? 0;
     const current = this.store.getApp(app)?.release;
     const keepIds = imagesToKeep(releases, this.keep, current ?? null);
-    const doomed = (await this.docker.listOwnedImages(app)).filter(
+    const owned = await this.docker.listOwnedImages(app);
+    const doomed = owned.filter(
       // A release number above the newest is a build in progress: not ours to judge yet.
-      (img) => !keepIds.has(img.id) && (img.release === null || img.release <= newest),
+      // Build caches are the image builder's: it keeps each app's newest.
+      (img) => !img.buildCache && !keepIds.has(img.id) && (img.release === null || img.release <= newest),
     );
-    const removed = await this.removeAll(doomed);
-    return [...removed, ...(await this.pruneBuildStages(app, BUILD_STAGES_KEPT))];
-  }
-
-  /** An app's build-stage caches beyond the newest `keep` (all of them for a deleted app). */
-  async pruneBuildStages(app: string, keep: number): Promise<string[]> {
-    const stages = (await this.docker.listBuildStages(app)).slice(keep);
-    return this.removeAll(stages.map((id) => ({ id, tags: [], app, release: null })));
+    return this.removeAll(doomed);
   }
 
   /** At start-up: images no release refers to (a build a crash interrupted, a deleted app). */
   async removeOrphans(): Promise<string[]> {
     const known = new Set<string>();
     for (const app of this.store.listApps()) for (const r of this.store.listReleases(app.name)) known.add(r.imageId);
-    return this.removeAll((await this.docker.listOwnedImages()).filter((img) => !known.has(img.id)));
+    const apps = new Set(this.store.listApps().map((a) => a.name));
+    const owned = await this.docker.listOwnedImages();
+    // An existing app's newest build cache stays: its next push reuses the install layer.
+    const orphans = owned.filter((img) => !known.has(img.id) && !(img.buildCache && img.app !== null && apps.has(img.app)));
+    return this.removeAll(orphans);
   }
 
   private async removeAll(images: OwnedImage[]): Promise<string[]> {
@@ -85,3 +82,4 @@ export class ImageRetention {
     return removed;
   }
 }
+

@@ -123,9 +123,10 @@ export class DeployPipeline {
       const { runtime } = plan;
       const number = this.deps.store.nextReleaseNumber(app.name);
       log.step('Building image');
-      const image = await this.buildImage(app.name, number, dir, plan, log);
-      log.step(`Built ${image.tag}`);
+      // The config is known before the build: the build sees it too (never its image).
       const env = { ...this.deps.store.getEnv(app.name), ...req.env };
+      const image = await this.buildImage(app.name, number, dir, plan, env, log);
+      log.step(`Built ${image.tag}`);
       try {
         const released = await this.release(app, log, deployId, {
           number,
@@ -191,14 +192,13 @@ export class DeployPipeline {
     return requested ?? app.builder;
   }
 
-  private async buildImage(app: string, release: number, sourceDir: string, plan: BuildPlan, log: DeployLog): Promise<{ tag: string; id: string }> {
+  private async buildImage(app: string, release: number, sourceDir: string, plan: BuildPlan, env: EnvVars, log: DeployLog): Promise<{ tag: string; id: string }> {
     if (plan.dockerfile !== undefined) {
       return this.deps.dockerfileBuilder.build({ app, release, sourceDir, dockerfile: plan.dockerfile, web: plan.procfileWeb, onLine: log.build });
     }
     const runtime: Runtime = plan.runtime;
-    // Python builds in two stages; the label keeps the build stage (its dependency cache) from the failed-layer clean-up.
-    const buildArgs = runtime.name === 'python' ? { ...this.deps.pythonBuildArgs, MINPAAS_BUILD_STAGE: this.deps.docker.buildStageKey(app) } : undefined;
-    return this.deps.builder.build({ app, release, sourceDir, runtime, onLine: log.build, ...(buildArgs ? { buildArgs } : {}) });
+    const buildArgs = runtime.name === 'python' ? this.deps.pythonBuildArgs : undefined;
+    return this.deps.builder.build({ app, release, sourceDir, runtime, env, onLine: log.build, ...(buildArgs ? { buildArgs } : {}) });
   }
 
   private async release(

@@ -2,8 +2,8 @@ import type Docker from 'dockerode';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { buildLimitOptions } from '../domain/resources.js';
 import { BuildStreamParser, type BuildEvent } from './build-stream.js';
-import { LogTail } from './log-frames.js';
-import { LABEL_APP, LABEL_BUILD_LAYER, LABEL_BUILD_STAGE, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
+import { demuxBuffer, LogTail } from './log-frames.js';
+import { LABEL_APP, LABEL_BUILD_CACHE, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
 
 /** Most bytes a non-follow log read answers with (its newest part). */
 export const LOG_READ_MAX_BYTES = 2 * 1024 * 1024;
@@ -56,6 +56,10 @@ export interface OwnedImage {
   tags: string[];
   app: string | null;
   release: number | null;
+  /** A build stage's result, kept as the app's build cache (no release runs it). */
+  buildCache: boolean;
+  /** Unix seconds. */
+  created: number;
 }
 
 /** Docker answers 404 for things that are not there; those are not errors for us. */
@@ -94,6 +98,47 @@ export class DockerEngine {
     } catch (err) {
       if (isNotFound(err)) return null;
       throw err;
+    }
+  }
+
+  /** An image's ID and labels, or null when it is not there. */
+  async imageInfo(ref: string): Promise<{ id: string; labels: Record<string, string> } | null> {
+    try {
+      const info = await this.docker.getImage(ref).inspect();
+      return { id: info.Id, labels: info.Config?.Labels ?? {} };
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Labels of every image tagged in `repo` (e.g. minpaas-base/node-runtime), by tag. */
+  async imagesOfRepo(repo: string): Promise<{ tag: string; labels: Record<string, string> }[]> {
+    const list = await this.docker.listImages({ filters: { reference: [`${repo}:*`] } });
+    return list.flatMap((i) => (i.RepoTags ?? []).filter((t) => t.startsWith(`${repo}:`)).map((tag) => ({ tag, labels: i.Labels ?? {} })));
+  }
+
+  /** The commands that made an image's layers, newest first (`docker history --no-trunc`). */
+  async imageHistory(ref: string): Promise<string[]> {
+    const layers = (await this.docker.getImage(ref).history()) as { CreatedBy?: string }[];
+    return layers.map((l) => l.CreatedBy ?? '');
+  }
+
+  /**
+   * Runs `cmd` in a throwaway container of `image` (no network) and returns its output;
+   * rejects when it exits non-zero. For probes such as `node --version`.
+   */
+  async runToCompletion(image: string, cmd: string[]): Promise<string> {
+    const container = await this.docker.createContainer({ Image: image, Cmd: cmd, Entrypoint: [], HostConfig: { NetworkMode: 'none' } });
+    try {
+      await container.start();
+      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      const raw = (await container.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer;
+      const output = demuxBuffer(raw);
+      if (StatusCode !== 0) throw new Error(`${cmd.join(' ')} exited with ${StatusCode}: ${output.trim().slice(-300)}`);
+      return output;
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined);
     }
   }
 
@@ -270,20 +315,9 @@ export class DockerEngine {
    */
   async pruneBuildLayers(olderThanMinutes: number): Promise<number> {
     const result = await this.docker.pruneImages({
-      filters: { dangling: ['true'], label: [`${LABEL_BUILD_LAYER}=true`], 'label!': [LABEL_BUILD_STAGE], until: [`${olderThanMinutes}m`] },
+      filters: { dangling: ['true'], label: [`${LABEL_BUILD_LAYER}=true`], until: [`${olderThanMinutes}m`] },
     });
     return result.ImagesDeleted?.length ?? 0;
-  }
-
-  /** The value of an app's build-stage label (a build arg of runtime Dockerfiles with a build stage). */
-  buildStageKey(app: string): string {
-    return `${this.instance}:${app}`;
-  }
-
-  /** The last images of an app's build stages (untagged), newest first. */
-  async listBuildStages(app: string): Promise<string[]> {
-    const list = await this.docker.listImages({ all: false, filters: { dangling: ['true'], label: [`${LABEL_BUILD_STAGE}=${this.buildStageKey(app)}`] } });
-    return list.sort((a, b) => b.Created - a.Created).map((i) => i.Id);
   }
 
   /** Names only: one Docker call, no inspect per container. */
@@ -301,6 +335,8 @@ export class DockerEngine {
       tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),
       app: i.Labels?.[LABEL_APP] ?? null,
       release: i.Labels?.[LABEL_RELEASE] ? Number(i.Labels[LABEL_RELEASE]) : null,
+      buildCache: i.Labels?.[LABEL_BUILD_CACHE] === 'true',
+      created: i.Created,
     }));
   }
 

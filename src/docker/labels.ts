@@ -9,12 +9,8 @@ export const LABEL_APP = 'minpaas.app';
 export const LABEL_RELEASE = 'minpaas.release';
 /** Set by the runtime Dockerfiles on every layer they build (see runtimes/). */
 export const LABEL_BUILD_LAYER = 'minpaas.build-layer';
-/**
- * On the layers of a multi-stage Dockerfile's build stage (its dependency cache), as
- * `<instance>:<app>`: the stage's last image is untagged, so without this the clean-up
- * of failed builds' layers would take the cache with it.
- */
-export const LABEL_BUILD_STAGE = 'minpaas.build-stage';
+/** The result of a multi-stage build's build stage, kept so the next build reuses its layers. */
+export const LABEL_BUILD_CACHE = 'minpaas.build-cache';
 
 export function ownedLabels(instance: string, app: string, release: number): Record<string, string> {
   return { [LABEL_MANAGED]: 'true', [LABEL_INSTANCE]: instance, [LABEL_APP]: app, [LABEL_RELEASE]: String(release) };

@@ -70,8 +70,9 @@ async function containersOf(app: string): Promise<string[]> {
  * Full ids of the top-level images (tagged or dangling; not the intermediate layers of a
  * kept image) that carry the app's label.
  */
-async function imagesOf(app: string): Promise<string[]> {
-  const res = await run('docker', ['images', '--no-trunc', '--filter', `label=minpaas.app=${app}`, '--format', '{{.ID}}']);
+async function imagesOf(app: string, label?: string): Promise<string[]> {
+  const also = label ? ['--filter', `label=${label}`] : [];
+  const res = await run('docker', ['images', '--no-trunc', '--filter', `label=minpaas.app=${app}`, ...also, '--format', '{{.ID}}']);
   expect(res.code, res.output).toBe(0);
   return [...new Set(res.stdout.split('\n').filter(Boolean))].sort();
 }
@@ -127,12 +128,16 @@ describe('kill -9 of the control plane while a build runs', () => {
     await pushOk(repo, app);
     const v1 = await record(app);
     const v1Image = (await srv!.api('GET', `/apps/${app}/releases`)).json[0].imageId as string;
+    // v1's image and v1's build cache (the build stage kept for the next push).
+    const v1Images = await imagesOf(app);
+    expect(v1Images).toContain(v1Image);
     // Every answer during the whole scenario must be v1 (or, after the final push, its successor).
     const poller = poll(v1.port, /^(stable v1|after the crash) /);
 
     await repo.commit(slowBuildApp('interrupted v2', 6, `slow-${Date.now()}-${Math.random()}`), 'slow build');
     const push = pushStreaming(repo, srv!.remote(app));
     // Inside the slow RUN step: the builder has started its container.
+    // (the app's install script runs in the step after the source is copied; it prints its host name).
     await push.waitFor(/build-container=[0-9a-f]{12}/, 120_000);
     await sleep(1000);
     const buildContainer = [...push.output().matchAll(/build-container=([0-9a-f]{12})/g)].at(-1)![1]!;
@@ -164,7 +169,7 @@ describe('kill -9 of the control plane while a build runs', () => {
     expect(afterRestart.container).toBe(v1.container);
     expect(afterRestart.status).toBe('running');
     // The interrupted build left no image and no build container (the engine may take a moment).
-    await eventually(async () => expect(await imagesOf(app)).toEqual([v1Image]), 30_000, 500);
+    await eventually(async () => expect(await imagesOf(app)).toEqual(v1Images), 30_000, 500);
     await eventually(async () => expect(await containerState(buildContainer)).toBeNull(), 30_000, 500);
     expect(await containersOf(app)).toEqual([v1.container]);
 
@@ -181,7 +186,10 @@ describe('kill -9 of the control plane while a build runs', () => {
     await eventually(async () => expect(await containersOf(app)).toEqual([v2.container]), 30_000, 250);
     const releases = (await srv!.api('GET', `/apps/${app}/releases`)).json as Array<{ number: number; imageId: string }>;
     expect(releases.map((r) => r.number)).toEqual([2, 1]);
-    expect(await imagesOf(app)).toEqual(releases.map((r) => r.imageId).sort());
+    // Besides the releases' images: the one build cache of the app (its newest build stage).
+    const caches = await imagesOf(app, 'minpaas.build-cache=true');
+    expect(caches).toHaveLength(1);
+    expect(await imagesOf(app)).toEqual([...releases.map((r) => r.imageId), ...caches].sort());
 
     await poller.stop();
     console.log(`[kill-build] polling during the whole scenario: ${poller.summary()}`);

@@ -33,7 +33,8 @@ const ignoresPortApp = nodeApp('wrong port', {
 const failingInstall = nodeApp('bad build', {
   'package.json': JSON.stringify({ name: 'x', version: '1.0.0', scripts: { start: 'node server.js', install: 'echo install-fails-on-purpose; exit 7' } }),
 });
-const noStartScript = nodeApp('no start', { 'package.json': JSON.stringify({ name: 'x', version: '1.0.0' }) });
+// npm's own default (`node server.js`) would start it: without server.js nothing can.
+const noStartScript = { ...nodeApp('no start'), 'package.json': JSON.stringify({ name: 'x', version: '1.0.0' }), 'server.js': null };
 const pythonNoRequirements = (() => {
   const files: Record<string, string | null> = { ...pythonApp('py'), 'requirements.txt': null, 'package.json': null, 'server.js': null };
   return files;
@@ -44,7 +45,7 @@ describe.each([
   ['a build step fails', failingInstall, /build failed: .*returned a non-zero code: 7/, /install-fails-on-purpose/],
   ['pip cannot install requirements', badRequirements, /build failed/, /requirement/i],
   ['python without requirements.txt', pythonNoRequirements, /app.py alone is not enough: add a requirements.txt \(it may be empty\)/, null],
-  ['node without a start script', noStartScript, /node runtime needs a "start" script/, null],
+  ['node without a start script', noStartScript, /node runtime does not know how to start the app: add a "start" script/, null],
   ['the app crashes on start', crashApp, /health check failed: the app exited \(code 3\)/, /crashing on purpose/],
   ['the app ignores PORT', ignoresPortApp, /health check failed: the app did not answer HTTP within 6 s; does it listen on \$PORT\?/, /listening on 4567/],
 ] as const)('when %s', (_what, files, reason, detail) => {

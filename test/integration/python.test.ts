@@ -81,6 +81,12 @@ async function pushNew(app: string, files: Record<string, string>) {
 
 const body = async (app: string): Promise<string | undefined> => (await httpGet(t.server.store.getApp(app)!.port))?.body;
 
+
+/** The app's build caches: its build stage's last image, kept for the next push. */
+async function buildCaches(app: string): Promise<string[]> {
+  return (await t.docker.listOwnedImages(app)).filter((i) => i.buildCache).map((i) => i.id);
+}
+
 describe('python apps', () => {
   it('installs requirements.txt from the package index of MINPAAS_PIP_INDEX_URL; .python-version is honoured, runtime.txt ignored with a warning', async () => {
     const app = uniqueName('py-req');
@@ -103,21 +109,21 @@ describe('python apps', () => {
     expect(releases[0]).toMatchObject({ processTypes: { web: 'python app.py' }, listenPort: 8000 });
   });
 
-  it('a code-only push reuses the installed dependencies, also after the failed-layer clean-up; two caches are kept, none after DELETE', async () => {
+  it('a code-only push reuses the installed dependencies, also after the failed-layer clean-up; one build cache is kept, none after DELETE', async () => {
     const app = uniqueName('py-cache');
     const { repo, push } = await pushNew(app, { 'requirements.txt': 'minpaas-greet==1.2.3\n', 'app.py': greetingServer });
     expect(push.code, push.output).toBe(0);
-    expect(await t.docker.listBuildStages(app)).toHaveLength(1);
+    expect(await buildCaches(app)).toHaveLength(1);
     // What runs after every deploy (with its 10-minute grace): the build stage must survive it.
     await t.docker.pruneBuildLayers(0);
-    expect(await t.docker.listBuildStages(app)).toHaveLength(1);
+    expect(await buildCaches(app)).toHaveLength(1);
     await repo.commit({ 'app.py': greetingServer.replace('"\\n"', '" (v2)\\n"') }, 'code only');
     const second = await repo.push(t.remote(app));
     expect(second.code, second.output).toBe(0);
     expect(second.output).not.toContain('Installing dependencies');
     expect(second.output).toMatch(/remote: -----> Using Python 3\.\d+\.\d+\s/);
     expect(await body(app)).toBe('minpaas_greet 1.2.3 greets you (v2)\n');
-    // New requirements: a new build stage; the app keeps the newest two.
+    // New requirements: a new build cache replaces the old one.
     for (const [i, extra] of ['# one\n', '# two\n'].entries()) {
       await repo.commit({ 'requirements.txt': `minpaas-greet==1.2.3\n${extra}` }, `deps ${i}`);
       const p = await repo.push(t.remote(app));
@@ -125,9 +131,9 @@ describe('python apps', () => {
       expect(p.output).toContain('Installing dependencies');
     }
     // Old images and caches go once the old release is retired, after the push returned.
-    await eventually(async () => expect(await t.docker.listBuildStages(app)).toHaveLength(2));
+    await eventually(async () => expect(await buildCaches(app)).toHaveLength(1));
     expect((await t.api('DELETE', `/apps/${app}`)).status).toBe(200);
-    expect(await t.docker.listBuildStages(app)).toEqual([]);
+    expect(await buildCaches(app)).toEqual([]);
   });
 
   it('installs a pyproject.toml project and its dependencies from the index', async () => {

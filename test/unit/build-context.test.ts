@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import tarStream from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUILD_ENV_FILE } from '../../src/build/build-env.js';
 import { buildContext, PLATFORM_DOCKERFILE } from '../../src/build/context.js';
 import { withLabels } from '../../src/build/image-builder.js';
 
@@ -36,6 +37,7 @@ describe('build context', () => {
     await fs.writeFile(path.join(dir, 'lib', 'a.js'), 'a');
     await fs.writeFile(path.join(dir, 'Dockerfile'), 'FROM evil');
     await fs.writeFile(path.join(dir, PLATFORM_DOCKERFILE), 'FROM forged');
+    await fs.writeFile(path.join(dir, BUILD_ENV_FILE), 'export FORGED=1\n');
   });
   afterAll(() => fs.rm(dir, { recursive: true, force: true }));
 
@@ -47,6 +49,16 @@ describe('build context', () => {
     expect(files.Dockerfile).toBe('FROM evil');
     expect(Object.keys(files).some((f) => f.startsWith('.git/'))).toBe(false);
   });
+
+  it("carries the build's config file for Dockerfiles that source it, never the app's own file of that name", async () => {
+    const files = await entries(buildContext(dir, `FROM platform\nCOPY ${BUILD_ENV_FILE} ./\n`, "export A='1'\n"));
+    expect(files[BUILD_ENV_FILE]).toBe("export A='1'\n");
+  });
+
+  it('leaves the config file out for a Dockerfile that does not name it (a COPY . . would put it in the image)', async () => {
+    const files = await entries(buildContext(dir, 'FROM platform\nCOPY . .\n', "export A='1'\n"));
+    expect(files[BUILD_ENV_FILE]).toBeUndefined();
+  });
 });
 
 describe('image labels', () => {
@@ -55,4 +67,5 @@ describe('image labels', () => {
       'FROM x\nCMD y\nLABEL "minpaas.app"="web" "minpaas.release"="3"\n',
     );
   });
+
 });

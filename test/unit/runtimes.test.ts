@@ -56,8 +56,16 @@ describe('runtime contracts', () => {
     );
   });
 
-  it('node without a start script names the rule', async () => {
-    await expect(resolveRuntime(memoryFiles({ 'package.json': '{"name":"x"}' }))).rejects.toThrow(/needs a "start" script/);
+  it('node without a start script, server.js or Procfile web names the ways to start it', async () => {
+    await expect(resolveRuntime(memoryFiles({ 'package.json': '{"name":"x"}' }))).rejects.toThrow(
+      /does not know how to start the app: add a "start" script .* a server.js, or a Procfile with a web: line/,
+    );
+  });
+
+  it('node without a start script starts as npm does: server.js, or a Procfile web line', async () => {
+    await expect(resolveRuntime(memoryFiles({ 'package.json': '{"name":"x"}', 'server.js': '' }))).resolves.toBeDefined();
+    await expect(resolveRuntime(memoryFiles({ 'package.json': '{"name":"x"}', Procfile: 'web: node app.js\n' }))).resolves.toBeDefined();
+    await expect(resolveRuntime(memoryFiles({ 'package.json': '{"name":"x"}', Procfile: 'worker: node w.js\n' }))).rejects.toThrow(/start the app/);
   });
 
   it('node with broken package.json says so', async () => {
