@@ -8,7 +8,9 @@ import { ImageBuilder } from './build/image-builder.js';
 import type { Config } from './config.js';
 import { DeployLocks } from './deploy/lock.js';
 import { ImageRetention } from './deploy/image-retention.js';
+import { AddressFollower } from './deploy/address-follower.js';
 import { DeployPipeline } from './deploy/pipeline.js';
+import { reconcile, type ReconcilePorts } from './deploy/reconcile.js';
 import { createPushHandler } from './deploy/push-deploy.js';
 import { createDockerClient, DockerEngine } from './docker/index.js';
 import { portInUse } from './domain/ports.js';
@@ -19,10 +21,10 @@ import { RepoStore } from './git/repos.js';
 import { apiRoutes } from './http/api-routes.js';
 import { createHttpServer } from './http/server.js';
 import { log as rootLog, type Logger } from './log.js';
+import { AppNetworkGuard } from './http/network-guard.js';
 import { createRouter } from './router/haproxy-router.js';
 import type { Router } from './router/types.js';
-import { DockerLocalScheduler } from './scheduler/docker-local.js';
-import { routesFromApps } from './scheduler/routes.js';
+import { DockerRunner } from './runner/docker-runner.js';
 import { Store } from './store/store.js';
 
 export interface RunningServer {
@@ -45,19 +47,7 @@ const APP_HOST_CONFIG = {
   CapDrop: ['ALL'],
 };
 
-/**
- * The composition root: config → store, docker, router, scheduler, pipeline, servers.
- * Start-up also reconciles: interrupted deploys are marked failed, containers and routes
- * are made to match the store.
- */
-export async function startServer(config: Config): Promise<RunningServer> {
-  const log = rootLog.child({ component: 'server' });
-  fs.mkdirSync(config.dataDir, { recursive: true });
-  const tokenSource = loadOrCreateToken(config.dataDir, config.token);
-  const store = new Store(path.join(config.dataDir, 'minpaas.db'));
-  const interrupted = store.failInterruptedDeploys('interrupted: MinPaas stopped while this deploy was running');
-  if (interrupted > 0) log.warn({ interrupted }, 'marked interrupted deploys as failed');
-
+async function connectDocker(config: Config, store: Store): Promise<DockerEngine> {
   const docker = new DockerEngine(createDockerClient(), loadOrCreateInstanceId(config.dataDir));
   try {
     await docker.ping();
@@ -65,39 +55,59 @@ export async function startServer(config: Config): Promise<RunningServer> {
     store.close();
     throw new Error(`no Docker engine answers (${errorMessage(err)}); run the set-up script or start dockerd`);
   }
+  return docker;
+}
 
-  const router = createRouter(config);
-  const scheduler = new DockerLocalScheduler(
+function createBuilder(config: Config, docker: DockerEngine): ImageBuilder {
+  const bases = new BaseImages(
     docker,
-    router,
-    () => store.listApps(),
-    { healthTimeoutMs: config.healthTimeoutMs, stopTimeoutSeconds: 10, hostConfig: APP_HOST_CONFIG },
-    rootLog.child({ component: 'scheduler' }),
+    { node: config.nodeBaseImage, python: config.pythonBaseImage },
+    config.baseImagesDefaulted,
+    rootLog.child({ component: 'base-images' }),
   );
+  return new ImageBuilder(docker, bases, config.projectRoot, config.buildTimeoutMs);
+}
+
+/** Start-up reconciliation and image clean-up; failures are logged, not fatal. */
+async function catchUp(ports: ReconcilePorts, images: ImageRetention, log: Logger): Promise<void> {
+  try {
+    await reconcile(ports);
+    const orphans = await images.removeOrphans();
+    if (orphans.length) log.info({ images: orphans }, 'removed images no release uses');
+  } catch (err) {
+    // The API stays up so the problem can be seen and fixed (e.g. an app port another
+    // program took); the watchdog keeps trying to bring the router back.
+    log.error({ err: errorMessage(err) }, 'start-up reconciliation failed; apps may not be routed until this is fixed');
+  }
+}
+
+/**
+ * The composition root: config → store, docker, runner, router, pipeline, servers. It
+ * only wires parts together; start-up reconciliation is deploy/reconcile.ts.
+ */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const log = rootLog.child({ component: 'server' });
+  fs.mkdirSync(config.dataDir, { recursive: true });
+  const tokenSource = loadOrCreateToken(config.dataDir, config.token);
+  const store = new Store(path.join(config.dataDir, 'minpaas.db'));
+  const docker = await connectDocker(config, store);
+  const guard = new AppNetworkGuard(async () => (await docker.listOwnedNetworks(undefined, true)).flatMap((n) => n.subnets), rootLog.child({ component: 'http' }));
+  const runner = new DockerRunner(docker, { stopTimeoutSeconds: 10, hostConfig: APP_HOST_CONFIG, onNetwork: (subnets) => guard.add(subnets) });
+  const router = createRouter(config, rootLog.child({ component: 'router' }));
   const publicUrl = (port: number): string => `http://${config.publicHost}:${port}`;
   const defaultResources = { memoryBytes: config.defaultMemoryBytes, cpus: config.defaultCpus };
   const images = new ImageRetention(store, docker, config.keepReleases, rootLog.child({ component: 'images' }));
   const locks = new DeployLocks();
   const repos = new RepoStore(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks'), config.maxPushBytes);
-  const builder = new ImageBuilder(
-    docker,
-    new BaseImages(
-      docker,
-      { node: config.nodeBaseImage, python: config.pythonBaseImage },
-      config.baseImagesDefaulted,
-      rootLog.child({ component: 'base-images' }),
-    ),
-    config.projectRoot,
-    config.buildTimeoutMs,
-  );
   const pipeline = new DeployPipeline({
     store,
     docker,
-    builder,
-    scheduler,
+    builder: createBuilder(config, docker),
+    runner,
+    router,
     locks,
     workspaces: path.join(config.dataDir, 'workspaces'),
-    appBind: config.appBind,
+    healthTimeoutMs: config.healthTimeoutMs,
     portInUse: (port) => portInUse(config.appBind, port),
     publicUrl,
     defaultResources,
@@ -106,18 +116,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await images.prune(app);
     },
   });
-  const apps = new AppService({ store, docker, scheduler, pipeline, locks, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources });
+  const apps = new AppService({ store, docker, runner, router, pipeline, locks, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources });
 
-  try {
-    await reconcile(store, scheduler, router, log);
-    const orphans = await images.removeOrphans();
-    if (orphans.length) log.info({ images: orphans }, 'removed images no release uses');
-  } catch (err) {
-    // The API stays up so the problem can be seen and fixed (e.g. an app port another
-    // program took); the watchdog keeps trying to bring the router back.
-    log.error({ err: errorMessage(err) }, 'start-up reconciliation failed; apps may not be routed until this is fixed');
-  }
-  router.startWatchdog(() => routesFromApps(store.listApps()));
+  const runLog = rootLog.child({ component: 'runner' });
+  await catchUp({ runner, router, store, log: runLog }, images, log);
+  router.startWatchdog();
+  const follower = new AddressFollower({ runner, router, store, log: runLog });
+  await follower.start();
   await repos.wireAll();
 
   const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(pipeline), rootLog.child({ component: 'git' }));
@@ -129,6 +134,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
     log: rootLog.child({ component: 'http' }),
   });
+  await guard.attach(server);
   const port = await listen(server, config.port, config.host);
   log.info({ port, host: config.host, dataDir: config.dataDir }, 'MinPaas is listening');
 
@@ -144,21 +150,14 @@ export async function startServer(config: Config): Promise<RunningServer> {
     apps,
     async close() {
       router.close();
+      follower.close();
+      guard.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await hooks.close();
       store.close();
     },
   };
-}
-
-async function reconcile(store: Store, scheduler: DockerLocalScheduler, router: Router, log: Logger): Promise<void> {
-  const report = await scheduler.reconcile(store.listApps());
-  for (const [app, placement] of Object.entries(report.placements)) store.setPlacement(app, placement);
-  if (report.restarted.length) log.warn({ apps: report.restarted }, 'restarted app containers that were not running');
-  if (report.missing.length) log.error({ apps: report.missing }, 'app containers are missing; redeploy these apps');
-  if (report.removedOrphans.length) log.info({ containers: report.removedOrphans }, 'removed containers no release uses');
-  await router.ensureRunning(routesFromApps(store.listApps()));
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<number> {

@@ -10,7 +10,8 @@ import type { RepoStore } from '../git/repos.js';
 import type { DeployPipeline, DeployOutcome } from '../deploy/pipeline.js';
 import type { DeployLocks } from '../deploy/lock.js';
 import { isRuntimeName } from '../runtimes/index.js';
-import type { Scheduler } from '../scheduler/types.js';
+import type { Router } from '../router/types.js';
+import type { LogStream, Runner } from '../runner/types.js';
 import type { Store } from '../store/store.js';
 import { applyConfigChanges, parseConfigChanges, parseEnv } from './config-changes.js';
 import { parseResourceChanges } from './resource-changes.js';
@@ -18,7 +19,8 @@ import { parseResourceChanges } from './resource-changes.js';
 export interface AppServiceDeps {
   store: Store;
   docker: DockerEngine;
-  scheduler: Scheduler;
+  runner: Runner;
+  router: Router;
   pipeline: DeployPipeline;
   locks: DeployLocks;
   repos: RepoStore;
@@ -131,11 +133,15 @@ export class AppService {
   }
 
   async logs(name: unknown, tail: number): Promise<string> {
-    return this.deps.scheduler.logs(this.app(name), { tail });
+    const app = this.app(name);
+    if (!app.container) return '';
+    return this.deps.runner.logs(app.container, tail);
   }
 
-  async followLogs(name: unknown, tail: number): Promise<{ stream: NodeJS.ReadableStream; stop: () => void }> {
-    return this.deps.scheduler.followLogs(this.app(name), { tail });
+  async followLogs(name: unknown, tail: number): Promise<LogStream> {
+    const app = this.app(name);
+    if (!app.container) throw new MinPaasError('CONFLICT', `${app.name} has no running release yet`);
+    return this.deps.runner.followLogs(app.container, tail);
   }
 
   deploys(name: unknown): Deploy[] {
@@ -155,7 +161,8 @@ export class AppService {
     const app = this.app(name);
     const unlock = this.deps.locks.tryAcquire(app.name);
     try {
-      await this.deps.scheduler.remove(app);
+      await this.deps.router.remove(app.name);
+      await this.deps.runner.removeApp(app.name);
       this.deps.store.deleteApp(app.name);
       await this.deps.repos.remove(app.name);
       await fs.rm(this.deps.pipeline.workspaceOf(app.name), { recursive: true, force: true });
@@ -177,7 +184,7 @@ export class AppService {
     const unlock = this.deps.locks.tryAcquire(app.name);
     try {
       const next = { ...app, ...limits };
-      await this.deps.scheduler.applyResources(app, effectiveResources(next, this.deps.defaultResources));
+      if (app.container) await this.deps.runner.updateLimits(app.container, effectiveResources(next, this.deps.defaultResources));
       this.deps.store.setLimits(app.name, limits);
     } finally {
       unlock();
@@ -198,9 +205,16 @@ export class AppService {
     return release;
   }
 
+  /** running, restarting, exited, …; `missing` when the container is gone, `none` before the first release. */
+  private async runtimeStatus(app: AppRow): Promise<{ status: string; restartCount: number }> {
+    if (!app.container) return { status: 'none', restartCount: 0 };
+    const state = await this.deps.runner.inspect(app.container);
+    return state ? { status: state.status, restartCount: state.restartCount } : { status: 'missing', restartCount: 0 };
+  }
+
   private async record(app: AppRow): Promise<AppRecord> {
     const release = app.release === null ? undefined : this.deps.store.getRelease(app.name, app.release);
-    const { status, restartCount } = await this.deps.scheduler.status(app);
+    const { status, restartCount } = await this.runtimeStatus(app);
     const resources = effectiveResources(app, this.deps.defaultResources);
     return {
       name: app.name,

@@ -6,11 +6,13 @@ import { effectiveResources, type Resources } from '../domain/resources.js';
 import type { AppRow, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
 import { errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { Router } from '../router/types.js';
+import type { Runner } from '../runner/types.js';
 import { directoryFiles, resolveRuntime, runtimeByName } from '../runtimes/index.js';
-import type { Scheduler } from '../scheduler/types.js';
-import type { NewRelease, Store } from '../store/store.js';
+import type { NewRelease, SourceInfo, Store } from '../store/store.js';
 import { DeployLog, type LineSink } from './deploy-log.js';
 import type { DeployLocks, Unlock } from './lock.js';
+import { runRelease, type RunOutcome } from './run-release.js';
 
 /** Receive stage: puts the app's source into `dir`; returns the commit it came from. */
 export type SourceFetcher = (dir: string, log: DeployLog) => Promise<string | null>;
@@ -54,20 +56,15 @@ interface RunOptions {
   check?: ((app: AppRow) => Promise<void>) | undefined;
 }
 
-/** A release that serves; `finishing` settles when the scheduler's background work is done. */
-interface Released {
-  release: Release;
-  finishing: Promise<void>;
-}
-
 export interface PipelineDeps {
   store: Store;
   docker: DockerEngine;
   builder: ImageBuilder;
-  scheduler: Scheduler;
+  runner: Runner;
+  router: Router;
   locks: DeployLocks;
   workspaces: string;
-  appBind: string;
+  healthTimeoutMs: number;
   portInUse: (port: number) => Promise<boolean>;
   publicUrl: (port: number) => string;
   log: Logger;
@@ -112,7 +109,7 @@ export class DeployPipeline {
           commit,
           kind: 'build',
           description: commit ? `Deploy ${commit.slice(0, 7)}` : 'Deploy',
-          containerPort: runtime.containerPort,
+          appPort: runtime.appPort,
           source: { runtime: runtime.name, repo: req.repo, branch: req.branch },
         });
         req.onReleased?.();
@@ -152,42 +149,28 @@ export class DeployPipeline {
         commit: base.commit,
         kind,
         description,
-        containerPort: runtimeByName(app.runtime).containerPort,
+        appPort: runtimeByName(app.runtime).appPort,
         source: null,
       });
     });
   }
 
-  private async release(
+  private release(
     app: AppRow,
     log: DeployLog,
     deployId: number,
     r: Omit<NewRelease, 'app'> & {
-      containerPort: number;
+      appPort: number;
       /** What a build learned about the app's source; null for releases of an existing image. */
-      source: { runtime: RuntimeName; repo: string | null; branch: string | null } | null;
+      source: SourceInfo | null;
     },
-  ): Promise<Released> {
-    const { store, scheduler } = this.deps;
-    let release: Release | undefined;
-    const resources = effectiveResources(app, this.deps.defaultResources);
-    const { finishing } = await scheduler.deploy(
-      { app, release: r.number, image: r.imageId, env: r.env, containerPort: r.containerPort, resources },
-      {
-        onLine: log.write,
-        commit: (placement) => {
-          store.tx(() => {
-            const { containerPort: _port, source: _source, ...row } = r;
-            release = store.recordRelease({ app: app.name, ...row }, placement);
-            if (r.source) store.updateSource(app.name, r.source);
-            // The deploy succeeds in the same transaction: a crash cannot leave a live
-            // release whose deploy is recorded as failed.
-            store.finishDeploy(deployId, r.number, r.commit);
-          });
-        },
-      },
+  ): Promise<RunOutcome> {
+    const { appPort, source, ...release } = r;
+    return runRelease(
+      { runner: this.deps.runner, router: this.deps.router, store: this.deps.store, log: this.deps.log, healthTimeoutMs: this.deps.healthTimeoutMs },
+      { app, release: { app: app.name, ...release }, appPort, resources: effectiveResources(app, this.deps.defaultResources), deployId, source },
+      log,
     );
-    return { release: release!, finishing };
   }
 
   /**
@@ -195,7 +178,7 @@ export class DeployPipeline {
    * recorded as a deploy. `createIfMissing` lets pushes and API deploys create their app;
    * a first deploy that fails removes the app again (nothing half-done).
    */
-  private async run(opts: RunOptions, work: (log: DeployLog, app: AppRow, deployId: number) => Promise<Released>): Promise<DeployOutcome> {
+  private async run(opts: RunOptions, work: (log: DeployLog, app: AppRow, deployId: number) => Promise<RunOutcome>): Promise<DeployOutcome> {
     const { app: appName, source, wait, onLine, createIfMissing, check } = opts;
     const { store, locks } = this.deps;
     const log = new DeployLog(onLine);
@@ -215,17 +198,11 @@ export class DeployPipeline {
       }
       await check?.(app);
       deployId = store.startDeploy(appName, source, null).id;
-      const { release, finishing } = await work(log, app, deployId);
+      const { release, settled } = await work(log, app, deployId);
       const current = store.getApp(appName)!;
       log.step(`Released v${release.number}: ${this.deps.publicUrl(current.port)}`);
       logger.info({ release: release.number, deployId }, 'released');
-      // Listed under the lock, stopped after it: the next deploy's container is never among them.
-      const stale = await this.deps.scheduler.staleContainers(appName, current.container!).catch((err: unknown) => {
-        logger.warn({ err: errorMessage(err) }, 'could not list the old containers; the next start-up removes them');
-        return [] as string[];
-      });
-      const settled = Promise.all([finishing, this.retire(appName, stale, logger)]).then(() => undefined);
-      return { release, app: current, deployId, settled };
+      return { release, app: current, deployId, settled: settled.then(() => this.pruneImages(appName, logger)) };
     } catch (err) {
       const message = errorMessage(err);
       log.fail(message);
@@ -244,13 +221,12 @@ export class DeployPipeline {
     }
   }
 
-  /** After a release: the old container stops (it has drained), then old images go. */
-  private async retire(app: string, stale: string[], logger: Logger): Promise<void> {
+  /** Once the old container is gone, its image may go too. */
+  private async pruneImages(app: string, logger: Logger): Promise<void> {
     try {
-      await this.deps.scheduler.retire(stale);
       await this.deps.afterRelease?.(app);
     } catch (err) {
-      logger.warn({ err: errorMessage(err) }, 'retiring the old release failed');
+      logger.warn({ err: errorMessage(err) }, 'removing old images failed');
     }
   }
 

@@ -2,7 +2,7 @@ import type Docker from 'dockerode';
 import { PassThrough, type Readable } from 'node:stream';
 import { BuildStreamParser, type BuildEvent } from './build-stream.js';
 import { demuxBuffer } from './log-frames.js';
-import { LABEL_APP, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
+import { appLabels, LABEL_APP, LABEL_BUILD_LAYER, LABEL_MANAGED, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
 
 export interface BuildRequest {
   context: Readable;
@@ -15,18 +15,24 @@ export interface BuildRequest {
 
 export interface ContainerSpec {
   name: string;
+  /** Image ID (immutable) or tag. */
   image: string;
   env: Record<string, string>;
-  containerPort: number;
-  /**
-   * The 127.0.0.1 port to publish on. Chosen by the caller, not left to Docker: an
-   * ephemeral port changes each time Docker restarts the container, and the router would
-   * be left pointing at the old one.
-   */
-  hostPort: number;
+  /** The port the app listens on inside the container; nothing is published on the host. */
+  appPort: number;
+  /** The Docker network the container joins (its app's own network). */
+  network: string;
   labels: Record<string, string>;
   /** Extra HostConfig fields (resource limits). */
   hostConfig?: Docker.HostConfig;
+}
+
+export interface OwnedNetwork {
+  id: string;
+  name: string;
+  app: string | null;
+  /** IPv4 subnets in CIDR form. */
+  subnets: string[];
 }
 
 export interface ContainerState {
@@ -39,8 +45,10 @@ export interface ContainerState {
   status: string;
   exitCode: number;
   restartCount: number;
-  /** The ephemeral 127.0.0.1 port published for the container's port, when running. */
-  hostPort: number | null;
+  /** The container's IPv4 address on its network while it runs (Docker may change it on a restart). */
+  ip: string | null;
+  /** The port the app listens on inside the container (its exposed port). */
+  appPort: number | null;
   app: string | null;
   release: number | null;
 }
@@ -50,6 +58,25 @@ export interface OwnedImage {
   tags: string[];
   app: string | null;
   release: number | null;
+}
+
+function toNetwork(n: Docker.NetworkInspectInfo): OwnedNetwork {
+  return {
+    id: n.Id,
+    name: n.Name,
+    app: n.Labels?.[LABEL_APP] ?? null,
+    subnets: (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => typeof s === 'string' && s.includes('.')),
+  };
+}
+
+/** The container name of one line of Docker's event stream, or null. */
+export function parseStartEvent(line: string): string | null {
+  try {
+    const event = JSON.parse(line) as { Action?: string; Actor?: { Attributes?: { name?: string } } };
+    return event.Action === 'start' ? (event.Actor?.Attributes?.name ?? null) : null;
+  } catch {
+    return null;
+  }
 }
 
 /** Docker answers 404 for things that are not there; those are not errors for us. */
@@ -142,17 +169,20 @@ export class DockerEngine {
     return id;
   }
 
-  /** Creates and starts a container published on `spec.hostPort`; returns its ID. */
+  /**
+   * Creates and starts a container on `spec.network`; returns its ID. No host port is
+   * published: the router reaches it at its own address (Docker's userland proxy halved
+   * throughput), and other apps' networks cannot reach it at all.
+   */
   async run(spec: ContainerSpec): Promise<string> {
-    const portKey = `${spec.containerPort}/tcp`;
     const container = await this.docker.createContainer({
       name: spec.name,
       Image: spec.image,
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       Labels: spec.labels,
-      ExposedPorts: { [portKey]: {} },
+      ExposedPorts: { [`${spec.appPort}/tcp`]: {} },
       HostConfig: {
-        PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: String(spec.hostPort) }] },
+        NetworkMode: spec.network,
         // No restarts until the release proved healthy: a crash on start must stay a
         // crash, with its exit code, not a restart loop (see keepRunning).
         RestartPolicy: { Name: 'no' },
@@ -194,8 +224,8 @@ export class DockerEngine {
       if (isNotFound(err)) return null;
       throw err;
     }
-    const bindings = Object.values(info.NetworkSettings?.Ports ?? {}).flat();
-    const hostPort = bindings.find((b) => b && b.HostIp !== '::')?.HostPort;
+    const ip = Object.values(info.NetworkSettings?.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress || null;
+    const exposed = Object.keys(info.Config?.ExposedPorts ?? {}).map((key) => Number.parseInt(key, 10));
     const labels = info.Config?.Labels ?? {};
     const release = labels[LABEL_RELEASE];
     return {
@@ -207,7 +237,8 @@ export class DockerEngine {
       status: info.State.Status,
       exitCode: info.State.ExitCode,
       restartCount: info.RestartCount,
-      hostPort: hostPort ? Number(hostPort) : null,
+      ip: info.State.Running ? ip : null,
+      appPort: exposed.find((port) => Number.isInteger(port)) ?? null,
       app: labels[LABEL_APP] ?? null,
       release: release ? Number(release) : null,
     };
@@ -250,6 +281,49 @@ export class DockerEngine {
     }
   }
 
+  /**
+   * The app's own bridge network, created when missing. Docker keeps separate bridge
+   * networks apart, so one app's containers cannot reach another's.
+   */
+  async ensureNetwork(name: string, app: string): Promise<OwnedNetwork> {
+    const found = await this.inspectNetwork(name);
+    if (found) return found;
+    try {
+      await this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: appLabels(this.instance, app) });
+    } catch (err) {
+      // Another deploy created it meanwhile.
+      if ((err as { statusCode?: number }).statusCode !== 409) throw err;
+    }
+    const created = await this.inspectNetwork(name);
+    if (!created) throw new Error(`network ${name} vanished right after it was created`);
+    return created;
+  }
+
+  async inspectNetwork(name: string): Promise<OwnedNetwork | null> {
+    try {
+      return toNetwork(await this.docker.getNetwork(name).inspect());
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Networks this installation created (of one app, or all); with `anyInstance`, every MinPaas installation's. */
+  async listOwnedNetworks(app?: string, anyInstance = false): Promise<OwnedNetwork[]> {
+    const filters = anyInstance ? { label: [`${LABEL_MANAGED}=true`] } : ownedFilter(this.instance, app);
+    const list = await this.docker.listNetworks({ filters });
+    return list.map(toNetwork);
+  }
+
+  /** Removes a network; a missing one is fine. */
+  async removeNetwork(name: string): Promise<void> {
+    try {
+      await this.docker.getNetwork(name).remove();
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+
   async listOwnedContainers(app?: string): Promise<ContainerState[]> {
     const list = await this.docker.listContainers({ all: true, filters: ownedFilter(this.instance, app) });
     const states = await Promise.all(list.map((c) => this.inspect(c.Id)));
@@ -283,6 +357,27 @@ export class DockerEngine {
       app: i.Labels?.[LABEL_APP] ?? null,
       release: i.Labels?.[LABEL_RELEASE] ? Number(i.Labels[LABEL_RELEASE]) : null,
     }));
+  }
+
+  /**
+   * Calls `onStart` with the name of each owned container Docker starts (a restart after
+   * a crash among them) until the returned function is called.
+   */
+  async watchStarts(onStart: (container: string) => void): Promise<() => void> {
+    const filters = { type: ['container' as const], event: ['start'], label: ownedFilter(this.instance).label };
+    const stream = (await this.docker.getEvents({ filters })) as unknown as Readable;
+    let buffered = '';
+    stream.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        const name = parseStartEvent(line);
+        if (name) onStart(name);
+      }
+    });
+    stream.on('error', () => undefined);
+    return () => stream.destroy();
   }
 
   /** The last `tail` log lines (stdout and stderr interleaved), as text. */

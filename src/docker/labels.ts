@@ -10,8 +10,17 @@ export const LABEL_RELEASE = 'minpaas.release';
 /** Set by the runtime Dockerfiles on every layer they build (see runtimes/). */
 export const LABEL_BUILD_LAYER = 'minpaas.build-layer';
 
+export function appLabels(instance: string, app: string): Record<string, string> {
+  return { [LABEL_MANAGED]: 'true', [LABEL_INSTANCE]: instance, [LABEL_APP]: app };
+}
+
 export function ownedLabels(instance: string, app: string, release: number): Record<string, string> {
-  return { [LABEL_MANAGED]: 'true', [LABEL_INSTANCE]: instance, [LABEL_APP]: app, [LABEL_RELEASE]: String(release) };
+  return { ...appLabels(instance, app), [LABEL_RELEASE]: String(release) };
+}
+
+/** Each app's own bridge network. */
+export function networkName(app: string): string {
+  return `minpaas-net-${app}`;
 }
 
 /** Docker `filters` selecting what this installation owns, optionally of one app. */

@@ -1,4 +1,14 @@
-import type { Slot } from '../router/types.js';
+/** Where something answers on the network: an IP literal and a port. */
+export interface Address {
+  host: string;
+  port: number;
+}
+
+/** Where a release runs: written with the release in one transaction. */
+export interface Placement {
+  container: string;
+  address: Address;
+}
 
 export type RuntimeName = 'python' | 'node';
 export type EnvVars = Record<string, string>;
@@ -12,14 +22,11 @@ export interface AppRow {
   branch: string | null;
   /** Stable public port, owned by the router; never changes for the app's lifetime. */
   port: number;
-  /** Which scheduler runs the app (only `docker-local` today). */
-  scheduler: string;
   /** Number of the release that serves now, or null before the first deploy. */
   release: number | null;
-  /** Serving container's name and its ephemeral host port (the router's target). */
+  /** The serving container's name and its network address (the router's target). */
   container: string | null;
-  containerPort: number | null;
-  routeSlot: Slot;
+  address: Address | null;
   /** Container limits: null = the default, 0 = no limit. */
   memoryLimit: number | null;
   cpuLimit: number | null;

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { sleep } from '../sleep.js';
 
 /**
  * Talking to HAProxy's two unix sockets, and parsing what they answer.
@@ -17,7 +18,6 @@ export interface CommandOptions {
 }
 
 const RETRYABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EAGAIN']);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;

@@ -2,7 +2,7 @@ import type { Runtime } from './runtime.js';
 
 export const pythonRuntime: Runtime = {
   name: 'python',
-  containerPort: 8000,
+  appPort: 8000,
   dockerfile: 'runtimes/python/Dockerfile',
   detect: async (files) => (await files.has('app.py')) || (await files.has('requirements.txt')),
   async check(files) {

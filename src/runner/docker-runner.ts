@@ -1,0 +1,149 @@
+import { containerName, hostConfigFor, networkName, type ContainerState, type DockerEngine } from '../docker/index.js';
+import type { Resources } from '../domain/resources.js';
+import { MinPaasError } from '../errors.js';
+import { waitForHttp } from './health.js';
+import type { ContainerRequest, ContainerStatus, Healthy, LogStream, Runner, RunningContainer } from './types.js';
+
+export interface DockerRunnerOptions {
+  /** Seconds Docker waits after SIGTERM before it kills a retired container. */
+  stopTimeoutSeconds: number;
+  /** Hardening applied to every app container. */
+  hostConfig: Record<string, unknown>;
+  /** Told each app network's subnets before its first container starts (the control plane's guard). */
+  onNetwork?: (subnets: string[]) => void;
+}
+
+/** Log lines of a failed container shown to the user. */
+const CRASH_LOG_LINES = 20;
+
+function toStatus(state: ContainerState): ContainerStatus {
+  return {
+    name: state.name,
+    app: state.app,
+    status: state.status,
+    running: state.running,
+    restartCount: state.restartCount,
+    address: state.ip !== null && state.appPort !== null ? { host: state.ip, port: state.appPort } : null,
+  };
+}
+
+/**
+ * The Runner on this machine's Docker engine: each release is one container on its app's
+ * own bridge network, reached by the host (the router, health checks) at its address.
+ */
+export class DockerRunner implements Runner {
+  constructor(
+    private readonly docker: DockerEngine,
+    private readonly options: DockerRunnerOptions,
+  ) {}
+
+  async start(req: ContainerRequest): Promise<RunningContainer> {
+    const name = containerName(req.app, req.release);
+    // A crash mid-deploy may have left a container of this name: it is ours, it never served.
+    await this.docker.remove(name);
+    const network = await this.docker.ensureNetwork(networkName(req.app), req.app);
+    this.options.onNetwork?.(network.subnets);
+    try {
+      await this.docker.run({
+        name,
+        image: req.imageId,
+        env: { ...req.env, PORT: String(req.appPort) },
+        appPort: req.appPort,
+        network: network.name,
+        labels: this.docker.labels(req.app, req.release),
+        hostConfig: { ...this.options.hostConfig, ...hostConfigFor(req.resources) },
+      });
+      const state = await this.docker.inspect(name);
+      if (!state?.ip) throw new Error(`container ${name} has no address on ${network.name} (state: ${state?.status ?? 'gone'})`);
+      return { name, address: { host: state.ip, port: req.appPort } };
+    } catch (err) {
+      await this.docker.remove(name);
+      throw err;
+    }
+  }
+
+  async waitHealthy(container: RunningContainer, timeoutMs: number): Promise<Healthy> {
+    const health = await waitForHttp({ ...container.address, timeoutMs, giveUp: () => this.crashReason(container.name) });
+    if (health.ok) return { status: health.status, elapsedMs: health.elapsedMs };
+    const logs = await this.lastLogs(container.name);
+    throw new MinPaasError('HEALTH_CHECK_FAILED', `health check failed: ${health.reason}`, logs.length ? ['app log:', ...logs] : []);
+  }
+
+  keepRunning(name: string): Promise<void> {
+    return this.docker.keepRunning(name);
+  }
+
+  containersOf(app: string): Promise<string[]> {
+    return this.docker.listOwnedContainerNames(app);
+  }
+
+  async listAll(): Promise<ContainerStatus[]> {
+    return (await this.docker.listOwnedContainers()).map(toStatus);
+  }
+
+  async inspect(name: string): Promise<ContainerStatus | null> {
+    const state = await this.docker.inspect(name);
+    return state ? toStatus(state) : null;
+  }
+
+  async restart(name: string): Promise<ContainerStatus | null> {
+    await this.docker.start(name);
+    return this.inspect(name);
+  }
+
+  async retire(names: string[]): Promise<void> {
+    await Promise.all(
+      names.map(async (name) => {
+        await this.docker.stop(name, this.options.stopTimeoutSeconds);
+        await this.docker.remove(name);
+      }),
+    );
+  }
+
+  remove(name: string): Promise<void> {
+    return this.docker.remove(name);
+  }
+
+  async removeApp(app: string): Promise<void> {
+    for (const c of await this.docker.listOwnedContainerNames(app)) await this.docker.remove(c);
+    for (const n of await this.docker.listOwnedNetworks(app)) await this.docker.removeNetwork(n.id);
+  }
+
+  async logs(name: string, tail: number): Promise<string> {
+    await this.assertExists(name);
+    return this.docker.logs(name, tail);
+  }
+
+  async followLogs(name: string, tail: number): Promise<LogStream> {
+    await this.assertExists(name);
+    return this.docker.followLogs(name, tail);
+  }
+
+  async updateLimits(name: string, resources: Resources): Promise<void> {
+    await this.docker.update(name, hostConfigFor(resources, await this.docker.hostCapacity()));
+  }
+
+  watchStarts(onStart: (name: string) => void): Promise<() => void> {
+    return this.docker.watchStarts(onStart);
+  }
+
+  private async assertExists(name: string): Promise<void> {
+    const state = await this.docker.inspect(name);
+    if (!state) throw new MinPaasError('CONFLICT', `the container ${name} is gone; deploy the app again`);
+  }
+
+  private async crashReason(name: string): Promise<string | null> {
+    const state = await this.docker.inspect(name);
+    if (!state) return 'the container disappeared';
+    if (!state.running && state.status !== 'created') return `the app exited (code ${state.exitCode}) before it answered HTTP`;
+    return null;
+  }
+
+  private async lastLogs(name: string): Promise<string[]> {
+    try {
+      return (await this.docker.logs(name, CRASH_LOG_LINES)).split('\n').filter((l) => l.trim() !== '');
+    } catch {
+      return [];
+    }
+  }
+}
