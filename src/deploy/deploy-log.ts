@@ -6,26 +6,28 @@ export const detail = (text: string): string => `       ${text}`;
 export type LineSink = (line: string) => void;
 
 /**
- * The log of one deploy: every line goes to the live subscribers (the pusher's terminal,
- * an API client) and is kept for the deploys history.
+ * The log of one deploy: every line goes to the live sink (the pusher's terminal, an API
+ * client) and the last `maxLines` are kept for the deploys history: a failure is at the
+ * end, so the end is what must not be cut.
  */
 export class DeployLog {
-  private readonly lines: string[] = [];
-  private readonly sinks = new Set<LineSink>();
-  private static readonly MAX_LINES = 20_000;
+  private lines: string[] = [];
+  private dropped = 0;
 
-  constructor(sink?: LineSink) {
-    if (sink) this.sinks.add(sink);
-  }
-
-  subscribe(sink: LineSink): () => void {
-    this.sinks.add(sink);
-    return () => this.sinks.delete(sink);
-  }
+  constructor(
+    private readonly sink?: LineSink,
+    private readonly maxLines = 20_000,
+  ) {}
 
   write = (line: string): void => {
-    if (this.lines.length < DeployLog.MAX_LINES) this.lines.push(line);
-    for (const sink of this.sinks) sink(line);
+    this.lines.push(line);
+    // Cut in batches, so a long build does not copy the array on every line.
+    if (this.lines.length > this.maxLines * 1.25) {
+      const cut = this.lines.length - this.maxLines;
+      this.lines = this.lines.slice(cut);
+      this.dropped += cut;
+    }
+    this.sink?.(line);
   };
 
   step(text: string): void {
@@ -40,8 +42,12 @@ export class DeployLog {
     this.write(detail(text));
   }
 
+  /** The kept lines; when earlier ones were dropped, a first line says how many. */
   text(): string {
-    return this.lines.length ? `${this.lines.join('\n')}\n` : '';
+    const kept = this.lines.slice(-this.maxLines);
+    const dropped = this.dropped + (this.lines.length - kept.length);
+    const lines = dropped > 0 ? [detail(`(${dropped} earlier lines not kept)`), ...kept] : kept;
+    return lines.length ? `${lines.join('\n')}\n` : '';
   }
 
   tail(n: number): string[] {

@@ -11,10 +11,6 @@ export class DeployLocks {
   /** Per app, the promise that settles when the last holder or waiter is done. */
   private readonly tails = new Map<string, Promise<void>>();
 
-  isBusy(app: string): boolean {
-    return this.tails.has(app);
-  }
-
   /** The lock now, or a 409 naming the app when a deploy holds it or waits for it. */
   tryAcquire(app: string): Unlock {
     if (this.tails.has(app)) {

@@ -347,10 +347,8 @@ export class DockerEngine {
     return list.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''));
   }
 
-  async listOwnedImages(app?: string, dangling?: boolean): Promise<OwnedImage[]> {
-    const filters: Record<string, string[]> = { ...ownedFilter(this.instance, app) };
-    if (dangling !== undefined) filters.dangling = [String(dangling)];
-    const list = await this.docker.listImages({ all: false, filters });
+  async listOwnedImages(app?: string): Promise<OwnedImage[]> {
+    const list = await this.docker.listImages({ all: false, filters: ownedFilter(this.instance, app) });
     return list.map((i) => ({
       id: i.Id,
       tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),

@@ -1,4 +1,5 @@
 import type { Config } from '../config.js';
+import { portInUse } from '../domain/ports.js';
 import type { Address } from '../domain/types.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -18,7 +19,7 @@ import {
   type Slot,
 } from './haproxy-config.js';
 import { HaproxyProcess } from './haproxy-process.js';
-import { canBind, findStatRow, isMaint, parseShowStat, type StatRow } from './sockets.js';
+import { findStatRow, isMaint, parseShowStat, type StatRow } from './sockets.js';
 import type { Route, Router, ServeReport } from './types.js';
 
 export interface HaproxyRouterOptions {
@@ -162,7 +163,8 @@ export class HaproxyRouter implements Router {
     const bind = this.configOptions.appBind;
     for (const route of this.served.values()) {
       if (held.has(formatAddress(bind, route.port))) continue;
-      if (!(await canBind(bind, route.port))) {
+      // Before a reload: a reload refused for a taken port pauses every listener for ~2 s.
+      if (await portInUse(bind, route.port)) {
         throw new Error(`port ${route.port} of app ${route.app} is in use by another program; the router was not reloaded`);
       }
     }

@@ -69,18 +69,6 @@ export function masterCommand(socketPath: string, command: string, opts: Command
   return send(socketPath, command, true, opts);
 }
 
-/**
- * Whether this host could bind `host:port` now (a probe: bind, then close at once). Used
- * before a reload: a reload refused for a taken port pauses every listener for ~2 s.
- */
-export function canBind(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
-  });
-}
-
 /** One row of `show stat`, with the columns the router uses. */
 export interface StatRow {
   proxy: string;

@@ -185,11 +185,15 @@ export class Store {
   /** Replaces the app's whole config. */
   setEnv(app: string, env: EnvVars): void {
     this.tx(() => {
-      this.db.prepare('DELETE FROM env WHERE app = ?').run(app);
-      const insert = this.db.prepare('INSERT INTO env (app, key, value) VALUES (?, ?, ?)');
-      for (const [key, value] of Object.entries(env)) insert.run(app, key, value);
+      this.replaceEnv(app, env);
       this.db.prepare('UPDATE apps SET updated_at = ? WHERE name = ?').run(now(), app);
     });
+  }
+
+  private replaceEnv(app: string, env: EnvVars): void {
+    this.db.prepare('DELETE FROM env WHERE app = ?').run(app);
+    const insert = this.db.prepare('INSERT INTO env (app, key, value) VALUES (?, ?, ?)');
+    for (const [key, value] of Object.entries(env)) insert.run(app, key, value);
   }
 
   // releases
@@ -227,9 +231,7 @@ export class Store {
            VALUES (@app, @number, @image, @imageId, @envJson, @commit, @kind, @description, @t)`,
         )
         .run({ ...release, envJson: JSON.stringify(release.env), t });
-      this.db.prepare('DELETE FROM env WHERE app = ?').run(release.app);
-      const insert = this.db.prepare('INSERT INTO env (app, key, value) VALUES (?, ?, ?)');
-      for (const [key, value] of Object.entries(release.env)) insert.run(release.app, key, value);
+      this.replaceEnv(release.app, release.env);
       this.db
         .prepare(
           `UPDATE apps SET release = @number, container = @container, container_host = @containerHost,
