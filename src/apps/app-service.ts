@@ -53,7 +53,7 @@ export class AppService {
   }
 
   /** POST /deploy: clone → the same pipeline as a push. */
-  async deployFromRepo(input: DeployFromRepoInput, onLine?: (line: string) => void): Promise<AppRecord> {
+  async deployFromRepo(input: DeployFromRepoInput, onLine?: (line: string) => void, signal?: AbortSignal): Promise<AppRecord> {
     const app = assertAppName(input.app);
     if (!isRuntimeName(input.runtime)) throw invalid('runtime must be "node" or "python"');
     const runtime = input.runtime;
@@ -69,6 +69,7 @@ export class AppService {
       env,
       wait: false,
       ...(onLine ? { onLine } : {}),
+      ...(signal ? { signal } : {}),
       fetch: async (dir, log) => {
         log.step(`Cloning ${repo}${branch ? ` (${branch})` : ''}`);
         return cloneRepo({ url: repo, branch, dest: dir, timeoutMs: this.deps.cloneTimeoutMs });

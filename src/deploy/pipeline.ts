@@ -34,6 +34,8 @@ export interface BuildDeployRequest {
   /** Runs once the release serves, still under the app's lock. */
   onReleased?: () => void;
   onLine?: LineSink;
+  /** Aborts the build when the client that asked for it goes away. */
+  signal?: AbortSignal;
 }
 
 export interface DeployOutcome {
@@ -97,7 +99,14 @@ export class DeployPipeline {
       log.step(`Detected ${runtime.name} app`);
       const number = this.deps.store.nextReleaseNumber(app.name);
       log.step('Building image');
-      const image = await this.deps.builder.build({ app: app.name, release: number, sourceDir: dir, runtime, onLine: log.detail.bind(log) });
+      const image = await this.deps.builder.build({
+        app: app.name,
+        release: number,
+        sourceDir: dir,
+        runtime,
+        onLine: log.detail.bind(log),
+        ...(req.signal ? { signal: req.signal } : {}),
+      });
       log.step(`Built ${image.tag}`);
       const env = { ...this.deps.store.getEnv(app.name), ...req.env };
       try {

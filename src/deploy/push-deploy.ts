@@ -8,7 +8,7 @@ import type { DeployPipeline } from './pipeline.js';
 
 /** What a push to the git remote does: deploy main/master, store anything else. */
 export function createPushHandler(pipeline: DeployPipeline, refs: RefGuard = new RefGuard()): PushHandler {
-  return async (push, out) => {
+  return async (push, out, gone) => {
     if (!isValidAppName(push.app)) {
       out(failure(`invalid app name ${JSON.stringify(push.app)}`));
       return false;
@@ -29,6 +29,7 @@ export function createPushHandler(pipeline: DeployPipeline, refs: RefGuard = new
         repo: null,
         branch: null,
         onLine: out,
+        signal: gone,
         // Under the app's lock: a push that waited behind another must still be current.
         beforeBuild: () => refs.assertUnmoved(push.gitDir, update),
         // Still under the lock, so the next push in line knows the branch is about to move.

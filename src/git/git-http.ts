@@ -44,6 +44,12 @@ export class GitHttp {
         service.on('error', (err: Error) => this.log.info({ err: err.message }, 'git service error'));
         service.on('service', (ps: ChildProcess) => {
           ps.stdin?.on('error', (err) => this.log.info({ err: err.message }, 'git process closed its input early'));
+          // A pusher that goes away mid-deploy: end receive-pack, so its hook's connection
+          // to the server closes and the build it started stops (see HookBridge).
+          const res = (service as unknown as { res: http.ServerResponse }).res;
+          res.on('close', () => {
+            if (!res.writableFinished && ps.exitCode === null) ps.kill('SIGTERM');
+          });
         });
         service.accept();
       });

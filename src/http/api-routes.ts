@@ -41,13 +41,22 @@ async function followLogs(apps: AppService, ctx: RouteContext): Promise<void> {
  * POST /deploy?stream=1: NDJSON, one `{"log": line}` per build log line while it runs,
  * then `{"app": record}` or `{"error", "status", "details"}` as the last line.
  */
+/** Aborts when the client goes away before its answer is complete (its build stops). */
+function clientGone(res: http.ServerResponse): AbortSignal {
+  const gone = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
+  return gone.signal;
+}
+
 async function streamDeploy(apps: AppService, body: Record<string, unknown>, res: http.ServerResponse): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache' });
   const send = (obj: unknown): void => {
     if (!res.writableEnded) res.write(`${JSON.stringify(obj)}\n`);
   };
   try {
-    send({ app: await apps.deployFromRepo(body, (line) => send({ log: line })) });
+    send({ app: await apps.deployFromRepo(body, (line) => send({ log: line }), clientGone(res)) });
   } catch (err) {
     const status = isMinPaasError(err) ? err.status : 500;
     const message = isMinPaasError(err) ? err.message : 'internal error; the server log has the details';
@@ -66,7 +75,7 @@ export function apiRoutes(apps: AppService): Route[] {
       handle: async ({ req, res, query }) => {
         const body = await readJsonObject(req);
         if (['1', 'true'].includes(query.get('stream') ?? '')) return streamDeploy(apps, body, res);
-        sendJson(res, 200, await apps.deployFromRepo(body));
+        sendJson(res, 200, await apps.deployFromRepo(body, undefined, clientGone(res)));
       },
     },
     { method: 'GET', path: new RegExp(`^/apps/${NAME}$`), handle: async ({ res, params }) => sendJson(res, 200, await apps.get(params[0])) },
