@@ -116,7 +116,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
       await images.prune(app);
     },
   });
-  const apps = new AppService({ store, docker, runner, router, pipeline, locks, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources });
+  const apps = new AppService({ store, docker, runner, router, pipeline, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources });
 
   const runLog = rootLog.child({ component: 'runner' });
   await catchUp({ runner, router, store, log: runLog }, images, log);

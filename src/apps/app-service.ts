@@ -1,20 +1,18 @@
 import fs from 'node:fs/promises';
 import type { DockerEngine } from '../docker/index.js';
 import { assertAppName } from '../domain/names.js';
-import { assertBranch, assertRepoUrl } from '../domain/repo-url.js';
 import { effectiveResources, formatSize, type Resources } from '../domain/resources.js';
 import type { AppRecord, AppRow, Deploy, EnvVars, Release } from '../domain/types.js';
-import { invalid, MinPaasError, notFound } from '../errors.js';
+import { MinPaasError, notFound } from '../errors.js';
 import { cloneRepo } from '../git/clone.js';
 import type { RepoStore } from '../git/repos.js';
 import type { DeployPipeline, DeployOutcome } from '../deploy/pipeline.js';
-import type { DeployLocks } from '../deploy/lock.js';
-import { isRuntimeName } from '../runtimes/index.js';
+import type { DeployCommand } from '../http/commands.js';
 import type { Router } from '../router/types.js';
 import type { LogStream, Runner } from '../runner/types.js';
 import type { Store } from '../store/store.js';
-import { applyConfigChanges, parseConfigChanges, parseEnv } from './config-changes.js';
-import { parseResourceChanges } from './resource-changes.js';
+import { applyConfigChanges, type ConfigChanges } from './config-changes.js';
+import type { Limits } from './resource-changes.js';
 
 export interface AppServiceDeps {
   store: Store;
@@ -22,24 +20,16 @@ export interface AppServiceDeps {
   runner: Runner;
   router: Router;
   pipeline: DeployPipeline;
-  locks: DeployLocks;
   repos: RepoStore;
   publicUrl: (port: number) => string;
   cloneTimeoutMs: number;
   defaultResources: Resources;
 }
 
-export interface DeployFromRepoInput {
-  app?: unknown;
-  runtime?: unknown;
-  repo?: unknown;
-  env?: unknown;
-  branch?: unknown;
-}
-
 /**
- * What the admin API and CLI can do with apps. Inputs are validated here, at the
- * boundary, before anything is touched.
+ * What the admin API and CLI can do with apps. It takes typed commands (the HTTP layer
+ * decodes request bodies); the pipeline owns the app lock, for deploys and for the
+ * changes here that must not overlap one.
  */
 export class AppService {
   constructor(private readonly deps: AppServiceDeps) {}
@@ -48,18 +38,13 @@ export class AppService {
     return Promise.all(this.deps.store.listApps().map((a) => this.record(a)));
   }
 
-  async get(name: unknown): Promise<AppRecord> {
+  async get(name: string): Promise<AppRecord> {
     return this.record(this.app(name));
   }
 
   /** POST /deploy: clone → the same pipeline as a push. */
-  async deployFromRepo(input: DeployFromRepoInput, onLine?: (line: string) => void, signal?: AbortSignal): Promise<AppRecord> {
-    const app = assertAppName(input.app);
-    if (!isRuntimeName(input.runtime)) throw invalid('runtime must be "node" or "python"');
-    const runtime = input.runtime;
-    const repo = assertRepoUrl(input.repo);
-    const branch = input.branch === undefined || input.branch === null ? null : assertBranch(input.branch);
-    const env = parseEnv(input.env);
+  async deployFromRepo(cmd: DeployCommand, onLine?: (line: string) => void, signal?: AbortSignal): Promise<AppRecord> {
+    const { app, runtime, repo, branch, env } = cmd;
     const outcome: DeployOutcome = await this.deps.pipeline.buildAndDeploy({
       app,
       source: 'api',
@@ -80,23 +65,19 @@ export class AppService {
     return this.get(app);
   }
 
-  getConfig(name: unknown): EnvVars {
+  getConfig(name: string): EnvVars {
     return this.deps.store.getEnv(this.app(name).name);
   }
 
   /** Sets and unsets vars: a new release on the same image when the app runs, else just stored. */
-  async patchConfig(name: unknown, body: unknown): Promise<{ config: EnvVars; release: number | null }> {
+  async patchConfig(name: string, changes: ConfigChanges): Promise<{ config: EnvVars; release: number | null }> {
     const app = this.app(name);
-    const changes = parseConfigChanges(body);
     if (app.release === null) {
-      const unlock = this.deps.locks.tryAcquire(app.name);
-      try {
+      return this.deps.pipeline.exclusive(app.name, async () => {
         const { env } = applyConfigChanges(this.deps.store.getEnv(app.name), changes);
         this.deps.store.setEnv(app.name, env);
         return { config: env, release: null };
-      } finally {
-        unlock();
-      }
+      });
     }
     const outcome = await this.deps.pipeline.redeploy(app.name, 'config', 'config', async (current) => {
       const base = this.currentRelease(current);
@@ -112,18 +93,13 @@ export class AppService {
     return { config: outcome.release.env, release: outcome.release.number };
   }
 
-  releases(name: unknown): Release[] {
+  releases(name: string): Release[] {
     return this.deps.store.listReleases(this.app(name).name);
   }
 
   /** A new release with release N's image and config. */
-  async rollback(name: unknown, body: unknown): Promise<AppRecord> {
+  async rollback(name: string, number: number): Promise<AppRecord> {
     const app = this.app(name);
-    const raw = (body as { release?: unknown } | null)?.release;
-    const number = typeof raw === 'string' && /^v?\d+$/.test(raw) ? Number(raw.replace(/^v/, '')) : raw;
-    if (typeof number !== 'number' || !Number.isInteger(number) || number < 1) {
-      throw invalid('rollback needs {"release": N} with N a release number, e.g. 2');
-    }
     const outcome = await this.deps.pipeline.redeploy(app.name, 'rollback', 'rollback', async (current) => {
       const base = this.deps.store.getRelease(current.name, number);
       if (!base) throw notFound(`${current.name} has no release v${number}`);
@@ -133,35 +109,33 @@ export class AppService {
     return this.get(app.name);
   }
 
-  async logs(name: unknown, tail: number): Promise<string> {
+  async logs(name: string, tail: number): Promise<string> {
     const app = this.app(name);
     if (!app.container) return '';
     return this.deps.runner.logs(app.container, tail);
   }
 
-  async followLogs(name: unknown, tail: number): Promise<LogStream> {
+  async followLogs(name: string, tail: number): Promise<LogStream> {
     const app = this.app(name);
     if (!app.container) throw new MinPaasError('CONFLICT', `${app.name} has no running release yet`);
     return this.deps.runner.followLogs(app.container, tail);
   }
 
-  deploys(name: unknown): Deploy[] {
+  deploys(name: string): Deploy[] {
     return this.deps.store.listDeploys(this.app(name).name);
   }
 
-  deployLog(name: unknown, id: unknown): string {
+  deployLog(name: string, id: number | null): string {
     const app = this.app(name);
-    const deployId = Number(id);
-    const log = Number.isInteger(deployId) ? this.deps.store.getDeployLog(app.name, deployId) : undefined;
-    if (log === undefined) throw notFound(`${app.name} has no deploy ${String(id)}`);
+    const log = id === null ? undefined : this.deps.store.getDeployLog(app.name, id);
+    if (log === undefined) throw notFound(`${app.name} has no deploy ${id ?? 'by that id'}`);
     return log;
   }
 
   /** Containers, route, images, repo, workspace and records: all gone. */
-  async destroy(name: unknown): Promise<void> {
+  async destroy(name: string): Promise<void> {
     const app = this.app(name);
-    const unlock = this.deps.locks.tryAcquire(app.name);
-    try {
+    await this.deps.pipeline.exclusive(app.name, async () => {
       await this.deps.router.remove(app.name);
       await this.deps.runner.removeApp(app.name);
       this.deps.store.deleteApp(app.name);
@@ -170,30 +144,24 @@ export class AppService {
       for (const image of await this.deps.docker.listOwnedImages(app.name)) {
         await this.deps.docker.removeImage(image.id);
       }
-    } finally {
-      unlock();
-    }
+    });
   }
 
   /**
    * PATCH /apps/APP/resources {memory?, cpus?}: applied to the running container in
    * place (no rebuild, no restart) and to every later release. null = back to the default.
    */
-  async setResources(name: unknown, body: Record<string, unknown>): Promise<AppRecord> {
+  async setResources(name: string, changes: Partial<Limits>): Promise<AppRecord> {
     const app = this.app(name);
-    const limits = parseResourceChanges(body, app);
-    const unlock = this.deps.locks.tryAcquire(app.name);
-    try {
-      const next = { ...app, ...limits };
-      if (app.container) await this.deps.runner.updateLimits(app.container, effectiveResources(next, this.deps.defaultResources));
+    const limits: Limits = { memoryLimit: app.memoryLimit, cpuLimit: app.cpuLimit, ...changes };
+    await this.deps.pipeline.exclusive(app.name, async () => {
+      if (app.container) await this.deps.runner.updateLimits(app.container, effectiveResources({ ...app, ...limits }, this.deps.defaultResources));
       this.deps.store.setLimits(app.name, limits);
-    } finally {
-      unlock();
-    }
+    });
     return this.get(app.name);
   }
 
-  private app(name: unknown): AppRow {
+  private app(name: string): AppRow {
     const valid = assertAppName(name);
     const app = this.deps.store.getApp(valid);
     if (!app) throw notFound(`no app named ${valid}`);

@@ -84,6 +84,19 @@ export interface PipelineDeps {
 export class DeployPipeline {
   constructor(private readonly deps: PipelineDeps) {}
 
+  /**
+   * Runs `fn` holding the app's lock, or answers 409 when a deploy holds it: for changes
+   * that must not overlap a deploy (config without a release, limits, deletion).
+   */
+  async exclusive<T>(app: string, fn: () => Promise<T>): Promise<T> {
+    const unlock = this.deps.locks.tryAcquire(app);
+    try {
+      return await fn();
+    } finally {
+      unlock();
+    }
+  }
+
   workspaceOf(app: string): string {
     return path.join(this.deps.workspaces, app);
   }

@@ -1,6 +1,8 @@
 import type http from 'node:http';
 import type { AppService } from '../apps/app-service.js';
+import type { DeployCommand } from './commands.js';
 import { invalid, isMinPaasError } from '../errors.js';
+import { decodeAppName, decodeConfigChanges, decodeDeploy, decodeDeployId, decodeLimits, decodeRollback } from './commands.js';
 import { readJson, readJsonObject, sendJson, sendText } from './respond.js';
 
 export interface RouteContext {
@@ -28,7 +30,7 @@ function tailParam(query: URLSearchParams): number {
 
 /** Streams container logs until the client leaves, then stops reading from Docker. */
 async function followLogs(apps: AppService, ctx: RouteContext): Promise<void> {
-  const { stream, stop } = await apps.followLogs(ctx.params[0], tailParam(ctx.query));
+  const { stream, stop } = await apps.followLogs(decodeAppName(ctx.params[0]), tailParam(ctx.query));
   ctx.res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-cache' });
   ctx.res.flushHeaders();
   ctx.res.on('close', stop);
@@ -50,13 +52,13 @@ function clientGone(res: http.ServerResponse): AbortSignal {
   return gone.signal;
 }
 
-async function streamDeploy(apps: AppService, body: Record<string, unknown>, res: http.ServerResponse): Promise<void> {
+async function streamDeploy(apps: AppService, cmd: DeployCommand, res: http.ServerResponse): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache' });
   const send = (obj: unknown): void => {
     if (!res.writableEnded) res.write(`${JSON.stringify(obj)}\n`);
   };
   try {
-    send({ app: await apps.deployFromRepo(body, (line) => send({ log: line }), clientGone(res)) });
+    send({ app: await apps.deployFromRepo(cmd, (line) => send({ log: line }), clientGone(res)) });
   } catch (err) {
     const status = isMinPaasError(err) ? err.status : 500;
     const message = isMinPaasError(err) ? err.message : 'internal error; the server log has the details';
@@ -73,17 +75,17 @@ export function apiRoutes(apps: AppService): Route[] {
       method: 'POST',
       path: /^\/deploy$/,
       handle: async ({ req, res, query }) => {
-        const body = await readJsonObject(req);
-        if (['1', 'true'].includes(query.get('stream') ?? '')) return streamDeploy(apps, body, res);
-        sendJson(res, 200, await apps.deployFromRepo(body, undefined, clientGone(res)));
+        const cmd = decodeDeploy(await readJsonObject(req));
+        if (['1', 'true'].includes(query.get('stream') ?? '')) return streamDeploy(apps, cmd, res);
+        sendJson(res, 200, await apps.deployFromRepo(cmd, undefined, clientGone(res)));
       },
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}$`), handle: async ({ res, params }) => sendJson(res, 200, await apps.get(params[0])) },
+    { method: 'GET', path: new RegExp(`^/apps/${NAME}$`), handle: async ({ res, params }) => sendJson(res, 200, await apps.get(decodeAppName(params[0]))) },
     {
       method: 'DELETE',
       path: new RegExp(`^/apps/${NAME}$`),
       handle: async ({ res, params }) => {
-        await apps.destroy(params[0]);
+        await apps.destroy(decodeAppName(params[0]));
         sendJson(res, 200, { deleted: params[0] });
       },
     },
@@ -93,31 +95,31 @@ export function apiRoutes(apps: AppService): Route[] {
       handle: async (ctx) => {
         const follow = ['1', 'true', 'yes'].includes(ctx.query.get('follow') ?? '');
         if (follow) return followLogs(apps, ctx);
-        sendText(ctx.res, 200, await apps.logs(ctx.params[0], tailParam(ctx.query)));
+        sendText(ctx.res, 200, await apps.logs(decodeAppName(ctx.params[0]), tailParam(ctx.query)));
       },
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/config$`), handle: async ({ res, params }) => sendJson(res, 200, apps.getConfig(params[0])) },
+    { method: 'GET', path: new RegExp(`^/apps/${NAME}/config$`), handle: async ({ res, params }) => sendJson(res, 200, apps.getConfig(decodeAppName(params[0]))) },
     {
       method: 'PATCH',
       path: new RegExp(`^/apps/${NAME}/config$`),
-      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.patchConfig(params[0], await readJson(req))),
+      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.patchConfig(decodeAppName(params[0]), decodeConfigChanges(await readJson(req)))),
     },
     {
       method: 'PATCH',
       path: new RegExp(`^/apps/${NAME}/resources$`),
-      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.setResources(params[0], await readJsonObject(req))),
+      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.setResources(decodeAppName(params[0]), decodeLimits(await readJsonObject(req)))),
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/releases$`), handle: async ({ res, params }) => sendJson(res, 200, apps.releases(params[0])) },
+    { method: 'GET', path: new RegExp(`^/apps/${NAME}/releases$`), handle: async ({ res, params }) => sendJson(res, 200, apps.releases(decodeAppName(params[0]))) },
     {
       method: 'POST',
       path: new RegExp(`^/apps/${NAME}/rollback$`),
-      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.rollback(params[0], await readJsonObject(req))),
+      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.rollback(decodeAppName(params[0]), decodeRollback(await readJsonObject(req)))),
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/deploys$`), handle: async ({ res, params }) => sendJson(res, 200, apps.deploys(params[0])) },
+    { method: 'GET', path: new RegExp(`^/apps/${NAME}/deploys$`), handle: async ({ res, params }) => sendJson(res, 200, apps.deploys(decodeAppName(params[0]))) },
     {
       method: 'GET',
       path: new RegExp(`^/apps/${NAME}/deploys/([^/]+)/log$`),
-      handle: async ({ res, params }) => sendText(res, 200, apps.deployLog(params[0], params[1])),
+      handle: async ({ res, params }) => sendText(res, 200, apps.deployLog(decodeAppName(params[0]), decodeDeployId(params[1]))),
     },
   ];
 }

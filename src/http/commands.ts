@@ -1,0 +1,60 @@
+import { parseConfigChanges, parseEnv, type ConfigChanges } from '../apps/config-changes.js';
+import { parseResourceChanges, type Limits } from '../apps/resource-changes.js';
+import { assertAppName } from '../domain/names.js';
+import { assertBranch, assertRepoUrl } from '../domain/repo-url.js';
+import type { EnvVars, RuntimeName } from '../domain/types.js';
+import { invalid } from '../errors.js';
+import { isRuntimeName } from '../runtimes/index.js';
+
+/**
+ * Request bodies decoded into typed commands at the HTTP edge: the app service takes only
+ * these, never `unknown`. Every decoder throws a 400 naming the rule it checks.
+ */
+
+/** POST /deploy: clone a repo and deploy it as the app. */
+export interface DeployCommand {
+  app: string;
+  runtime: RuntimeName;
+  repo: string;
+  branch: string | null;
+  env: EnvVars;
+}
+
+export function decodeDeploy(body: Record<string, unknown>): DeployCommand {
+  const app = assertAppName(body.app);
+  if (!isRuntimeName(body.runtime)) throw invalid('runtime must be "node" or "python"');
+  const repo = assertRepoUrl(body.repo);
+  const branch = body.branch === undefined || body.branch === null ? null : assertBranch(body.branch);
+  return { app, runtime: body.runtime, repo, branch, env: parseEnv(body.env) };
+}
+
+/** POST /apps/APP/rollback {"release": N} (or "vN"). */
+export function decodeRollback(body: Record<string, unknown>): number {
+  const raw = body.release;
+  const number = typeof raw === 'string' && /^v?\d+$/.test(raw) ? Number(raw.replace(/^v/, '')) : raw;
+  if (typeof number !== 'number' || !Number.isInteger(number) || number < 1) {
+    throw invalid('rollback needs {"release": N} with N a release number, e.g. 2');
+  }
+  return number;
+}
+
+/** PATCH /apps/APP/config. */
+export function decodeConfigChanges(body: unknown): ConfigChanges {
+  return parseConfigChanges(body);
+}
+
+/** PATCH /apps/APP/resources: only the limits given change. */
+export function decodeLimits(body: Record<string, unknown>): Partial<Limits> {
+  return parseResourceChanges(body);
+}
+
+/** An app name from the URL. */
+export function decodeAppName(param: string | undefined): string {
+  return assertAppName(param);
+}
+
+/** A deploy number from the URL; anything else is a deploy that does not exist. */
+export function decodeDeployId(param: string | undefined): number | null {
+  const id = Number(param);
+  return Number.isInteger(id) && id > 0 ? id : null;
+}
