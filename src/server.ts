@@ -5,6 +5,7 @@ import { AppService } from './apps/app-service.js';
 import { loadOrCreateInstanceId, loadOrCreateToken } from './auth/token.js';
 import { BaseImages } from './build/base-images.js';
 import { ImageBuilder } from './build/image-builder.js';
+import { Images } from './build/images.js';
 import type { Config } from './config.js';
 import { DeployLocks } from './deploy/lock.js';
 import { ImageRetention } from './deploy/image-retention.js';
@@ -69,7 +70,7 @@ function createBuilder(config: Config, docker: DockerEngine): ImageBuilder {
 }
 
 /** Start-up reconciliation and image clean-up; failures are logged, not fatal. */
-async function catchUp(ports: ReconcilePorts, images: ImageRetention, log: Logger): Promise<void> {
+async function catchUp(ports: ReconcilePorts, images: Images, log: Logger): Promise<void> {
   try {
     await reconcile(ports);
     const orphans = await images.removeOrphans();
@@ -96,13 +97,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const router = createRouter(config, rootLog.child({ component: 'router' }));
   const publicUrl = (port: number): string => `http://${config.publicHost}:${port}`;
   const defaultResources = { memoryBytes: config.defaultMemoryBytes, cpus: config.defaultCpus };
-  const images = new ImageRetention(store, docker, config.keepReleases, rootLog.child({ component: 'images' }));
+  const images = new Images(docker, createBuilder(config, docker), new ImageRetention(store, docker, config.keepReleases, rootLog.child({ component: 'images' })));
   const locks = new DeployLocks();
   const repos = new RepoStore(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks'), config.maxPushBytes);
   const pipeline = new DeployPipeline({
     store,
-    docker,
-    builder: createBuilder(config, docker),
+    images,
     runner,
     router,
     locks,
@@ -112,11 +112,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     publicUrl,
     defaultResources,
     log: rootLog.child({ component: 'deploy' }),
-    afterRelease: async (app) => {
-      await images.prune(app);
-    },
   });
-  const apps = new AppService({ store, docker, runner, router, pipeline, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources });
+  const apps = new AppService({ store, images, runner, router, pipeline, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources });
 
   const runLog = rootLog.child({ component: 'runner' });
   await catchUp({ runner, router, store, log: runLog }, images, log);

@@ -1,12 +1,12 @@
 import fs from 'node:fs/promises';
-import type { DockerEngine } from '../docker/index.js';
+import type { Images } from '../build/images.js';
 import { assertAppName } from '../domain/names.js';
 import { effectiveResources, formatSize, type Resources } from '../domain/resources.js';
 import type { AppRecord, AppRow, Deploy, EnvVars, Release } from '../domain/types.js';
 import { MinPaasError, notFound } from '../errors.js';
 import { cloneRepo } from '../git/clone.js';
 import type { RepoStore } from '../git/repos.js';
-import type { DeployPipeline, DeployOutcome } from '../deploy/pipeline.js';
+import type { DeployPipeline, DeployResult } from '../deploy/pipeline.js';
 import type { DeployCommand } from '../http/commands.js';
 import type { Router } from '../router/types.js';
 import type { LogStream, Runner } from '../runner/types.js';
@@ -16,7 +16,7 @@ import type { Limits } from './resource-changes.js';
 
 export interface AppServiceDeps {
   store: Store;
-  docker: DockerEngine;
+  images: Images;
   runner: Runner;
   router: Router;
   pipeline: DeployPipeline;
@@ -45,7 +45,7 @@ export class AppService {
   /** POST /deploy: clone → the same pipeline as a push. */
   async deployFromRepo(cmd: DeployCommand, onLine?: (line: string) => void, signal?: AbortSignal): Promise<AppRecord> {
     const { app, runtime, repo, branch, env } = cmd;
-    const outcome: DeployOutcome = await this.deps.pipeline.buildAndDeploy({
+    const outcome: DeployResult = await this.deps.pipeline.buildAndDeploy({
       app,
       source: 'api',
       runtime,
@@ -141,9 +141,7 @@ export class AppService {
       this.deps.store.deleteApp(app.name);
       await this.deps.repos.remove(app.name);
       await fs.rm(this.deps.pipeline.workspaceOf(app.name), { recursive: true, force: true });
-      for (const image of await this.deps.docker.listOwnedImages(app.name)) {
-        await this.deps.docker.removeImage(image.id);
-      }
+      await this.deps.images.removeAll(app.name);
     });
   }
 

@@ -1,6 +1,5 @@
 import path from 'node:path';
-import type { ImageBuilder } from '../build/image-builder.js';
-import type { DockerEngine } from '../docker/index.js';
+import type { Images } from '../build/images.js';
 import { allocatePort } from '../domain/ports.js';
 import { effectiveResources, type Resources } from '../domain/resources.js';
 import type { AppRow, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
@@ -38,7 +37,7 @@ export interface BuildDeployRequest {
   signal?: AbortSignal;
 }
 
-export interface DeployOutcome {
+export interface DeployResult {
   release: Release;
   app: AppRow;
   deployId: number;
@@ -60,8 +59,7 @@ interface RunOptions {
 
 export interface PipelineDeps {
   store: Store;
-  docker: DockerEngine;
-  builder: ImageBuilder;
+  images: Images;
   runner: Runner;
   router: Router;
   locks: DeployLocks;
@@ -72,8 +70,6 @@ export interface PipelineDeps {
   log: Logger;
   /** Container limits of apps that set none. */
   defaultResources: Resources;
-  /** Called after every successful release (image clean-up). */
-  afterRelease?: (app: string) => Promise<void>;
 }
 
 /**
@@ -102,7 +98,7 @@ export class DeployPipeline {
   }
 
   /** A deploy that builds a new image from source. */
-  async buildAndDeploy(req: BuildDeployRequest): Promise<DeployOutcome> {
+  async buildAndDeploy(req: BuildDeployRequest): Promise<DeployResult> {
     return this.run({ ...req, createIfMissing: true, check: req.beforeBuild }, async (log, app, deployId) => {
       log.step('Receiving source');
       const dir = this.workspaceOf(app.name);
@@ -112,7 +108,7 @@ export class DeployPipeline {
       log.step(`Detected ${runtime.name} app`);
       const number = this.deps.store.nextReleaseNumber(app.name);
       log.step('Building image');
-      const image = await this.deps.builder.build({
+      const image = await this.deps.images.build({
         app: app.name,
         release: number,
         sourceDir: dir,
@@ -137,8 +133,7 @@ export class DeployPipeline {
         req.onReleased?.();
         return released;
       } catch (err) {
-        // The image never served: it must not linger.
-        await this.deps.docker.removeImage(image.tag).catch(() => undefined);
+        await this.deps.images.discard(image.tag);
         throw err;
       }
     });
@@ -151,11 +146,11 @@ export class DeployPipeline {
     kind: ReleaseKind,
     pick: (app: AppRow) => Promise<{ base: Release; env: EnvVars; description: string }>,
     onLine?: LineSink,
-  ): Promise<DeployOutcome> {
+  ): Promise<DeployResult> {
     let picked: { base: Release; env: EnvVars; description: string } | undefined;
     const check = async (app: AppRow): Promise<void> => {
       picked = await pick(app);
-      if (!(await this.deps.docker.imageId(picked.base.imageId))) {
+      if (!(await this.deps.images.exists(picked.base.imageId))) {
         throw new MinPaasError('RELEASE_UNAVAILABLE', `the image of v${picked.base.number} was removed; push or deploy again instead`);
       }
     };
@@ -200,7 +195,7 @@ export class DeployPipeline {
    * recorded as a deploy. `createIfMissing` lets pushes and API deploys create their app;
    * a first deploy that fails removes the app again (nothing half-done).
    */
-  private async run(opts: RunOptions, work: (log: DeployLog, app: AppRow, deployId: number) => Promise<RunOutcome>): Promise<DeployOutcome> {
+  private async run(opts: RunOptions, work: (log: DeployLog, app: AppRow, deployId: number) => Promise<RunOutcome>): Promise<DeployResult> {
     const { app: appName, source, wait, onLine, createIfMissing, check } = opts;
     const { store, locks } = this.deps;
     const log = new DeployLog(onLine);
@@ -246,7 +241,7 @@ export class DeployPipeline {
   /** Once the old container is gone, its image may go too. */
   private async pruneImages(app: string, logger: Logger): Promise<void> {
     try {
-      await this.deps.afterRelease?.(app);
+      await this.deps.images.prune(app);
     } catch (err) {
       logger.warn({ err: errorMessage(err) }, 'removing old images failed');
     }

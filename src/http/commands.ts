@@ -1,6 +1,7 @@
 import { parseConfigChanges, parseEnv, type ConfigChanges } from '../apps/config-changes.js';
 import { parseResourceChanges, type Limits } from '../apps/resource-changes.js';
 import { assertAppName } from '../domain/names.js';
+import { parseReleaseNumber } from '../domain/releases.js';
 import { assertBranch, assertRepoUrl } from '../domain/repo-url.js';
 import type { EnvVars, RuntimeName } from '../domain/types.js';
 import { invalid } from '../errors.js';
@@ -31,7 +32,7 @@ export function decodeDeploy(body: Record<string, unknown>): DeployCommand {
 /** POST /apps/APP/rollback {"release": N} (or "vN"). */
 export function decodeRollback(body: Record<string, unknown>): number {
   const raw = body.release;
-  const number = typeof raw === 'string' && /^v?\d+$/.test(raw) ? Number(raw.replace(/^v/, '')) : raw;
+  const number = typeof raw === 'string' ? parseReleaseNumber(raw) : raw;
   if (typeof number !== 'number' || !Number.isInteger(number) || number < 1) {
     throw invalid('rollback needs {"release": N} with N a release number, e.g. 2');
   }
