@@ -4,7 +4,6 @@
  */
 import { parseReleaseNumber as releaseNumber } from '../domain/releases.js';
 
-
 /** A mistake in how the command was called; shown with the command's usage, exit 2. */
 export class UsageError extends Error {
   constructor(message: string) {
