@@ -82,6 +82,58 @@ async function catchUp(ports: ReconcilePorts, images: Images, log: Logger): Prom
   }
 }
 
+interface Parts {
+  guard: AppNetworkGuard;
+  runner: DockerRunner;
+  router: Router;
+  images: Images;
+  pipeline: DeployPipeline;
+  apps: AppService;
+  repos: RepoStore;
+}
+
+/** Every part, wired: nothing runs yet. */
+function assemble(config: Config, store: Store, docker: DockerEngine): Parts {
+  const guard = new AppNetworkGuard(async () => (await docker.networks.listOwned(undefined, true)).flatMap((n) => n.subnets), rootLog.child({ component: 'http' }));
+  const runner = new DockerRunner(docker, { stopTimeoutSeconds: 10, hostConfig: APP_HOST_CONFIG, onNetwork: (subnets) => guard.add(subnets) });
+  const router = createRouter(config, rootLog.child({ component: 'router' }));
+  const publicUrl = (port: number): string => `http://${config.publicHost}:${port}`;
+  const defaultResources = { memoryBytes: config.defaultMemoryBytes, cpus: config.defaultCpus };
+  const retention = new ImageRetention(store, docker, config.keepReleases, rootLog.child({ component: 'images' }));
+  const images = new Images(docker, createBuilder(config, docker), retention);
+  const repos = new RepoStore(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks'), config.maxPushBytes);
+  const pipeline = new DeployPipeline({
+    store,
+    images,
+    runner,
+    router,
+    locks: new DeployLocks(),
+    workspaces: path.join(config.dataDir, 'workspaces'),
+    healthTimeoutMs: config.healthTimeoutMs,
+    portInUse: (port) => portInUse(config.appBind, port),
+    publicUrl,
+    defaultResources,
+    log: rootLog.child({ component: 'deploy' }),
+  });
+  const apps = new AppService({ store, images, runner, router, pipeline, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources });
+  return { guard, runner, router, images, pipeline, apps, repos };
+}
+
+/** The push hook's socket and the one HTTP port (admin API + git remote), guarded against app containers. */
+async function listenAll(config: Config, parts: Parts, token: string): Promise<{ server: http.Server; hooks: HookBridge; port: number }> {
+  const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(parts.pipeline), rootLog.child({ component: 'git' }));
+  await hooks.listen();
+  const git = new GitHttp(parts.repos, token, rootLog.child({ component: 'git' }));
+  const server = createHttpServer({
+    token,
+    routes: apiRoutes(parts.apps),
+    git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
+    log: rootLog.child({ component: 'http' }),
+  });
+  await parts.guard.attach(server);
+  return { server, hooks, port: await listen(server, config.port, config.host) };
+}
+
 /**
  * The composition root: config → store, docker, runner, router, pipeline, servers. It
  * only wires parts together; start-up reconciliation is deploy/reconcile.ts.
@@ -92,47 +144,16 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const tokenSource = loadOrCreateToken(config.dataDir, config.token);
   const store = new Store(path.join(config.dataDir, 'minpaas.db'));
   const docker = await connectDocker(config, store);
-  const guard = new AppNetworkGuard(async () => (await docker.listOwnedNetworks(undefined, true)).flatMap((n) => n.subnets), rootLog.child({ component: 'http' }));
-  const runner = new DockerRunner(docker, { stopTimeoutSeconds: 10, hostConfig: APP_HOST_CONFIG, onNetwork: (subnets) => guard.add(subnets) });
-  const router = createRouter(config, rootLog.child({ component: 'router' }));
-  const publicUrl = (port: number): string => `http://${config.publicHost}:${port}`;
-  const defaultResources = { memoryBytes: config.defaultMemoryBytes, cpus: config.defaultCpus };
-  const images = new Images(docker, createBuilder(config, docker), new ImageRetention(store, docker, config.keepReleases, rootLog.child({ component: 'images' })));
-  const locks = new DeployLocks();
-  const repos = new RepoStore(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks'), config.maxPushBytes);
-  const pipeline = new DeployPipeline({
-    store,
-    images,
-    runner,
-    router,
-    locks,
-    workspaces: path.join(config.dataDir, 'workspaces'),
-    healthTimeoutMs: config.healthTimeoutMs,
-    portInUse: (port) => portInUse(config.appBind, port),
-    publicUrl,
-    defaultResources,
-    log: rootLog.child({ component: 'deploy' }),
-  });
-  const apps = new AppService({ store, images, runner, router, pipeline, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources });
+  const parts = assemble(config, store, docker);
+  const { runner, router, guard } = parts;
 
   const runLog = rootLog.child({ component: 'runner' });
-  await catchUp({ runner, router, store, log: runLog }, images, log);
+  await catchUp({ runner, router, store, log: runLog }, parts.images, log);
   router.startWatchdog();
   const follower = new AddressFollower({ runner, router, store, log: runLog });
   await follower.start();
-  await repos.wireAll();
-
-  const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(pipeline), rootLog.child({ component: 'git' }));
-  await hooks.listen();
-  const git = new GitHttp(repos, tokenSource.token, rootLog.child({ component: 'git' }));
-  const server = createHttpServer({
-    token: tokenSource.token,
-    routes: apiRoutes(apps),
-    git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
-    log: rootLog.child({ component: 'http' }),
-  });
-  await guard.attach(server);
-  const port = await listen(server, config.port, config.host);
+  await parts.repos.wireAll();
+  const { server, hooks, port } = await listenAll(config, parts, tokenSource.token);
   log.info({ port, host: config.host, dataDir: config.dataDir }, 'MinPaas is listening');
 
   return {
@@ -144,7 +165,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     store,
     docker,
     router,
-    apps,
+    apps: parts.apps,
     async close() {
       router.close();
       follower.close();

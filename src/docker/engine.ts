@@ -2,7 +2,9 @@ import type Docker from 'dockerode';
 import { PassThrough, type Readable } from 'node:stream';
 import { BuildStreamParser, type BuildEvent } from './build-stream.js';
 import { demuxBuffer } from './log-frames.js';
-import { appLabels, LABEL_APP, LABEL_BUILD_LAYER, LABEL_MANAGED, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
+import { LABEL_APP, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
+import { DockerNetworks } from './networks.js';
+import { isNotFound, isNotModified } from './status.js';
 
 export interface BuildRequest {
   context: Readable;
@@ -27,13 +29,6 @@ export interface ContainerSpec {
   hostConfig?: Docker.HostConfig;
 }
 
-export interface OwnedNetwork {
-  id: string;
-  name: string;
-  app: string | null;
-  /** IPv4 subnets in CIDR form. */
-  subnets: string[];
-}
 
 export interface ContainerState {
   id: string;
@@ -60,45 +55,21 @@ export interface OwnedImage {
   release: number | null;
 }
 
-function toNetwork(n: Docker.NetworkInspectInfo): OwnedNetwork {
-  return {
-    id: n.Id,
-    name: n.Name,
-    app: n.Labels?.[LABEL_APP] ?? null,
-    subnets: (n.IPAM?.Config ?? []).map((c) => c.Subnet).filter((s): s is string => typeof s === 'string' && s.includes('.')),
-  };
-}
-
-/** The container name of one line of Docker's event stream, or null. */
-export function parseStartEvent(line: string): string | null {
-  try {
-    const event = JSON.parse(line) as { Action?: string; Actor?: { Attributes?: { name?: string } } };
-    return event.Action === 'start' ? (event.Actor?.Attributes?.name ?? null) : null;
-  } catch {
-    return null;
-  }
-}
-
-/** Docker answers 404 for things that are not there; those are not errors for us. */
-function isNotFound(err: unknown): boolean {
-  return (err as { statusCode?: number }).statusCode === 404;
-}
-
-/** Docker answers 304 for "already started/stopped". */
-function isNotModified(err: unknown): boolean {
-  return (err as { statusCode?: number }).statusCode === 304;
-}
-
 /**
  * Every Docker call MinPaas makes goes through here (the only importer of dockerode is
  * this folder). Methods speak in MinPaas terms and hide Docker's quirks.
  */
 export class DockerEngine {
   /** `instance` names this installation; it only ever lists and deletes what carries it. */
+  /** Each app's own network; container start events. */
+  readonly networks: DockerNetworks;
+
   constructor(
     private readonly docker: Docker,
     readonly instance: string,
-  ) {}
+  ) {
+    this.networks = new DockerNetworks(docker, instance);
+  }
 
   /** The labels of everything created for a release of an app. */
   labels(app: string, release: number): Record<string, string> {
@@ -281,49 +252,6 @@ export class DockerEngine {
     }
   }
 
-  /**
-   * The app's own bridge network, created when missing. Docker keeps separate bridge
-   * networks apart, so one app's containers cannot reach another's.
-   */
-  async ensureNetwork(name: string, app: string): Promise<OwnedNetwork> {
-    const found = await this.inspectNetwork(name);
-    if (found) return found;
-    try {
-      await this.docker.createNetwork({ Name: name, Driver: 'bridge', CheckDuplicate: true, Labels: appLabels(this.instance, app) });
-    } catch (err) {
-      // Another deploy created it meanwhile.
-      if ((err as { statusCode?: number }).statusCode !== 409) throw err;
-    }
-    const created = await this.inspectNetwork(name);
-    if (!created) throw new Error(`network ${name} vanished right after it was created`);
-    return created;
-  }
-
-  async inspectNetwork(name: string): Promise<OwnedNetwork | null> {
-    try {
-      return toNetwork(await this.docker.getNetwork(name).inspect());
-    } catch (err) {
-      if (isNotFound(err)) return null;
-      throw err;
-    }
-  }
-
-  /** Networks this installation created (of one app, or all); with `anyInstance`, every MinPaas installation's. */
-  async listOwnedNetworks(app?: string, anyInstance = false): Promise<OwnedNetwork[]> {
-    const filters = anyInstance ? { label: [`${LABEL_MANAGED}=true`] } : ownedFilter(this.instance, app);
-    const list = await this.docker.listNetworks({ filters });
-    return list.map(toNetwork);
-  }
-
-  /** Removes a network; a missing one is fine. */
-  async removeNetwork(name: string): Promise<void> {
-    try {
-      await this.docker.getNetwork(name).remove();
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  }
-
   async listOwnedContainers(app?: string): Promise<ContainerState[]> {
     const list = await this.docker.listContainers({ all: true, filters: ownedFilter(this.instance, app) });
     const states = await Promise.all(list.map((c) => this.inspect(c.Id)));
@@ -355,27 +283,6 @@ export class DockerEngine {
       app: i.Labels?.[LABEL_APP] ?? null,
       release: i.Labels?.[LABEL_RELEASE] ? Number(i.Labels[LABEL_RELEASE]) : null,
     }));
-  }
-
-  /**
-   * Calls `onStart` with the name of each owned container Docker starts (a restart after
-   * a crash among them) until the returned function is called.
-   */
-  async watchStarts(onStart: (container: string) => void): Promise<() => void> {
-    const filters = { type: ['container' as const], event: ['start'], label: ownedFilter(this.instance).label };
-    const stream = (await this.docker.getEvents({ filters })) as unknown as Readable;
-    let buffered = '';
-    stream.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString('utf8');
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        const name = parseStartEvent(line);
-        if (name) onStart(name);
-      }
-    });
-    stream.on('error', () => undefined);
-    return () => stream.destroy();
   }
 
   /** The last `tail` log lines (stdout and stderr interleaved), as text. */

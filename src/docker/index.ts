@@ -1,7 +1,8 @@
 export { createDockerClient } from './client.js';
 export { DockerEngine } from './engine.js';
 export { demuxBuffer } from './log-frames.js';
-export type { BuildRequest, ContainerSpec, ContainerState, OwnedImage, OwnedNetwork } from './engine.js';
+export type { BuildRequest, ContainerSpec, ContainerState, OwnedImage } from './engine.js';
+export type { OwnedNetwork } from './networks.js';
 export { hostConfigFor } from './resources.js';
 export { BuildStreamParser } from './build-stream.js';
 export { containerName, imageTag, networkName, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED, LABEL_RELEASE } from './labels.js';

@@ -41,7 +41,7 @@ export class DockerRunner implements Runner {
     const name = containerName(req.app, req.release);
     // A crash mid-deploy may have left a container of this name: it is ours, it never served.
     await this.docker.remove(name);
-    const network = await this.docker.ensureNetwork(networkName(req.app), req.app);
+    const network = await this.docker.networks.ensure(networkName(req.app), req.app);
     this.options.onNetwork?.(network.subnets);
     try {
       await this.docker.run({
@@ -106,7 +106,7 @@ export class DockerRunner implements Runner {
 
   async removeApp(app: string): Promise<void> {
     for (const c of await this.docker.listOwnedContainerNames(app)) await this.docker.remove(c);
-    for (const n of await this.docker.listOwnedNetworks(app)) await this.docker.removeNetwork(n.id);
+    for (const n of await this.docker.networks.listOwned(app)) await this.docker.networks.remove(n.id);
   }
 
   async logs(name: string, tail: number): Promise<string> {
@@ -124,7 +124,7 @@ export class DockerRunner implements Runner {
   }
 
   watchStarts(onStart: (name: string) => void): Promise<() => void> {
-    return this.docker.watchStarts(onStart);
+    return this.docker.networks.watchStarts(onStart);
   }
 
   private async assertExists(name: string): Promise<void> {
