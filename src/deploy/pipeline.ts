@@ -48,13 +48,14 @@ export interface DeployResult {
   settled: Promise<void>;
 }
 
-interface RunOptions {
+interface RunOptions<P> {
   app: string;
   source: DeploySource;
   wait: boolean;
   onLine?: LineSink | undefined;
   createIfMissing: boolean;
-  check?: ((app: AppRow) => Promise<void>) | undefined;
+  /** Runs first, under the lock: throws to refuse the request, or returns what the work needs. */
+  prepare: (app: AppRow) => Promise<P>;
 }
 
 export interface PipelineDeps {
@@ -99,7 +100,8 @@ export class DeployPipeline {
 
   /** A deploy that builds a new image from source. */
   async buildAndDeploy(req: BuildDeployRequest): Promise<DeployResult> {
-    return this.run({ ...req, createIfMissing: true, check: req.beforeBuild }, async (log, app, deployId) => {
+    const prepare = async (app: AppRow): Promise<void> => req.beforeBuild?.(app);
+    return this.run({ ...req, createIfMissing: true, prepare }, async (log, app, deployId) => {
       log.step('Receiving source');
       const dir = this.workspaceOf(app.name);
       const commit = await req.fetch(dir, log);
@@ -147,15 +149,15 @@ export class DeployPipeline {
     pick: (app: AppRow) => Promise<{ base: Release; env: EnvVars; description: string }>,
     onLine?: LineSink,
   ): Promise<DeployResult> {
-    let picked: { base: Release; env: EnvVars; description: string } | undefined;
-    const check = async (app: AppRow): Promise<void> => {
-      picked = await pick(app);
+    const prepare = async (app: AppRow): Promise<{ base: Release; env: EnvVars; description: string }> => {
+      const picked = await pick(app);
       if (!(await this.deps.images.exists(picked.base.imageId))) {
         throw new MinPaasError('RELEASE_UNAVAILABLE', `the image of v${picked.base.number} was removed; push or deploy again instead`);
       }
+      return picked;
     };
-    return this.run({ app: appName, source, wait: false, onLine, createIfMissing: false, check }, async (log, app, deployId) => {
-      const { base, env, description } = picked!;
+    return this.run({ app: appName, source, wait: false, onLine, createIfMissing: false, prepare }, async (log, app, deployId, picked) => {
+      const { base, env, description } = picked;
       const number = this.deps.store.nextReleaseNumber(app.name);
       log.step(`${description}: v${number} from the image of v${base.number}`);
       return this.release(app, log, deployId, {
@@ -191,12 +193,15 @@ export class DeployPipeline {
   }
 
   /**
-   * Lock, checks, deploy row, the work, outcome. `check` refuses a request before it is
-   * recorded as a deploy. `createIfMissing` lets pushes and API deploys create their app;
+   * Lock, checks, deploy row, the work, outcome. `prepare` (under the lock) refuses a
+   * request before it is recorded as a deploy, or returns what the work needs. `createIfMissing` lets pushes and API deploys create their app;
    * a first deploy that fails removes the app again (nothing half-done).
    */
-  private async run(opts: RunOptions, work: (log: DeployLog, app: AppRow, deployId: number) => Promise<RunOutcome>): Promise<DeployResult> {
-    const { app: appName, source, wait, onLine, createIfMissing, check } = opts;
+  private async run<P>(
+    opts: RunOptions<P>,
+    work: (log: DeployLog, app: AppRow, deployId: number, prepared: P) => Promise<RunOutcome>,
+  ): Promise<DeployResult> {
+    const { app: appName, source, wait, onLine, createIfMissing, prepare } = opts;
     const { store, locks } = this.deps;
     const log = new DeployLog(onLine);
     let unlock: Unlock;
@@ -213,9 +218,9 @@ export class DeployPipeline {
         created = true;
         log.step(`Created app ${appName} (port ${app.port})`);
       }
-      await check?.(app);
+      const prepared = await prepare(app);
       deployId = store.startDeploy(appName, source, null).id;
-      const { release, settled } = await work(log, app, deployId);
+      const { release, settled } = await work(log, app, deployId, prepared);
       const current = store.getApp(appName)!;
       log.step(`Released v${release.number}: ${this.deps.publicUrl(current.port)}`);
       logger.info({ release: release.number, deployId }, 'released');
