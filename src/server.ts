@@ -150,7 +150,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const runLog = rootLog.child({ component: 'runner' });
   await catchUp({ runner, router, store, log: runLog }, parts.images, log);
   router.startWatchdog();
-  const follower = new AddressFollower({ runner, router, store, log: runLog });
+  const follower = new AddressFollower({ runner, router, store, log: runLog, queued: (app, fn) => parts.pipeline.queued(app, fn) });
   await follower.start();
   await parts.repos.wireAll();
   const { server, hooks, port } = await listenAll(config, parts, tokenSource.token);

@@ -10,6 +10,8 @@ export interface FollowerPorts {
   router: Router;
   store: Pick<Store, 'listApps' | 'setPlacement'>;
   log: Logger;
+  /** Runs `fn` under the app's deploy lock (waiting), so a move and a deploy never overlap. */
+  queued: <T>(app: string, fn: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -32,9 +34,16 @@ export class AddressFollower {
 
   /** Re-reads the container's address; a serving container that moved is routed to again. */
   async follow(container: string): Promise<boolean> {
-    const { runner, router, store, log } = this.ports;
-    const app = store.listApps().find((a) => a.container === container);
+    const owner = this.ports.store.listApps().find((a) => a.container === container);
     // Not the serving container of any app (a deploy's new one, or a retired one).
+    if (!owner) return false;
+    return this.ports.queued(owner.name, () => this.move(container));
+  }
+
+  private async move(container: string): Promise<boolean> {
+    const { runner, router, store, log } = this.ports;
+    // Read again under the lock: a deploy that ran meanwhile may have replaced it.
+    const app = store.listApps().find((a) => a.container === container);
     if (!app) return false;
     try {
       const address = (await runner.inspect(container))?.address;

@@ -94,6 +94,16 @@ export class DeployPipeline {
     }
   }
 
+  /** Runs `fn` holding the app's lock, waiting for a deploy that holds it to finish. */
+  async queued<T>(app: string, fn: () => Promise<T>): Promise<T> {
+    const unlock = await this.deps.locks.acquire(app);
+    try {
+      return await fn();
+    } finally {
+      unlock();
+    }
+  }
+
   workspaceOf(app: string): string {
     return path.join(this.deps.workspaces, app);
   }

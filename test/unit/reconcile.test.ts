@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AddressFollower } from '../../src/deploy/address-follower.js';
 import { reconcile } from '../../src/deploy/reconcile.js';
 import { routeOf } from '../../src/deploy/run-release.js';
+import { DeployLocks } from '../../src/deploy/lock.js';
 import { captureLogger, FakeRouter, FakeRunner, FakeStore } from './fakes/ports.js';
 
 const addr = (host: string) => ({ host, port: 3000 });
@@ -11,7 +12,16 @@ function world() {
   const router = new FakeRouter();
   const store = new FakeStore();
   const { log, lines } = captureLogger();
-  return { runner, router, store, log, lines, ports: { runner, router, store, log } };
+  const locks = new DeployLocks();
+  const queued = async <T>(app: string, fn: () => Promise<T>): Promise<T> => {
+    const unlock = await locks.acquire(app);
+    try {
+      return await fn();
+    } finally {
+      unlock();
+    }
+  };
+  return { runner, router, store, log, lines, locks, ports: { runner, router, store, log, queued } };
 }
 
 describe('start-up reconciliation', () => {
@@ -80,5 +90,21 @@ describe('the address follower', () => {
     await new Promise((r) => setTimeout(r, 0));
     expect(w.router.target('web')).toBe('10.0.1.9:3000');
     follower.close();
+  });
+
+  it('waits for a deploy of the app to finish, then follows only if the container still serves', async () => {
+    const w = world();
+    const app = w.store.addApp('web', 10001, { release: 1, placement: { container: 'minpaas-web-v1', address: addr('10.0.1.2') } });
+    w.runner.add('minpaas-web-v1', 'web', addr('10.0.1.5'));
+    w.router.live.set('web', routeOf(app, addr('10.0.1.2')));
+    const unlock = w.locks.tryAcquire('web'); // a deploy runs
+    const following = new AddressFollower(w.ports).follow('minpaas-web-v1');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(w.router.calls).toEqual([]);
+    // The deploy released v2 meanwhile: v1 no longer serves, so its move is not followed.
+    w.store.setPlacement('web', { container: 'minpaas-web-v2', address: addr('10.0.2.2') });
+    unlock();
+    expect(await following).toBe(false);
+    expect(w.router.calls).toEqual([]);
   });
 });
