@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import type { Images } from '../build/images.js';
 import { assertAppName } from '../domain/names.js';
 import { effectiveResources, formatSize, type Resources } from '../domain/resources.js';
-import type { AppRecord, AppRow, Deploy, EnvVars, Release } from '../domain/types.js';
+import { releaseRecord, type AppRecord, type AppRow, type Deploy, type EnvVars, type Release, type ReleaseRecord } from '../domain/types.js';
 import { MinPaasError, notFound } from '../errors.js';
 import { cloneRepo } from '../git/clone.js';
 import type { RepoStore } from '../git/repos.js';
@@ -93,8 +93,8 @@ export class AppService {
     return { config: outcome.release.env, release: outcome.release.number };
   }
 
-  releases(name: string): Release[] {
-    return this.deps.store.listReleases(this.app(name).name);
+  releases(name: string): ReleaseRecord[] {
+    return this.deps.store.listReleases(this.app(name).name).map(releaseRecord);
   }
 
   /** A new release with release N's image and config. */
@@ -189,7 +189,7 @@ export class AppService {
       repo: app.repo,
       branch: app.branch,
       container: app.container,
-      image: release?.image ?? null,
+      image: release?.imageTag ?? null,
       port: app.port,
       url: this.deps.publicUrl(app.port),
       env: this.deps.store.getEnv(app.name),

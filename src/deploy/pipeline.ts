@@ -133,7 +133,7 @@ export class DeployPipeline {
       try {
         const released = await this.release(app, log, deployId, {
           number,
-          image: image.tag,
+          imageTag: image.tag,
           imageId: image.id,
           env,
           commit,
@@ -172,7 +172,7 @@ export class DeployPipeline {
       log.step(`${description}: v${number} from the image of v${base.number}`);
       return this.release(app, log, deployId, {
         number,
-        image: base.image,
+        imageTag: base.imageTag,
         imageId: base.imageId,
         env,
         commit: base.commit,

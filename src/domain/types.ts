@@ -39,13 +39,22 @@ export type ReleaseKind = 'build' | 'config' | 'rollback';
 export interface Release {
   app: string;
   number: number;
-  image: string;
+  /** The tag it was built as (`minpaas/APP:vN`); config releases share their base's. */
+  imageTag: string;
+  /** The image ID (immutable): what runs. */
   imageId: string;
   env: EnvVars;
   commit: string | null;
   kind: ReleaseKind;
   description: string;
   createdAt: string;
+}
+
+/** A release as the API shows it (`image` is its tag). */
+export type ReleaseRecord = Omit<Release, 'imageTag'> & { image: string };
+
+export function releaseRecord({ imageTag, ...rest }: Release): ReleaseRecord {
+  return { ...rest, image: imageTag };
 }
 
 export type DeployStatus = 'running' | 'succeeded' | 'failed';

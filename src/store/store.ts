@@ -27,7 +27,7 @@ function toRelease(r: Row): Release {
   return {
     app: r.app as string,
     number: r.number as number,
-    image: r.image as string,
+    imageTag: r.image as string,
     imageId: r.image_id as string,
     env: JSON.parse(r.env_json as string) as EnvVars,
     commit: (r.commit_sha as string | null) ?? null,
@@ -228,7 +228,7 @@ export class Store {
       this.db
         .prepare(
           `INSERT INTO releases (app, number, image, image_id, env_json, commit_sha, kind, description, created_at)
-           VALUES (@app, @number, @image, @imageId, @envJson, @commit, @kind, @description, @t)`,
+           VALUES (@app, @number, @imageTag, @imageId, @envJson, @commit, @kind, @description, @t)`,
         )
         .run({ ...release, envJson: JSON.stringify(release.env), t });
       this.replaceEnv(release.app, release.env);

@@ -30,7 +30,7 @@ function setup(opts: { previous?: boolean } = {}) {
   const out = new DeployLog();
   const plan: RunPlan = {
     app,
-    release: { app: 'web', number: 2, image: 'minpaas/web:v2', imageId: 'sha256:two', env: { A: '1' }, commit: null, kind: 'build', description: 'Deploy' },
+    release: { app: 'web', number: 2, imageTag: 'minpaas/web:v2', imageId: 'sha256:two', env: { A: '1' }, commit: null, kind: 'build', description: 'Deploy' },
     appPort: 3000,
     resources: { memoryBytes: null, cpus: null },
     deployId,
