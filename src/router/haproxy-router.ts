@@ -19,6 +19,7 @@ import {
   type Slot,
 } from './haproxy-config.js';
 import { HaproxyProcess } from './haproxy-process.js';
+import { reapplyPlan, switchCommand } from './slots.js';
 import { findStatRow, isMaint, parseShowStat, type StatRow } from './sockets.js';
 import type { Route, Router, ServeReport } from './types.js';
 
@@ -190,20 +191,12 @@ export class HaproxyRouter implements Router {
     return { added: false, ...drain };
   }
 
-  /**
-   * Blue/green at runtime: point the idle slot at `target`, make it ready, put the current
-   * slot in maintenance, in one line, so HAProxy applies the three back to back (measured:
-   * 0 errors). Called inside `exclusive`.
-   */
+  /** Blue/green at runtime (see switchCommand), checked afterwards. Called inside `exclusive`. */
   private async switchSlot(app: string, current: Slot, target: Address): Promise<void> {
-    const backend = backendName(app);
     const next = otherSlot(current);
     const [cur, nxt] = this.slotRows(await this.stat(), app, current, next);
     if (isMaint(cur) && !isMaint(nxt)) throw new Error(`router state of ${app} is not what it served: slot ${next} serves, not ${current}`);
-    const answer = await this.process.admin(
-      `set server ${backend}/${next} addr ${target.host} port ${target.port} ; ` +
-        `set server ${backend}/${next} state ready ; set server ${backend}/${current} state maint`,
-    );
+    const answer = await this.process.admin(switchCommand(app, current, target));
     const [curAfter, nxtAfter] = this.slotRows(await this.stat(), app, current, next);
     if (isMaint(nxtAfter) || !isMaint(curAfter) || nxtAfter.addr !== formatAddress(target.host, target.port)) {
       throw new Error(`switching ${app} to ${next} failed; HAProxy answered: ${answer.trim() || '(nothing)'}`);
@@ -298,24 +291,7 @@ export class HaproxyRouter implements Router {
     const rows = await this.stat();
     for (const route of this.served.values()) {
       const [blue, green] = this.slotRows(rows, route.app, 'blue', 'green');
-      const serving: Slot | null = !isMaint(blue) ? 'blue' : !isMaint(green) ? 'green' : null;
-      const backend = backendName(route.app);
-      const commands: string[] = [];
-      let slot = serving ?? route.slot;
-      if (route.target === null) {
-        if (!isMaint(blue)) commands.push(`set server ${backend}/blue state maint`);
-        if (!isMaint(green)) commands.push(`set server ${backend}/green state maint`);
-      } else {
-        const servingRow = serving === 'blue' ? blue : serving === 'green' ? green : null;
-        const want = formatAddress(route.target.host, route.target.port);
-        if (servingRow?.addr !== want) {
-          slot = serving === null ? route.slot : otherSlot(serving);
-          commands.push(`set server ${backend}/${slot} addr ${route.target.host} port ${route.target.port}`, `set server ${backend}/${slot} state ready`);
-          if (serving !== null) commands.push(`set server ${backend}/${serving} state maint`);
-        }
-        const otherRow = slot === 'blue' ? green : blue;
-        if (!isMaint(otherRow) && otherSlot(slot) !== serving) commands.push(`set server ${backend}/${otherSlot(slot)} state maint`);
-      }
+      const { slot, commands } = reapplyPlan(route, blue, green);
       this.served.set(route.app, { ...route, slot });
       if (commands.length === 0) continue;
       this.log.info({ app: route.app, slot, target: route.target }, 're-applying the route at runtime');
