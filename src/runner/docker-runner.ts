@@ -54,8 +54,10 @@ export class DockerRunner implements Runner {
         hostConfig: { ...this.options.hostConfig, ...hostConfigFor(req.resources) },
       });
       const state = await this.docker.inspect(name);
-      if (!state?.ip) throw new Error(`container ${name} has no address on ${network.name} (state: ${state?.status ?? 'gone'})`);
-      return { name, address: { host: state.ip, port: req.appPort } };
+      if (state?.ip) return { name, address: { host: state.ip, port: req.appPort } };
+      // Exited before we could read its address: the same failure a health check reports.
+      const reason = (await this.crashReason(name)) ?? `the container has no address on ${network.name}`;
+      throw new MinPaasError('HEALTH_CHECK_FAILED', `health check failed: ${reason}`, await this.crashLog(name));
     } catch (err) {
       await this.docker.remove(name);
       throw err;
@@ -65,8 +67,7 @@ export class DockerRunner implements Runner {
   async waitHealthy(container: RunningContainer, timeoutMs: number): Promise<Healthy> {
     const health = await waitForHttp({ ...container.address, timeoutMs, giveUp: () => this.crashReason(container.name) });
     if (health.ok) return { status: health.status, elapsedMs: health.elapsedMs };
-    const logs = await this.lastLogs(container.name);
-    throw new MinPaasError('HEALTH_CHECK_FAILED', `health check failed: ${health.reason}`, logs.length ? ['app log:', ...logs] : []);
+    throw new MinPaasError('HEALTH_CHECK_FAILED', `health check failed: ${health.reason}`, await this.crashLog(container.name));
   }
 
   keepRunning(name: string): Promise<void> {
@@ -139,9 +140,11 @@ export class DockerRunner implements Runner {
     return null;
   }
 
-  private async lastLogs(name: string): Promise<string[]> {
+  /** The container's last log lines, as the details of a failed health check. */
+  private async crashLog(name: string): Promise<string[]> {
     try {
-      return (await this.docker.logs(name, CRASH_LOG_LINES)).split('\n').filter((l) => l.trim() !== '');
+      const lines = (await this.docker.logs(name, CRASH_LOG_LINES)).split('\n').filter((l) => l.trim() !== '');
+      return lines.length ? ['app log:', ...lines] : [];
     } catch {
       return [];
     }
