@@ -245,7 +245,11 @@ export class DeployPipeline {
         logger.error({ err }, 'deploy failed');
       }
       if (deployId !== null) store.failDeploy(deployId, message);
-      if (created && store.getApp(appName)?.release === null) store.deleteApp(appName);
+      if (created && store.getApp(appName)?.release === null) {
+        store.deleteApp(appName);
+        // Whatever the runner made for it (its network) goes with it.
+        await this.deps.runner.removeApp(appName).catch((e: unknown) => logger.warn({ err: errorMessage(e) }, 'could not remove what the failed first deploy left'));
+      }
       throw isMinPaasError(err) ? err : new MinPaasError('BUILD_FAILED', `deploy failed: ${message}`, log.tail(30));
     } finally {
       if (deployId !== null && store.getApp(appName)) store.saveDeployLog(deployId, log.text());

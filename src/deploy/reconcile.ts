@@ -23,6 +23,8 @@ export interface ReconcileReport {
   missing: string[];
   /** Containers MinPaas owned but no release uses: removed. */
   removedOrphans: string[];
+  /** Apps the store does not know that still had something on the runner (a network): removed. */
+  removedApps: string[];
   /** Apps whose container came back at another address: the store and the router follow. */
   moved: string[];
 }
@@ -40,7 +42,7 @@ export function routesFromApps(apps: AppRow[]): Route[] {
  */
 export async function reconcile(ports: ReconcilePorts): Promise<ReconcileReport> {
   const { runner, router, store } = ports;
-  const report: ReconcileReport = { interrupted: 0, restarted: [], missing: [], removedOrphans: [], moved: [] };
+  const report: ReconcileReport = { interrupted: 0, restarted: [], missing: [], removedOrphans: [], removedApps: [], moved: [] };
   report.interrupted = store.failInterruptedDeploys('interrupted: MinPaas stopped while this deploy was running');
   const current = new Map(store.listApps().filter((a) => a.container).map((a) => [a.container!, a]));
   for (const c of await runner.listAll()) {
@@ -48,6 +50,12 @@ export async function reconcile(ports: ReconcilePorts): Promise<ReconcileReport>
     // Owned, but no release uses it: a deploy that died half-way, or a retired one.
     await runner.remove(c.name);
     report.removedOrphans.push(c.name);
+  }
+  const known = new Set(store.listApps().map((a) => a.name));
+  for (const app of await runner.knownApps()) {
+    if (known.has(app)) continue;
+    await runner.removeApp(app);
+    report.removedApps.push(app);
   }
   for (const app of current.values()) {
     let state = await runner.inspect(app.container!);
@@ -75,5 +83,6 @@ function logReport(log: Logger, report: ReconcileReport): void {
   if (report.restarted.length) log.warn({ apps: report.restarted }, 'restarted app containers that were not running');
   if (report.missing.length) log.error({ apps: report.missing }, 'app containers are missing; redeploy these apps');
   if (report.removedOrphans.length) log.info({ containers: report.removedOrphans }, 'removed containers no release uses');
+  if (report.removedApps.length) log.info({ apps: report.removedApps }, 'removed what apps that no longer exist left on the runner');
   if (report.moved.length) log.info({ apps: report.moved }, 'app containers have new addresses; routes follow');
 }

@@ -110,6 +110,12 @@ export class DockerRunner implements Runner {
     for (const n of await this.docker.networks.listOwned(app)) await this.docker.networks.remove(n.id);
   }
 
+  async knownApps(): Promise<string[]> {
+    const [containers, networks] = await Promise.all([this.docker.listOwnedContainers(), this.docker.networks.listOwned()]);
+    const apps = [...containers.map((c) => c.app), ...networks.map((n) => n.app)];
+    return [...new Set(apps.filter((a): a is string => a !== null))].sort();
+  }
+
   async logs(name: string, tail: number): Promise<string> {
     await this.assertExists(name);
     return this.docker.logs(name, tail);

@@ -65,6 +65,8 @@ export interface Runner {
   remove(name: string): Promise<void>;
   /** Every container of the app and whatever else it holds (its network). */
   removeApp(app: string): Promise<void>;
+  /** Apps that have anything (containers, networks) on this runner. */
+  knownApps(): Promise<string[]>;
   logs(name: string, tail: number): Promise<string>;
   followLogs(name: string, tail: number): Promise<LogStream>;
   /** Changes the running container's limits in place (no restart). */

@@ -111,4 +111,14 @@ describe('network isolation of app containers', () => {
     expect((await t.api('DELETE', `/apps/${appB}`)).status).toBe(200);
     expect(await docker('network', 'ls', '-q', '--filter', `name=^${networkName(appB)}$`)).toBe('');
   });
+
+  it('a first deploy that fails its health check leaves no network behind', async () => {
+    const app = uniqueName('iso-crash');
+    const repo = await AppRepo.create(nodeApp('crash', { 'server.js': 'process.exit(4);\n' }));
+    repos.push(repo);
+    const push = await repo.push(t.remote(app));
+    expect(push.code).not.toBe(0);
+    expect(push.output).toContain('health check failed');
+    expect(await docker('network', 'ls', '-q', '--filter', `name=^${networkName(app)}$`)).toBe('');
+  });
 });

@@ -38,10 +38,19 @@ describe('start-up reconciliation', () => {
     w.runner.add('minpaas-moved-v2', 'moved', addr('10.0.9.9'));
     w.runner.add('minpaas-up-v2', 'up', addr('10.0.1.3')); // a deploy that died half-way
     w.router.live.set('stale', { app: 'stale', port: 10009, targets: [] });
+    w.runner.networks.add('deleted'); // an app deleted while its network could not be removed
 
     const report = await reconcile(w.ports);
 
-    expect(report).toEqual({ interrupted: 1, restarted: ['stopped'], missing: ['gone'], removedOrphans: ['minpaas-up-v2'], moved: ['moved'] });
+    expect(report).toEqual({
+      interrupted: 1,
+      restarted: ['stopped'],
+      missing: ['gone'],
+      removedOrphans: ['minpaas-up-v2'],
+      removedApps: ['deleted'],
+      moved: ['moved'],
+    });
+    expect(w.runner.networks.has('deleted')).toBe(false);
     expect([...w.runner.containers.keys()].sort()).toEqual(['minpaas-moved-v2', 'minpaas-stopped-v3', 'minpaas-up-v1']);
     expect(w.store.apps.get('moved')?.address).toEqual(addr('10.0.9.9'));
     // Exactly the store's routes: apps with an address; the app without a release is not routed.
@@ -56,7 +65,7 @@ describe('start-up reconciliation', () => {
     w.store.addApp('up', 10001, { release: 1, placement: { container: 'minpaas-up-v1', address: addr('10.0.1.2') } });
     w.runner.add('minpaas-up-v1', 'up', addr('10.0.1.2'));
     const report = await reconcile(w.ports);
-    expect(report).toEqual({ interrupted: 0, restarted: [], missing: [], removedOrphans: [], moved: [] });
+    expect(report).toEqual({ interrupted: 0, restarted: [], missing: [], removedOrphans: [], removedApps: [], moved: [] });
     expect(w.runner.calls).toEqual([]);
     expect(w.router.calls).toEqual(['ensureRunning up']);
   });

@@ -109,8 +109,17 @@ export class FakeRunner implements Runner {
     this.containers.delete(name);
   }
 
+  /** Apps with a network but no container (e.g. a first deploy that failed). */
+  readonly networks = new Set<string>();
+
   async removeApp(app: string): Promise<void> {
+    this.calls.push(`removeApp ${app}`);
     for (const [name, c] of this.containers) if (c.app === app) this.containers.delete(name);
+    this.networks.delete(app);
+  }
+
+  async knownApps(): Promise<string[]> {
+    return [...new Set([...[...this.containers.values()].map((c) => c.app), ...this.networks])].sort();
   }
 
   async logs(): Promise<string> {
