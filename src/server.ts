@@ -11,6 +11,7 @@ import { DeployLocks } from './deploy/lock.js';
 import { ImageRetention } from './deploy/image-retention.js';
 import { AddressFollower } from './deploy/address-follower.js';
 import { DeployPipeline } from './deploy/pipeline.js';
+import { Receiver } from './deploy/receive.js';
 import { reconcile, type ReconcilePorts } from './deploy/reconcile.js';
 import { createPushHandler } from './deploy/push-deploy.js';
 import { createDockerClient, DockerEngine } from './docker/index.js';
@@ -104,6 +105,7 @@ function assemble(config: Config, store: Store, docker: DockerEngine): Parts {
   const repos = new RepoStore(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks'), config.maxPushBytes);
   const pipeline = new DeployPipeline({
     store,
+    receiver: new Receiver(120_000),
     images,
     runner,
     router,
@@ -115,7 +117,7 @@ function assemble(config: Config, store: Store, docker: DockerEngine): Parts {
     defaultResources,
     log: rootLog.child({ component: 'deploy' }),
   });
-  const apps = new AppService({ store, images, runner, router, pipeline, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources });
+  const apps = new AppService({ store, images, runner, router, pipeline, repos, publicUrl, defaultResources });
   return { guard, runner, router, images, pipeline, apps, repos };
 }
 

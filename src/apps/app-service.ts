@@ -4,7 +4,6 @@ import { assertAppName } from '../domain/names.js';
 import { effectiveResources, formatSize, type Resources } from '../domain/resources.js';
 import { releaseRecord, type AppRecord, type AppRow, type Deploy, type EnvVars, type Release, type ReleaseRecord } from '../domain/types.js';
 import { MinPaasError, notFound } from '../errors.js';
-import { cloneRepo } from '../git/clone.js';
 import type { RepoStore } from '../git/repos.js';
 import type { DeployPipeline, DeployResult } from '../deploy/pipeline.js';
 import type { DeployCommand } from '../http/commands.js';
@@ -22,7 +21,6 @@ export interface AppServiceDeps {
   pipeline: DeployPipeline;
   repos: RepoStore;
   publicUrl: (port: number) => string;
-  cloneTimeoutMs: number;
   defaultResources: Resources;
 }
 
@@ -48,17 +46,12 @@ export class AppService {
     const outcome: DeployResult = await this.deps.pipeline.buildAndDeploy({
       app,
       source: 'api',
+      from: { kind: 'clone', url: repo, branch },
       runtime,
-      repo,
-      branch,
       env,
       wait: false,
       ...(onLine ? { onLine } : {}),
       ...(signal ? { signal } : {}),
-      fetch: async (dir, log) => {
-        log.step(`Cloning ${repo}${branch ? ` (${branch})` : ''}`);
-        return cloneRepo({ url: repo, branch, dest: dir, timeoutMs: this.deps.cloneTimeoutMs });
-      },
     });
     // API clients read the state right after the answer: let the old release finish retiring.
     await outcome.settled;

@@ -11,27 +11,20 @@ import { directoryFiles, resolveRuntime, runtimeByName } from '../runtimes/index
 import type { NewRelease, SourceInfo, Store } from '../store/store.js';
 import { DeployLog, type LineSink } from './deploy-log.js';
 import type { DeployLocks, Unlock } from './lock.js';
+import { sourceOrigin, type Receiver, type SourceSpec } from './receive.js';
 import { runRelease, type RunOutcome } from './run-release.js';
-
-/** Receive stage: puts the app's source into `dir`; returns the commit it came from. */
-export type SourceFetcher = (dir: string, log: DeployLog) => Promise<string | null>;
 
 export interface BuildDeployRequest {
   app: string;
   source: DeploySource;
-  fetch: SourceFetcher;
+  /** Where the code comes from (the Receive stage). */
+  from: SourceSpec;
   /** The runtime the user declared (API deploys); pushes detect it. */
   runtime?: RuntimeName;
-  repo: string | null;
-  branch: string | null;
   /** Config to set with this deploy (API deploys' `env`). */
   env?: EnvVars;
   /** Pushes wait for a running deploy; API calls get a 409. */
   wait: boolean;
-  /** Runs first, under the app's lock; throwing refuses the request before it counts as a deploy. */
-  beforeBuild?: (app: AppRow) => Promise<void>;
-  /** Runs once the release serves, still under the app's lock. */
-  onReleased?: () => void;
   onLine?: LineSink;
   /** Aborts the build when the client that asked for it goes away. */
   signal?: AbortSignal;
@@ -60,6 +53,7 @@ interface RunOptions<P> {
 
 export interface PipelineDeps {
   store: Store;
+  receiver: Receiver;
   images: Images;
   runner: Runner;
   router: Router;
@@ -110,12 +104,13 @@ export class DeployPipeline {
 
   /** A deploy that builds a new image from source. */
   async buildAndDeploy(req: BuildDeployRequest): Promise<DeployResult> {
-    const prepare = async (app: AppRow): Promise<void> => req.beforeBuild?.(app);
+    const { receiver } = this.deps;
+    const prepare = async (): Promise<void> => receiver.check(req.from);
     return this.run({ ...req, createIfMissing: true, prepare }, async (log, app, deployId) => {
       log.step('Receiving source');
       const dir = this.workspaceOf(app.name);
-      const commit = await req.fetch(dir, log);
-      if (commit) log.detail(`commit ${commit.slice(0, 12)}`);
+      const commit = await receiver.fetch(req.from, dir, log);
+      log.detail(`commit ${commit.slice(0, 12)}`);
       const runtime = await resolveRuntime(directoryFiles(dir), req.runtime);
       log.step(`Detected ${runtime.name} app`);
       const number = this.deps.store.nextReleaseNumber(app.name);
@@ -138,11 +133,11 @@ export class DeployPipeline {
           env,
           commit,
           kind: 'build',
-          description: commit ? `Deploy ${commit.slice(0, 7)}` : 'Deploy',
+          description: `Deploy ${commit.slice(0, 7)}`,
           appPort: runtime.appPort,
-          source: { runtime: runtime.name, repo: req.repo, branch: req.branch },
+          source: { runtime: runtime.name, ...sourceOrigin(req.from) },
         });
-        req.onReleased?.();
+        receiver.released(req.from);
         return released;
       } catch (err) {
         await this.deps.images.discard(image.tag);
