@@ -1,33 +1,36 @@
 import type http from 'node:http';
 import path from 'node:path';
 import { AppService } from './apps/app-service.js';
-import { restrictToOwner } from './data-dir.js';
 import { loadOrCreateInstanceId, loadOrCreateToken } from './auth/token.js';
 import { BaseImages } from './build/base-images.js';
 import { DockerfileBuilder } from './build/dockerfile-builder.js';
 import { ImageBuilder } from './build/image-builder.js';
+import { Images } from './build/images.js';
 import { nodeBuildPlanner } from './build/node-build.js';
 import { pipBuildArgs } from './build/pip-index.js';
 import type { Config } from './config.js';
-import { DeployLocks } from './deploy/lock.js';
+import { restrictToOwner } from './data-dir.js';
+import { AddressFollower } from './deploy/address-follower.js';
 import { ImageRetention } from './deploy/image-retention.js';
+import { DeployLocks } from './deploy/lock.js';
 import { DeployPipeline } from './deploy/pipeline.js';
 import { createPushHandler } from './deploy/push-deploy.js';
-import { createDockerClient, DockerEngine } from './docker/index.js';
+import { Receiver } from './deploy/receive.js';
+import { reconcile, type ReconcilePorts } from './deploy/reconcile.js';
+import { containerGuardsHostConfig, createDockerClient, DockerEngine } from './docker/index.js';
 import { portInUse } from './domain/ports.js';
-import { containerGuardsHostConfig } from './domain/resources.js';
 import { errorMessage } from './errors.js';
 import { createForges, type Forges } from './forges/index.js';
 import { GitHttp, isGitRequest } from './git/git-http.js';
 import { HookBridge } from './git/hook-bridge.js';
 import { RepoStore } from './git/repos.js';
 import { apiRoutes } from './http/api-routes.js';
+import { AppNetworkGuard } from './http/network-guard.js';
 import { createHttpServer } from './http/server.js';
 import { log as rootLog, type Logger } from './log.js';
 import { createRouter } from './router/haproxy-router.js';
 import type { Router } from './router/types.js';
-import { DockerLocalScheduler } from './scheduler/docker-local.js';
-import { routesFromApps } from './scheduler/routes.js';
+import { DockerRunner } from './runner/docker-runner.js';
 import { Store } from './store/store.js';
 
 export interface RunningServer {
@@ -51,20 +54,7 @@ const APP_HOST_CONFIG = {
   CapDrop: ['ALL'],
 };
 
-/**
- * The composition root: config → store, docker, router, scheduler, pipeline, servers.
- * Start-up also reconciles: interrupted deploys are marked failed, containers and routes
- * are made to match the store.
- */
-export async function startServer(config: Config): Promise<RunningServer> {
-  const log = rootLog.child({ component: 'server' });
-  const modesFixed = await restrictToOwner(config.dataDir);
-  if (modesFixed > 0) log.warn({ files: modesFixed }, 'made files in the data dir readable by the server user only');
-  const tokenSource = loadOrCreateToken(config.dataDir, config.token);
-  const store = new Store(path.join(config.dataDir, 'minpaas.db'));
-  const interrupted = store.failInterruptedDeploys('interrupted: MinPaas stopped while this deploy was running');
-  if (interrupted > 0) log.warn({ interrupted }, 'marked interrupted deploys as failed');
-
+async function connectDocker(config: Config, store: Store): Promise<DockerEngine> {
   const docker = new DockerEngine(createDockerClient(), loadOrCreateInstanceId(config.dataDir));
   try {
     await docker.ping();
@@ -72,58 +62,28 @@ export async function startServer(config: Config): Promise<RunningServer> {
     store.close();
     throw new Error(`no Docker engine answers (${errorMessage(err)}); run the set-up script or start dockerd`);
   }
+  return docker;
+}
 
-  const router = createRouter(config);
-  const scheduler = new DockerLocalScheduler(
+/** The platform's build (its runtime Dockerfiles, Node provisioning) and the opt-in Dockerfile build. */
+function createImages(config: Config, store: Store, docker: DockerEngine): Images {
+  const bases = new BaseImages(
     docker,
-    router,
-    () => store.listApps(),
-    { healthTimeoutMs: config.healthTimeoutMs, stopTimeoutSeconds: 10, hostConfig: { ...APP_HOST_CONFIG, ...containerGuardsHostConfig(config.limits) } },
-    rootLog.child({ component: 'scheduler' }),
+    { node: config.nodeBaseImage, python: config.pythonBaseImage },
+    config.baseImagesDefaulted,
+    rootLog.child({ component: 'base-images' }),
   );
-  const publicUrl = (port: number): string => `http://${config.publicHost}:${port}`;
-  const defaultResources = { memoryBytes: config.defaultMemoryBytes, cpus: config.defaultCpus };
-  const images = new ImageRetention(store, docker, config.keepReleases, rootLog.child({ component: 'images' }));
-  const locks = new DeployLocks();
-  const repos = new RepoStore(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks'), config.maxPushBytes);
-  const builder = new ImageBuilder(
-    docker,
-    new BaseImages(
-      docker,
-      { node: config.nodeBaseImage, python: config.pythonBaseImage },
-      config.baseImagesDefaulted,
-      rootLog.child({ component: 'base-images' }),
-    ),
-    config.projectRoot,
-    config.buildTimeoutMs,
-    { memoryBytes: config.limits.buildMemoryBytes, cpus: config.limits.buildCpus },
-    nodeBuildPlanner(docker, config.dataDir),
-  );
-  const pipeline = new DeployPipeline({
-    store,
-    docker,
-    builder,
-    dockerfileBuilder: new DockerfileBuilder(docker, config.buildTimeoutMs),
-    ...(config.pipIndexUrl ? { pythonBuildArgs: pipBuildArgs(config.pipIndexUrl)! } : {}),
-    scheduler,
-    locks,
-    workspaces: path.join(config.dataDir, 'workspaces'),
-    appBind: config.appBind,
-    portInUse: (port) => portInUse(config.appBind, port),
-    publicUrl,
-    defaultResources,
-    log: rootLog.child({ component: 'deploy' }),
-    afterRelease: async (app) => {
-      await images.prune(app);
-    },
-  });
-  // Bound once the forges exist (they deploy through `apps`): an app's previews go with it.
-  let forges: Forges | undefined;
-  const beforeDestroy = async (app: string): Promise<void> => forges?.webhooks.destroyPreviewsOf(app);
-  const apps = new AppService({ store, docker, scheduler, pipeline, locks, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources, beforeDestroy });
+  const buildLimits = { memoryBytes: config.limits.buildMemoryBytes, cpus: config.limits.buildCpus };
+  const builder = new ImageBuilder(docker, bases, config.projectRoot, config.buildTimeoutMs, buildLimits, nodeBuildPlanner(docker, config.dataDir));
+  const dockerfileBuilder = new DockerfileBuilder(docker, config.buildTimeoutMs, buildLimits);
+  const retention = new ImageRetention(store, docker, config.keepReleases, rootLog.child({ component: 'images' }));
+  return new Images(docker, builder, dockerfileBuilder, retention, config.pipIndexUrl ? pipBuildArgs(config.pipIndexUrl) : {});
+}
 
+/** Start-up reconciliation and image clean-up; failures are logged, not fatal. */
+async function catchUp(ports: ReconcilePorts, images: Images, log: Logger): Promise<void> {
   try {
-    await reconcile(store, scheduler, router, log);
+    await reconcile(ports);
     const orphans = await images.removeOrphans();
     if (orphans.length) log.info({ images: orphans }, 'removed images no release uses');
   } catch (err) {
@@ -131,28 +91,117 @@ export async function startServer(config: Config): Promise<RunningServer> {
     // program took); the watchdog keeps trying to bring the router back.
     log.error({ err: errorMessage(err) }, 'start-up reconciliation failed; apps may not be routed until this is fixed');
   }
-  router.startWatchdog(() => routesFromApps(store.listApps()));
-  await repos.wireAll();
-  const adopted = await apps.adoptLeftovers().catch((err: unknown) => {
+}
+
+interface Parts {
+  guard: AppNetworkGuard;
+  runner: DockerRunner;
+  router: Router;
+  images: Images;
+  locks: DeployLocks;
+  pipeline: DeployPipeline;
+  apps: AppService;
+  repos: RepoStore;
+  publicUrl: (port: number) => string;
+}
+
+/** Every part, wired: nothing runs yet. */
+function assemble(config: Config, store: Store, docker: DockerEngine, beforeDestroy: (app: string) => Promise<void>): Parts {
+  const guard = new AppNetworkGuard(async () => (await docker.networks.listOwned(undefined, true)).flatMap((n) => n.subnets), rootLog.child({ component: 'http' }));
+  const hostConfig = { ...APP_HOST_CONFIG, ...containerGuardsHostConfig(config.limits) };
+  const runner = new DockerRunner(docker, { stopTimeoutSeconds: 10, hostConfig, onNetwork: (subnets) => guard.add(subnets) });
+  const router = createRouter(config, rootLog.child({ component: 'router' }));
+  const publicUrl = (port: number): string => `http://${config.publicHost}:${port}`;
+  const defaultResources = { memoryBytes: config.defaultMemoryBytes, cpus: config.defaultCpus };
+  const images = createImages(config, store, docker);
+  const repos = new RepoStore(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks'), config.maxPushBytes);
+  const locks = new DeployLocks();
+  const pipeline = new DeployPipeline({
+    store,
+    receiver: new Receiver(120_000),
+    images,
+    runner,
+    router,
+    locks,
+    workspaces: path.join(config.dataDir, 'workspaces'),
+    healthTimeoutMs: config.healthTimeoutMs,
+    portInUse: (port) => portInUse(config.appBind, port),
+    publicUrl,
+    defaultResources,
+    log: rootLog.child({ component: 'deploy' }),
+  });
+  const hostCapacity = (): Promise<{ memoryBytes: number; cpus: number }> => docker.hostCapacity();
+  const apps = new AppService({ store, images, runner, router, pipeline, repos, publicUrl, defaultResources, hostCapacity, beforeDestroy });
+  return { guard, runner, router, images, locks, pipeline, apps, repos, publicUrl };
+}
+
+/**
+ * The push hook's socket and the one HTTP port (admin API, webhooks, git remote), guarded
+ * against app containers.
+ */
+async function listenAll(
+  config: Config,
+  parts: Parts,
+  forges: Forges,
+  store: Store,
+  token: string,
+): Promise<{ server: http.Server; hooks: HookBridge; port: number }> {
+  const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(parts.pipeline), rootLog.child({ component: 'git' }));
+  await hooks.listen();
+  const git = new GitHttp(parts.repos, token, rootLog.child({ component: 'git' }), (name) => store.getApp(name) !== undefined);
+  const server = createHttpServer({
+    token,
+    routes: [...apiRoutes(parts.apps), ...forges.routes],
+    hooks: forges.hooks,
+    git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
+    log: rootLog.child({ component: 'http' }),
+  });
+  await parts.guard.attach(server);
+  return { server, hooks, port: await listen(server, config.port, config.host) };
+}
+
+/**
+ * The composition root: config → store, docker, runner, router, pipeline, servers. It
+ * only wires parts together; start-up reconciliation is deploy/reconcile.ts.
+ */
+export async function startServer(config: Config): Promise<RunningServer> {
+  const log = rootLog.child({ component: 'server' });
+  const modesFixed = await restrictToOwner(config.dataDir);
+  if (modesFixed > 0) log.warn({ files: modesFixed }, 'made files in the data dir readable by the server user only');
+  const tokenSource = loadOrCreateToken(config.dataDir, config.token);
+  const store = new Store(path.join(config.dataDir, 'minpaas.db'));
+  const docker = await connectDocker(config, store);
+  // Bound once the forges exist (they deploy through `apps`): an app's previews go with it.
+  let forges: Forges | undefined;
+  const parts = assemble(config, store, docker, async (app) => forges?.webhooks.destroyPreviewsOf(app));
+  const { runner, router, guard } = parts;
+
+  const runLog = rootLog.child({ component: 'runner' });
+  await catchUp({ runner, router, store, log: runLog }, parts.images, log);
+  router.startWatchdog();
+  const follower = new AddressFollower({ runner, router, store, log: runLog, queued: (app, fn) => parts.pipeline.queued(app, fn) });
+  await follower.start();
+  await parts.repos.wireAll();
+  const adopted = await parts.apps.adoptLeftovers().catch((err: unknown) => {
     log.warn({ err: errorMessage(err) }, 'could not list repos and workspaces without an app record');
     return [] as string[];
   });
   if (adopted.length) log.info({ apps: adopted }, 'made app records for repos and workspaces that had none');
 
-  const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(pipeline), rootLog.child({ component: 'git' }));
-  await hooks.listen();
-  const git = new GitHttp(repos, tokenSource.token, rootLog.child({ component: 'git' }), (name) => store.getApp(name) !== undefined);
   let listening = config.port;
   const controlUrl = (): string => config.forges.publicUrl ?? `http://${config.publicHost}:${listening}`;
-  forges = createForges({ settings: config.forges, store, pipeline, locks, apps, publicUrl, controlUrl, fetchTimeoutMs: 120_000, log: rootLog.child({ component: 'forges' }) });
-  const server = createHttpServer({
-    token: tokenSource.token,
-    routes: [...apiRoutes(apps), ...forges.routes],
-    hooks: forges.hooks,
-    git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
-    log: rootLog.child({ component: 'http' }),
+  forges = createForges({
+    settings: config.forges,
+    store,
+    pipeline: parts.pipeline,
+    locks: parts.locks,
+    apps: parts.apps,
+    publicUrl: parts.publicUrl,
+    controlUrl,
+    fetchTimeoutMs: 120_000,
+    log: rootLog.child({ component: 'forges' }),
   });
-  const port = await listen(server, config.port, config.host);
+  const { server, hooks, port } = await listenAll(config, parts, forges, store, tokenSource.token);
   listening = port;
   forges.webhooks.resume();
   log.info({ port, host: config.host, dataDir: config.dataDir }, 'MinPaas is listening');
@@ -166,10 +215,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
     store,
     docker,
     router,
-    apps,
-    forges: forges!,
+    apps: parts.apps,
+    forges,
     async close() {
       router.close();
+      follower.close();
+      guard.close();
       docker.closeLogStreams();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -177,15 +228,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
       store.close();
     },
   };
-}
-
-async function reconcile(store: Store, scheduler: DockerLocalScheduler, router: Router, log: Logger): Promise<void> {
-  const report = await scheduler.reconcile(store.listApps());
-  for (const [app, placement] of Object.entries(report.placements)) store.setPlacement(app, placement);
-  if (report.restarted.length) log.warn({ apps: report.restarted }, 'restarted app containers that were not running');
-  if (report.missing.length) log.error({ apps: report.missing }, 'app containers are missing; redeploy these apps');
-  if (report.removedOrphans.length) log.info({ containers: report.removedOrphans }, 'removed containers no release uses');
-  await router.ensureRunning(routesFromApps(store.listApps()));
 }
 
 function listen(server: http.Server, port: number, host: string): Promise<number> {

@@ -1,53 +1,37 @@
 import fs from 'node:fs/promises';
-import type { DockerEngine } from '../docker/index.js';
-import { optionalBuilder, parseBuilder } from '../domain/builders.js';
+import type { Images } from '../build/images.js';
 import { assertAppName, isValidAppName } from '../domain/names.js';
-import { assertBranch, parseRepoSource } from '../domain/repo-url.js';
-import { assertWithinHost, effectiveResources, formatSize, type Resources } from '../domain/resources.js';
-import type { AppRecord, AppRow, Deploy, EnvVars, Release, RuntimeName } from '../domain/types.js';
-import { invalid, MinPaasError, notFound } from '../errors.js';
-import { cloneRepo } from '../git/clone.js';
+import { assertWithinHost, effectiveResources, formatSize, type HostCapacity, type Resources } from '../domain/resources.js';
+import { releaseRecord, type AppRecord, type AppRow, type BuilderName, type Deploy, type EnvVars, type Release, type ReleaseRecord } from '../domain/types.js';
+import { MinPaasError, notFound } from '../errors.js';
 import type { RepoStore } from '../git/repos.js';
-import type { DeployPipeline, DeployOutcome } from '../deploy/pipeline.js';
-import type { DeployLocks } from '../deploy/lock.js';
-import { isRuntimeName } from '../runtimes/index.js';
-import type { Scheduler } from '../scheduler/types.js';
+import type { DeployPipeline, DeployResult } from '../deploy/pipeline.js';
+import type { CreateAppCommand, DeployCommand } from '../http/commands.js';
+import type { Router } from '../router/types.js';
+import type { LogStream, Runner } from '../runner/types.js';
 import type { Store } from '../store/store.js';
-import { applyConfigChanges, parseConfigChanges, parseEnv } from './config-changes.js';
-import { parseResourceChanges } from './resource-changes.js';
+import { applyConfigChanges, type ConfigChanges } from './config-changes.js';
+import type { Limits } from './resource-changes.js';
 
 export interface AppServiceDeps {
   store: Store;
-  docker: DockerEngine;
-  scheduler: Scheduler;
+  images: Images;
+  runner: Runner;
+  router: Router;
   pipeline: DeployPipeline;
-  locks: DeployLocks;
   repos: RepoStore;
   publicUrl: (port: number) => string;
-  cloneTimeoutMs: number;
   defaultResources: Resources;
+  /** What the engine's host has: limits above it are refused before Docker is asked. */
+  hostCapacity: () => Promise<HostCapacity>;
   /** Runs first when an app is destroyed (its preview apps go with it). */
   beforeDestroy?: (app: string) => Promise<void>;
 }
 
-export interface DeployFromRepoInput {
-  app?: unknown;
-  runtime?: unknown;
-  repo?: unknown;
-  env?: unknown;
-  branch?: unknown;
-  builder?: unknown;
-}
-
-export interface CreateAppInput {
-  name?: unknown;
-  runtime?: unknown;
-  builder?: unknown;
-}
-
 /**
- * What the admin API and CLI can do with apps. Inputs are validated here, at the
- * boundary, before anything is touched.
+ * What the admin API and CLI can do with apps. It takes typed commands (the HTTP layer
+ * decodes request bodies); the pipeline owns the app lock, for deploys and for the
+ * changes here that must not overlap one.
  */
 export class AppService {
   constructor(private readonly deps: AppServiceDeps) {}
@@ -56,7 +40,7 @@ export class AppService {
     return Promise.all(this.deps.store.listApps().map((a) => this.record(a)));
   }
 
-  async get(name: unknown): Promise<AppRecord> {
+  async get(name: string): Promise<AppRecord> {
     return this.record(this.app(name));
   }
 
@@ -64,14 +48,8 @@ export class AppService {
    * POST /apps: an app before its first deploy (port allocated, no release), so config
    * can be set before the first push.
    */
-  async create(input: CreateAppInput): Promise<AppRecord> {
-    const name = assertAppName(input.name);
-    let runtime: RuntimeName | undefined;
-    if (input.runtime !== undefined && input.runtime !== null) {
-      if (!isRuntimeName(input.runtime)) throw invalid('runtime must be "node" or "python" (or left out: the first push detects it)');
-      runtime = input.runtime;
-    }
-    const builder = optionalBuilder(input.builder);
+  async create(cmd: CreateAppCommand): Promise<AppRecord> {
+    const { name, runtime, builder } = cmd;
     const exists = (): MinPaasError => new MinPaasError('CONFLICT', `an app named ${name} exists already`);
     if (this.deps.store.getApp(name)) throw exists();
     const { created } = await this.deps.pipeline.ensureApp(name, { ...(runtime ? { runtime } : {}), ...(builder ? { builder } : {}) });
@@ -80,67 +58,45 @@ export class AppService {
   }
 
   /** builder:set: how the next build of the app is made. Refused while it deploys. */
-  async setBuilder(name: unknown, body: unknown): Promise<AppRecord> {
+  async setBuilder(name: string, builder: BuilderName): Promise<AppRecord> {
     const app = this.app(name);
-    const builder = parseBuilder((body as { builder?: unknown } | null)?.builder);
-    const unlock = this.deps.locks.tryAcquire(app.name);
-    try {
-      this.deps.store.setBuilder(app.name, builder);
-    } finally {
-      unlock();
-    }
+    await this.deps.pipeline.exclusive(app.name, async () => this.deps.store.setBuilder(app.name, builder));
     return this.get(app.name);
   }
 
   /** POST /deploy: clone → the same pipeline as a push. */
-  async deployFromRepo(input: DeployFromRepoInput, onLine?: (line: string) => void): Promise<AppRecord> {
-    const app = assertAppName(input.app);
-    const builder = optionalBuilder(input.builder);
-    // A Dockerfile build needs no runtime; the platform's does.
-    const runtimeGiven = input.runtime !== undefined && input.runtime !== null;
-    if ((runtimeGiven || builder !== 'dockerfile') && !isRuntimeName(input.runtime)) throw invalid('runtime must be "node" or "python"');
-    const runtime = runtimeGiven ? (input.runtime as RuntimeName) : undefined;
-    const source = parseRepoSource(input.repo);
-    const branch = input.branch === undefined || input.branch === null ? null : assertBranch(input.branch);
-    const env = parseEnv(input.env);
-    const outcome: DeployOutcome = await this.deps.pipeline.buildAndDeploy({
+  async deployFromRepo(cmd: DeployCommand, onLine?: (line: string) => void, signal?: AbortSignal): Promise<AppRecord> {
+    const { app, runtime, builder, repo, branch, env } = cmd;
+    const outcome: DeployResult = await this.deps.pipeline.buildAndDeploy({
       app,
       source: 'api',
-      ...(runtime ? { runtime } : {}),
       // Shown and stored without credentials: they are used for this clone only.
-      repo: source.shown,
-      branch,
-      env,
+      from: { kind: 'clone', url: repo.url, shown: repo.shown, credentials: repo.credentials, branch },
+      ...(runtime ? { runtime } : {}),
       ...(builder ? { builder } : {}),
+      env,
       wait: false,
       ...(onLine ? { onLine } : {}),
-      fetch: async (dir, log) => {
-        log.step(`Cloning ${source.shown}${branch ? ` (${branch})` : ''}`);
-        return cloneRepo({ url: source.url, shown: source.shown, credentials: source.credentials, branch, dest: dir, timeoutMs: this.deps.cloneTimeoutMs });
-      },
+      ...(signal ? { signal } : {}),
     });
     // API clients read the state right after the answer: let the old release finish retiring.
     await outcome.settled;
     return this.get(app);
   }
 
-  getConfig(name: unknown): EnvVars {
+  getConfig(name: string): EnvVars {
     return this.deps.store.getEnv(this.app(name).name);
   }
 
   /** Sets and unsets vars: a new release on the same image when the app runs, else just stored. */
-  async patchConfig(name: unknown, body: unknown): Promise<{ config: EnvVars; release: number | null }> {
+  async patchConfig(name: string, changes: ConfigChanges): Promise<{ config: EnvVars; release: number | null }> {
     const app = this.app(name);
-    const changes = parseConfigChanges(body);
     if (app.release === null) {
-      const unlock = this.deps.locks.tryAcquire(app.name);
-      try {
+      return this.deps.pipeline.exclusive(app.name, async () => {
         const { env } = applyConfigChanges(this.deps.store.getEnv(app.name), changes);
         this.deps.store.setEnv(app.name, env);
         return { config: env, release: null };
-      } finally {
-        unlock();
-      }
+      });
     }
     const outcome = await this.deps.pipeline.redeploy(app.name, 'config', 'config', async (current) => {
       const base = this.currentRelease(current);
@@ -156,18 +112,13 @@ export class AppService {
     return { config: outcome.release.env, release: outcome.release.number };
   }
 
-  releases(name: unknown): Release[] {
-    return this.deps.store.listReleases(this.app(name).name);
+  releases(name: string): ReleaseRecord[] {
+    return this.deps.store.listReleases(this.app(name).name).map(releaseRecord);
   }
 
   /** A new release with release N's image and config. */
-  async rollback(name: unknown, body: unknown): Promise<AppRecord> {
+  async rollback(name: string, number: number): Promise<AppRecord> {
     const app = this.app(name);
-    const raw = (body as { release?: unknown } | null)?.release;
-    const number = typeof raw === 'string' && /^v?\d+$/.test(raw) ? Number(raw.replace(/^v/, '')) : raw;
-    if (typeof number !== 'number' || !Number.isInteger(number) || number < 1) {
-      throw invalid('rollback needs {"release": N} with N a release number, e.g. 2');
-    }
     const outcome = await this.deps.pipeline.redeploy(app.name, 'rollback', 'rollback', async (current) => {
       const base = this.deps.store.getRelease(current.name, number);
       if (!base) throw notFound(`${current.name} has no release v${number}`);
@@ -177,73 +128,65 @@ export class AppService {
     return this.get(app.name);
   }
 
-  async logs(name: unknown, tail: number): Promise<string> {
-    return this.deps.scheduler.logs(this.app(name), { tail });
+  async logs(name: string, tail: number): Promise<string> {
+    const app = this.app(name);
+    if (!app.container) return '';
+    return this.deps.runner.logs(app.container, tail);
   }
 
-  async followLogs(name: unknown, tail: number): Promise<{ stream: NodeJS.ReadableStream; stop: () => void }> {
-    return this.deps.scheduler.followLogs(this.app(name), { tail });
+  async followLogs(name: string, tail: number): Promise<LogStream> {
+    const app = this.app(name);
+    if (!app.container) throw new MinPaasError('CONFLICT', `${app.name} has no running release yet`);
+    return this.deps.runner.followLogs(app.container, tail);
   }
 
-  deploys(name: unknown): Deploy[] {
+  deploys(name: string): Deploy[] {
     return this.deps.store.listDeploys(this.app(name).name);
   }
 
-  deployLog(name: unknown, id: unknown): string {
+  deployLog(name: string, id: number | null): string {
     const app = this.app(name);
-    const deployId = Number(id);
-    const log = Number.isInteger(deployId) ? this.deps.store.getDeployLog(app.name, deployId) : undefined;
-    if (log === undefined) throw notFound(`${app.name} has no deploy ${String(id)}`);
+    const log = id === null ? undefined : this.deps.store.getDeployLog(app.name, id);
+    if (log === undefined) throw notFound(`${app.name} has no deploy ${id ?? 'by that id'}`);
     return log;
   }
 
   /**
-   * Containers, route, images, repo, workspace and records: all gone. A repo or workspace
-   * left under a name without a record (e.g. by an older version) goes too.
+   * Containers, route, network, images, repo, workspace and records: all gone. A repo or
+   * workspace left under a name without a record (e.g. by an older version) goes too.
    */
-  async destroy(name: unknown): Promise<void> {
+  async destroy(name: string): Promise<void> {
     const valid = assertAppName(name);
     const app = this.deps.store.getApp(valid);
     if (!app) {
       if (await this.removeLeftovers(valid)) return;
       throw notFound(`no app named ${valid}`);
     }
-    const unlock = this.deps.locks.tryAcquire(app.name);
-    try {
+    await this.deps.pipeline.exclusive(app.name, async () => {
       await this.deps.beforeDestroy?.(app.name);
-      await this.deps.scheduler.remove(app);
+      await this.deps.router.remove(app.name);
+      await this.deps.runner.removeApp(app.name);
       this.deps.store.deleteApp(app.name);
       await this.deps.repos.remove(app.name);
       await fs.rm(this.deps.pipeline.workspaceOf(app.name), { recursive: true, force: true });
-      for (const image of await this.deps.docker.listOwnedImages(app.name)) {
-        await this.deps.docker.removeImage(image.id);
-      }
-    } finally {
-      unlock();
-    }
+      await this.deps.images.removeAll(app.name);
+    });
   }
 
   /**
    * PATCH /apps/APP/resources {memory?, cpus?}: applied to the running container in
    * place (no rebuild, no restart) and to every later release. null = back to the default.
    */
-  async setResources(name: unknown, body: Record<string, unknown>): Promise<AppRecord> {
+  async setResources(name: string, changes: Partial<Limits>): Promise<AppRecord> {
     const app = this.app(name);
-    const limits = parseResourceChanges(body, app);
+    const limits: Limits = { memoryLimit: app.memoryLimit, cpuLimit: app.cpuLimit, ...changes };
     // Decided before Docker is asked: Docker's own refusal would come back as a 500.
-    const asked = (given: boolean, value: number | null): number | null => (given && value ? value : null);
-    assertWithinHost(
-      { memoryBytes: asked('memory' in body, limits.memoryLimit), cpus: asked('cpus' in body, limits.cpuLimit) },
-      await this.deps.docker.hostCapacity(),
-    );
-    const unlock = this.deps.locks.tryAcquire(app.name);
-    try {
-      const next = { ...app, ...limits };
-      await this.deps.scheduler.applyResources(app, effectiveResources(next, this.deps.defaultResources));
+    const asked = (value: number | null | undefined): number | null => (value ? value : null);
+    assertWithinHost({ memoryBytes: asked(changes.memoryLimit), cpus: asked(changes.cpuLimit) }, await this.deps.hostCapacity());
+    await this.deps.pipeline.exclusive(app.name, async () => {
+      if (app.container) await this.deps.runner.updateLimits(app.container, effectiveResources({ ...app, ...limits }, this.deps.defaultResources));
       this.deps.store.setLimits(app.name, limits);
-    } finally {
-      unlock();
-    }
+    });
     return this.get(app.name);
   }
 
@@ -266,24 +209,14 @@ export class AppService {
     const workspace = this.deps.pipeline.workspaceOf(name);
     const hasWorkspace = await fs.stat(workspace).then(() => true, () => false);
     if (!(await this.deps.repos.exists(name)) && !hasWorkspace) return false;
-    const unlock = this.deps.locks.tryAcquire(name);
-    try {
+    await this.deps.pipeline.exclusive(name, async () => {
       await this.deps.repos.remove(name);
       await fs.rm(workspace, { recursive: true, force: true });
-    } finally {
-      unlock();
-    }
+    });
     return true;
   }
 
-  /** Before the first release: new, deploying, or failed (its last deploy failed). */
-  private statusWithoutRelease(app: AppRow): string {
-    const last = this.deps.store.listDeploys(app.name, 1)[0];
-    if (!last) return 'new';
-    return last.status === 'running' ? 'deploying' : last.status === 'failed' ? 'failed' : 'new';
-  }
-
-  private app(name: unknown): AppRow {
+  private app(name: string): AppRow {
     const valid = assertAppName(name);
     const app = this.deps.store.getApp(valid);
     if (!app) throw notFound(`no app named ${valid}`);
@@ -296,11 +229,24 @@ export class AppService {
     return release;
   }
 
+  /** Before the first release: new, deploying, or failed (its last deploy failed). */
+  private statusWithoutRelease(app: AppRow): string {
+    const last = this.deps.store.listDeploys(app.name, 1)[0];
+    if (!last) return 'new';
+    return last.status === 'running' ? 'deploying' : last.status === 'failed' ? 'failed' : 'new';
+  }
+
+  /** running, restarting, exited, …; `missing` when the container is gone; before the first release: new, deploying, failed. */
+  private async runtimeStatus(app: AppRow): Promise<{ status: string; restartCount: number }> {
+    if (app.release === null) return { status: this.statusWithoutRelease(app), restartCount: 0 };
+    if (!app.container) return { status: 'none', restartCount: 0 };
+    const state = await this.deps.runner.inspect(app.container);
+    return state ? { status: state.status, restartCount: state.restartCount } : { status: 'missing', restartCount: 0 };
+  }
+
   private async record(app: AppRow): Promise<AppRecord> {
     const release = app.release === null ? undefined : this.deps.store.getRelease(app.name, app.release);
-    const runtimeStatus = await this.deps.scheduler.status(app);
-    const { restartCount } = runtimeStatus;
-    const status = app.release === null ? this.statusWithoutRelease(app) : runtimeStatus.status;
+    const { status, restartCount } = await this.runtimeStatus(app);
     const resources = effectiveResources(app, this.deps.defaultResources);
     return {
       name: app.name,
@@ -309,7 +255,7 @@ export class AppService {
       repo: app.repo,
       branch: app.branch,
       container: app.container,
-      image: release?.image ?? null,
+      image: release?.imageTag ?? null,
       port: app.port,
       url: this.deps.publicUrl(app.port),
       env: this.deps.store.getEnv(app.name),

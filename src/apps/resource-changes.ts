@@ -1,5 +1,4 @@
 import { parseCpus, parseMemory } from '../domain/resources.js';
-import type { AppRow } from '../domain/types.js';
 import { invalid } from '../errors.js';
 
 export interface Limits {
@@ -12,11 +11,11 @@ export interface Limits {
  * A PATCH /resources body: `memory` ("512m", "1g", "none") and `cpus` (0.5, "2", "none");
  * null puts a limit back to the installation's default; absent keeps it.
  */
-export function parseResourceChanges(body: Record<string, unknown>, app: Pick<AppRow, 'memoryLimit' | 'cpuLimit'>): Limits {
+export function parseResourceChanges(body: Record<string, unknown>): Partial<Limits> {
   const unknown = Object.keys(body).filter((k) => k !== 'memory' && k !== 'cpus');
   if (unknown.length) throw invalid(`unknown resource ${unknown.map((k) => JSON.stringify(k)).join(', ')}: use "memory" and "cpus"`);
   if (!('memory' in body) && !('cpus' in body)) throw invalid('give "memory" (e.g. "512m") and/or "cpus" (e.g. 0.5); null means the default');
-  const limits: Limits = { memoryLimit: app.memoryLimit, cpuLimit: app.cpuLimit };
+  const limits: Partial<Limits> = {};
   if ('memory' in body) {
     const m = body.memory;
     if (m !== null && typeof m !== 'string' && typeof m !== 'number') throw invalid('memory must be a size like "512m", "none", or null');

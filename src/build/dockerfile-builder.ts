@@ -84,6 +84,8 @@ export interface DockerfileBuildJob {
   /** A Procfile `web:` command: runs instead of the Dockerfile's CMD. */
   web?: string | undefined;
   onLine: (line: string) => void;
+  /** Aborts the build (its client went away). */
+  signal?: AbortSignal;
 }
 
 /**
@@ -94,6 +96,8 @@ export class DockerfileBuilder {
   constructor(
     private readonly docker: DockerEngine,
     private readonly timeoutMs: number,
+    /** Memory and CPUs of each build (MINPAAS_BUILD_MEMORY, MINPAAS_BUILD_CPUS), as for platform builds. */
+    private readonly limits: { memoryBytes: number | null; cpus: number | null } = { memoryBytes: null, cpus: null },
   ) {}
 
   async build(job: DockerfileBuildJob): Promise<BuiltImage> {
@@ -105,10 +109,11 @@ export class DockerfileBuilder {
       job.onLine(line);
     };
     const timeout = AbortSignal.timeout(this.timeoutMs);
+    const signal = job.signal ? AbortSignal.any([job.signal, timeout]) : timeout;
     try {
       const dockerfile = platformView(job.dockerfile, this.docker.labels(job.app, job.release), job.web);
       const id = await this.docker.build(
-        { context: buildContext(job.sourceDir, dockerfile), tag, dockerfile: PLATFORM_DOCKERFILE, buildArgs: {}, signal: timeout },
+        { context: buildContext(job.sourceDir, dockerfile), tag, dockerfile: PLATFORM_DOCKERFILE, buildArgs: {}, signal, limits: this.limits },
         onLine,
       );
       return { tag, id };

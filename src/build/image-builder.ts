@@ -85,6 +85,7 @@ export class ImageBuilder {
     } catch (err) {
       // A half-built image must not linger under the release's tag.
       await this.docker.removeImage(tag).catch(() => false);
+      if (job.signal?.aborted) throw new MinPaasError('BUILD_FAILED', 'build stopped: the client that asked for it went away; nothing was released', tail);
       if (timeout.aborted) {
         const minutes = Math.round(this.timeoutMs / 6000) / 10;
         throw new MinPaasError('BUILD_FAILED', `build timed out after ${minutes} min (MINPAAS_BUILD_TIMEOUT); nothing was released`, tail);

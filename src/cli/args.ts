@@ -2,6 +2,7 @@
  * Command-line argument parsing: positionals and `--flag`, `--flag value`, `--flag=value`,
  * `-f`, `-n 5`, `-n5`; `--` ends the flags. Unknown flags are usage errors.
  */
+import { parseReleaseNumber as releaseNumber } from '../domain/releases.js';
 
 /** A mistake in how the command was called; shown with the command's usage, exit 2. */
 export class UsageError extends Error {
@@ -88,9 +89,8 @@ export function stringFlag(flags: FlagValues, name: string): string | undefined 
 
 /** `v3` or `3` → 3. */
 export function parseReleaseNumber(raw: string): number {
-  const m = /^v?(\d{1,9})$/i.exec(raw.trim());
-  const n = m ? Number(m[1]) : NaN;
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`"${raw}" is not a release: use its number, e.g. v3 or 3`);
+  const n = releaseNumber(raw);
+  if (n === null) throw new UsageError(`"${raw}" is not a release: use its number, e.g. v3 or 3`);
   return n;
 }
 

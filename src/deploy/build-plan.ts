@@ -44,7 +44,7 @@ async function platformPlan(files: SourceFiles, declared: RuntimeName | undefine
   return {
     builder: 'platform',
     runtime,
-    listenPort: runtime.containerPort,
+    listenPort: runtime.appPort,
     processTypes: { ...procfile, web: procfile.web ?? DEFAULT_WEB[runtime.name] },
     procfileWeb: procfile.web,
     dockerfile: undefined,

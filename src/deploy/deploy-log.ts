@@ -24,35 +24,29 @@ export function shapeBuildLine(line: string): string {
 }
 
 /**
- * The log of one deploy: every line goes to the live subscribers (the pusher's terminal,
- * an API client) and is kept for the deploys history. ANSI codes never get in; a very
- * long log keeps its last lines, where a failure is.
+ * The log of one deploy: every line goes to the live sink (the pusher's terminal, an API
+ * client) and the last `maxLines` are kept for the deploys history: a failure is at the
+ * end, so the end is what must not be cut. ANSI codes never get in.
  */
 export class DeployLog {
   private lines: string[] = [];
   private dropped = 0;
-  private readonly sinks = new Set<LineSink>();
-  static readonly MAX_LINES = 20_000;
 
-  constructor(sink?: LineSink) {
-    if (sink) this.sinks.add(sink);
-  }
-
-  subscribe(sink: LineSink): () => void {
-    this.sinks.add(sink);
-    return () => this.sinks.delete(sink);
-  }
+  constructor(
+    private readonly sink?: LineSink,
+    private readonly maxLines = 20_000,
+  ) {}
 
   write = (raw: string): void => {
     const line = stripAnsi(raw);
     this.lines.push(line);
-    // Cut in batches: one splice per thousand lines instead of a shift per line.
-    if (this.lines.length > DeployLog.MAX_LINES + 1000) {
-      const cut = this.lines.length - DeployLog.MAX_LINES;
-      this.lines.splice(0, cut);
+    // Cut in batches, so a long build does not copy the array on every line.
+    if (this.lines.length > this.maxLines * 1.25) {
+      const cut = this.lines.length - this.maxLines;
+      this.lines = this.lines.slice(cut);
       this.dropped += cut;
     }
-    for (const sink of this.sinks) sink(line);
+    this.sink?.(line);
   };
 
   /** A line of build output (see shapeBuildLine). */
@@ -87,12 +81,12 @@ export class DeployLog {
     }
   }
 
+  /** The kept lines; when earlier ones were dropped, a first line says how many. */
   text(): string {
-    const kept = this.lines.slice(-DeployLog.MAX_LINES);
+    const kept = this.lines.slice(-this.maxLines);
     const dropped = this.dropped + (this.lines.length - kept.length);
-    const head = dropped > 0 ? [detail(`(${dropped} earlier lines cut; the last ${kept.length} are kept)`)] : [];
-    const all = [...head, ...kept];
-    return all.length ? `${all.join('\n')}\n` : '';
+    const lines = dropped > 0 ? [detail(`(${dropped} earlier lines cut; the last ${kept.length} are kept)`), ...kept] : kept;
+    return lines.length ? `${lines.join('\n')}\n` : '';
   }
 
   tail(n: number): string[] {

@@ -11,6 +11,7 @@ export class DeployLocks {
   /** Per app, the promise that settles when the last holder or waiter is done. */
   private readonly tails = new Map<string, Promise<void>>();
 
+  /** A deploy of the app runs or waits (webhooks queue theirs instead of waiting). */
   isBusy(app: string): boolean {
     return this.tails.has(app);
   }

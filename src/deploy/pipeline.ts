@@ -1,48 +1,45 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { DockerfileBuilder } from '../build/dockerfile-builder.js';
-import type { ImageBuilder } from '../build/image-builder.js';
+import type { Images } from '../build/images.js';
 import { assertSelfContained } from '../build/source-tree.js';
-import type { DockerEngine } from '../docker/index.js';
 import { allocatePort } from '../domain/ports.js';
 import { effectiveResources, type Resources } from '../domain/resources.js';
 import type { AppRow, BuilderName, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
 import { errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { directoryFiles, runtimeByName, type Runtime } from '../runtimes/index.js';
-import type { Scheduler } from '../scheduler/types.js';
-import type { NewRelease, Store } from '../store/store.js';
-import { planBuild, type BuildPlan } from './build-plan.js';
+import type { Router } from '../router/types.js';
+import type { Runner } from '../runner/types.js';
+import { directoryFiles, runtimeByName } from '../runtimes/index.js';
+import type { NewRelease, SourceInfo, Store } from '../store/store.js';
+import { planBuild } from './build-plan.js';
 import { DeployLog, type LineSink } from './deploy-log.js';
 import type { DeployLocks, Unlock } from './lock.js';
-
-/** Receive stage: puts the app's source into `dir`; returns the commit it came from. */
-export type SourceFetcher = (dir: string, log: DeployLog) => Promise<string | null>;
+import { sourceOrigin, type Receiver, type SourceSpec } from './receive.js';
+import { runRelease, type RunOutcome } from './run-release.js';
 
 export interface BuildDeployRequest {
   app: string;
   source: DeploySource;
-  fetch: SourceFetcher;
+  /** Where the code comes from (the Receive stage). */
+  from: SourceSpec;
   /** The runtime the user declared (API deploys); pushes detect it. */
   runtime?: RuntimeName;
   /** The builder the user asked for with this deploy (stored with the app); else the app's own. */
   builder?: BuilderName;
-  repo: string | null;
-  branch: string | null;
   /** Config to set with this deploy (API deploys' `env`). */
   env?: EnvVars;
   /** Pushes wait for a running deploy; API calls get a 409. */
   wait: boolean;
-  /** Runs first, under the app's lock; throwing refuses the request before it counts as a deploy. */
+  onLine?: LineSink;
+  /** Aborts the build when the client that asked for it goes away. */
+  signal?: AbortSignal;
+  /** Under the app's lock, before the request counts as a deploy (previews: the parent's limits). */
   beforeBuild?: (app: AppRow) => Promise<void>;
-  /** Runs once the release serves, still under the app's lock. */
-  onReleased?: () => void;
   /** Told the deploy's id once it is recorded (webhooks answer with it before the build). */
   onStarted?: (deployId: number) => void;
-  onLine?: LineSink;
 }
 
-export interface DeployOutcome {
+export interface DeployResult {
   release: Release;
   app: AppRow;
   deployId: number;
@@ -53,51 +50,64 @@ export interface DeployOutcome {
   settled: Promise<void>;
 }
 
-interface RunOptions {
+interface RunOptions<P> {
   app: string;
   source: DeploySource;
   wait: boolean;
   onLine?: LineSink | undefined;
   createIfMissing: boolean;
   builder?: BuilderName | undefined;
-  check?: ((app: AppRow) => Promise<void>) | undefined;
+  /** Runs first, under the lock: throws to refuse the request, or returns what the work needs. */
+  prepare: (app: AppRow) => Promise<P>;
   onStarted?: ((deployId: number) => void) | undefined;
-}
-
-/** A release that serves; `finishing` settles when the scheduler's background work is done. */
-interface Released {
-  release: Release;
-  finishing: Promise<void>;
 }
 
 export interface PipelineDeps {
   store: Store;
-  docker: DockerEngine;
-  builder: ImageBuilder;
-  /** Builds apps that opted into their own Dockerfile. */
-  dockerfileBuilder: DockerfileBuilder;
-  /** Build args of python builds (the package index settings). */
-  pythonBuildArgs?: Record<string, string>;
-  scheduler: Scheduler;
+  receiver: Receiver;
+  images: Images;
+  runner: Runner;
+  router: Router;
   locks: DeployLocks;
   workspaces: string;
-  appBind: string;
+  healthTimeoutMs: number;
   portInUse: (port: number) => Promise<boolean>;
   publicUrl: (port: number) => string;
   log: Logger;
   /** Container limits of apps that set none. */
   defaultResources: Resources;
-  /** Called after every successful release (image clean-up). */
-  afterRelease?: (app: string) => Promise<void>;
 }
 
 /**
- * Receive → Build → Release → Run. Every deploy, whether a push, an API call, a config
- * change or a rollback, goes through `run()`, which holds the app's lock, records the
- * deploy, and commits the release only once the new container serves.
+ * Receive → Build → Release → Run. Every deploy, whether a push, an API call, a webhook, a
+ * config change or a rollback, goes through `run()`, which holds the app's lock, records
+ * the deploy, and commits the release only once the new container serves.
  */
 export class DeployPipeline {
   constructor(private readonly deps: PipelineDeps) {}
+
+  /**
+   * Runs `fn` holding the app's lock, or answers 409 when a deploy holds it: for changes
+   * that must not overlap a deploy (config without a release, limits, deletion).
+   */
+  async exclusive<T>(app: string, fn: () => Promise<T>): Promise<T> {
+    const unlock = this.deps.locks.tryAcquire(app);
+    try {
+      return await fn();
+    } finally {
+      unlock();
+    }
+  }
+
+  /** Runs `fn` holding the app's lock, waiting for a deploy that holds it to finish. */
+  async queued<T>(app: string, fn: () => Promise<T>): Promise<T> {
+    const unlock = await this.deps.locks.acquire(app);
+    try {
+      return await fn();
+    } finally {
+      unlock();
+    }
+  }
 
   workspaceOf(app: string): string {
     return path.join(this.deps.workspaces, app);
@@ -110,42 +120,45 @@ export class DeployPipeline {
   }
 
   /** A deploy that builds a new image from source. */
-  async buildAndDeploy(req: BuildDeployRequest): Promise<DeployOutcome> {
-    return this.run({ ...req, createIfMissing: true, check: req.beforeBuild }, async (log, app, deployId) => {
+  async buildAndDeploy(req: BuildDeployRequest): Promise<DeployResult> {
+    const { receiver, images, store } = this.deps;
+    const prepare = async (app: AppRow): Promise<void> => {
+      await receiver.check(req.from);
+      await req.beforeBuild?.(app);
+    };
+    return this.run({ ...req, createIfMissing: true, prepare }, async (log, app, deployId) => {
       log.step('Receiving source');
       const dir = this.workspaceOf(app.name);
-      const commit = await req.fetch(dir, log);
-      if (commit) log.detail(`commit ${commit.slice(0, 12)}`);
+      const commit = await receiver.fetch(req.from, dir, log);
+      log.detail(`commit ${commit.slice(0, 12)}`);
       await assertSelfContained(dir);
       const plan = await planBuild(directoryFiles(dir), app, this.chooseBuilder(app, req.builder), req.runtime);
       for (const warning of plan.warnings) log.warn(warning);
       log.step(plan.detected);
-      const { runtime } = plan;
-      const number = this.deps.store.nextReleaseNumber(app.name);
+      const number = store.nextReleaseNumber(app.name);
       log.step('Building image');
       // The config is known before the build: the build sees it too (never its image).
-      const env = { ...this.deps.store.getEnv(app.name), ...req.env };
-      const image = await this.buildImage(app.name, number, dir, plan, env, log);
+      const env = { ...store.getEnv(app.name), ...req.env };
+      const image = await images.build({ app: app.name, release: number, sourceDir: dir, plan, env, onLine: log.build, ...(req.signal ? { signal: req.signal } : {}) });
       log.step(`Built ${image.tag}`);
       try {
         const released = await this.release(app, log, deployId, {
           number,
-          image: image.tag,
+          imageTag: image.tag,
           imageId: image.id,
           env,
           commit,
           kind: 'build',
-          description: commit ? `Deploy ${commit.slice(0, 7)}` : 'Deploy',
+          description: `Deploy ${commit.slice(0, 7)}`,
           processTypes: plan.processTypes,
           listenPort: plan.listenPort,
-          containerPort: plan.listenPort,
-          source: { runtime: runtime.name, repo: req.repo, branch: req.branch },
+          appPort: plan.listenPort,
+          source: { runtime: plan.runtime.name, ...sourceOrigin(req.from) },
         });
-        req.onReleased?.();
+        receiver.released(req.from);
         return released;
       } catch (err) {
-        // The image never served: it must not linger.
-        await this.deps.docker.removeImage(image.tag).catch(() => undefined);
+        await images.discard(image.tag);
         throw err;
       }
     });
@@ -158,21 +171,21 @@ export class DeployPipeline {
     kind: ReleaseKind,
     pick: (app: AppRow) => Promise<{ base: Release; env: EnvVars; description: string }>,
     onLine?: LineSink,
-  ): Promise<DeployOutcome> {
-    let picked: { base: Release; env: EnvVars; description: string } | undefined;
-    const check = async (app: AppRow): Promise<void> => {
-      picked = await pick(app);
-      if (!(await this.deps.docker.imageId(picked.base.imageId))) {
+  ): Promise<DeployResult> {
+    const prepare = async (app: AppRow): Promise<{ base: Release; env: EnvVars; description: string }> => {
+      const picked = await pick(app);
+      if (!(await this.deps.images.exists(picked.base.imageId))) {
         throw new MinPaasError('RELEASE_UNAVAILABLE', `the image of v${picked.base.number} was removed; push or deploy again instead`);
       }
+      return picked;
     };
-    return this.run({ app: appName, source, wait: false, onLine, createIfMissing: false, check }, async (log, app, deployId) => {
-      const { base, env, description } = picked!;
+    return this.run({ app: appName, source, wait: false, onLine, createIfMissing: false, prepare }, async (log, app, deployId, picked) => {
+      const { base, env, description } = picked;
       const number = this.deps.store.nextReleaseNumber(app.name);
       log.step(`${description}: v${number} from the image of v${base.number}`);
       return this.release(app, log, deployId, {
         number,
-        image: base.image,
+        imageTag: base.imageTag,
         imageId: base.imageId,
         env,
         commit: base.commit,
@@ -180,7 +193,7 @@ export class DeployPipeline {
         description,
         processTypes: base.processTypes,
         listenPort: base.listenPort,
-        containerPort: base.listenPort ?? runtimeByName(app.runtime).containerPort,
+        appPort: base.listenPort ?? runtimeByName(app.runtime).appPort,
         source: null,
       });
     });
@@ -192,56 +205,37 @@ export class DeployPipeline {
     return requested ?? app.builder;
   }
 
-  private async buildImage(app: string, release: number, sourceDir: string, plan: BuildPlan, env: EnvVars, log: DeployLog): Promise<{ tag: string; id: string }> {
-    if (plan.dockerfile !== undefined) {
-      return this.deps.dockerfileBuilder.build({ app, release, sourceDir, dockerfile: plan.dockerfile, web: plan.procfileWeb, onLine: log.build });
-    }
-    const runtime: Runtime = plan.runtime;
-    const buildArgs = runtime.name === 'python' ? this.deps.pythonBuildArgs : undefined;
-    return this.deps.builder.build({ app, release, sourceDir, runtime, env, onLine: log.build, ...(buildArgs ? { buildArgs } : {}) });
-  }
-
-  private async release(
+  private release(
     app: AppRow,
     log: DeployLog,
     deployId: number,
     r: Omit<NewRelease, 'app'> & {
-      containerPort: number;
+      appPort: number;
       /** What a build learned about the app's source; null for releases of an existing image. */
-      source: { runtime: RuntimeName; repo: string | null; branch: string | null } | null;
+      source: SourceInfo | null;
     },
-  ): Promise<Released> {
-    const { store, scheduler } = this.deps;
-    let release: Release | undefined;
-    const resources = effectiveResources(app, this.deps.defaultResources);
-    const { finishing } = await scheduler.deploy(
-      { app, release: r.number, image: r.imageId, env: r.env, containerPort: r.containerPort, resources },
-      {
-        onLine: log.write,
-        commit: (placement) => {
-          store.tx(() => {
-            const { containerPort: _port, source: _source, ...row } = r;
-            release = store.recordRelease({ app: app.name, ...row }, placement);
-            if (r.source) store.updateSource(app.name, r.source);
-            // The deploy succeeds in the same transaction: a crash cannot leave a live
-            // release whose deploy is recorded as failed.
-            store.finishDeploy(deployId, r.number, r.commit);
-          });
-        },
-      },
+  ): Promise<RunOutcome> {
+    const { appPort, source, ...release } = r;
+    return runRelease(
+      { runner: this.deps.runner, router: this.deps.router, store: this.deps.store, log: this.deps.log, healthTimeoutMs: this.deps.healthTimeoutMs },
+      { app, release: { app: app.name, ...release }, appPort, resources: effectiveResources(app, this.deps.defaultResources), deployId, source },
+      log,
     );
-    return { release: release!, finishing };
   }
 
   /**
-   * Lock, checks, deploy row, the work, outcome. `check` refuses a request before it is
-   * recorded as a deploy. `createIfMissing` lets pushes and API deploys create their app;
-   * a first deploy that fails keeps it (status failed, no release) with its config and
-   * deploy log, so it can be fixed and pushed again, or deleted; only one whose repo could
-   * not be cloned leaves nothing.
+   * Lock, checks, deploy row, the work, outcome. `prepare` (under the lock) refuses a
+   * request before it is recorded as a deploy, or returns what the work needs.
+   * `createIfMissing` lets pushes, API deploys and webhooks create their app; a first
+   * deploy that fails keeps it (status failed, no release) with its config and deploy
+   * log, so it can be fixed and pushed again, or deleted; only one whose repo could not be
+   * cloned leaves nothing.
    */
-  private async run(opts: RunOptions, work: (log: DeployLog, app: AppRow, deployId: number) => Promise<Released>): Promise<DeployOutcome> {
-    const { app: appName, source, wait, onLine, createIfMissing, check, builder } = opts;
+  private async run<P>(
+    opts: RunOptions<P>,
+    work: (log: DeployLog, app: AppRow, deployId: number, prepared: P) => Promise<RunOutcome>,
+  ): Promise<DeployResult> {
+    const { app: appName, source, wait, onLine, createIfMissing, prepare, builder } = opts;
     const { store, locks } = this.deps;
     const log = new DeployLog(onLine);
     let unlock: Unlock;
@@ -257,20 +251,14 @@ export class DeployPipeline {
         ({ app, created } = await this.ensureApp(appName, builder ? { builder } : {}));
         log.step(`Created app ${appName} (port ${app.port})`);
       }
-      await check?.(app);
+      const prepared = await prepare(app);
       deployId = store.startDeploy(appName, source, null).id;
       opts.onStarted?.(deployId);
-      const { release, finishing } = await work(log, app, deployId);
+      const { release, settled } = await work(log, app, deployId, prepared);
       const current = store.getApp(appName)!;
       log.step(`Released v${release.number}: ${this.deps.publicUrl(current.port)}`);
       logger.info({ release: release.number, deployId }, 'released');
-      // Listed under the lock, stopped after it: the next deploy's container is never among them.
-      const stale = await this.deps.scheduler.staleContainers(appName, current.container!).catch((err: unknown) => {
-        logger.warn({ err: errorMessage(err) }, 'could not list the old containers; the next start-up removes them');
-        return [] as string[];
-      });
-      const settled = Promise.all([finishing, this.retire(appName, stale, logger)]).then(() => undefined);
-      return { release, app: current, deployId, settled };
+      return { release, app: current, deployId, settled: settled.then(() => this.pruneImages(appName, logger)) };
     } catch (err) {
       const message = errorMessage(err);
       log.fail(message);
@@ -283,8 +271,7 @@ export class DeployPipeline {
       if (deployId !== null) store.failDeploy(deployId, message);
       // A new app whose source could not even be cloned is no app: nothing is left of the request.
       if (created && isMinPaasError(err) && err.code === 'CLONE_FAILED' && store.getApp(appName)?.release === null) {
-        store.deleteApp(appName);
-        await fs.rm(this.workspaceOf(appName), { recursive: true, force: true }).catch(() => undefined);
+        await this.forgetNewApp(appName, logger);
       }
       throw isMinPaasError(err) ? err : new MinPaasError('BUILD_FAILED', `deploy failed: ${message}`, log.tail(30));
     } finally {
@@ -293,13 +280,19 @@ export class DeployPipeline {
     }
   }
 
-  /** After a release: the old container stops (it has drained), then old images go. */
-  private async retire(app: string, stale: string[], logger: Logger): Promise<void> {
+  /** The record, the workspace and whatever the runner made (its network) of an app that never was. */
+  private async forgetNewApp(appName: string, logger: Logger): Promise<void> {
+    this.deps.store.deleteApp(appName);
+    await fs.rm(this.workspaceOf(appName), { recursive: true, force: true }).catch(() => undefined);
+    await this.deps.runner.removeApp(appName).catch((e: unknown) => logger.warn({ err: errorMessage(e) }, 'could not remove what the failed first deploy left'));
+  }
+
+  /** Once the old container is gone, its image may go too. */
+  private async pruneImages(app: string, logger: Logger): Promise<void> {
     try {
-      await this.deps.scheduler.retire(stale);
-      await this.deps.afterRelease?.(app);
+      await this.deps.images.prune(app);
     } catch (err) {
-      logger.warn({ err: errorMessage(err) }, 'retiring the old release failed');
+      logger.warn({ err: errorMessage(err) }, 'removing old images failed');
     }
   }
 

@@ -1,19 +1,19 @@
 import { isValidAppName } from '../domain/names.js';
-import { extractCommit } from '../git/archive.js';
 import { nonCommitBranchUpdate } from '../git/commit-check.js';
 import type { PushHandler } from '../git/hook-bridge.js';
 import { planPush } from '../git/push-policy.js';
-import { RefGuard } from '../git/ref-guard.js';
 import { failure, step } from './deploy-log.js';
 import type { DeployPipeline } from './pipeline.js';
 
 /** What a push to the git remote does: deploy main/master, store anything else. */
-export function createPushHandler(pipeline: DeployPipeline, refs: RefGuard = new RefGuard()): PushHandler {
-  return async (push, out) => {
+export function createPushHandler(pipeline: DeployPipeline): PushHandler {
+  return async (push, out, gone) => {
     if (!isValidAppName(push.app)) {
       out(failure(`invalid app name ${JSON.stringify(push.app)}`));
       return false;
     }
+    // Only a commit may deploy (a tag object pushed to a branch would build, then git
+    // would refuse the ref update with the new release already serving).
     const notCommit = await nonCommitBranchUpdate(push.gitDir, push.updates, push.quarantine);
     if (notCommit) {
       out(failure(notCommit));
@@ -36,18 +36,10 @@ export function createPushHandler(pipeline: DeployPipeline, refs: RefGuard = new
       await pipeline.buildAndDeploy({
         app: push.app,
         source: 'push',
+        from: { kind: 'push', gitDir: push.gitDir, update, quarantine: push.quarantine },
         wait: true,
-        repo: null,
-        branch: null,
         onLine: out,
-        // Under the app's lock: a push that waited behind another must still be current.
-        beforeBuild: () => refs.assertUnmoved(push.gitDir, update),
-        // Still under the lock, so the next push in line knows the branch is about to move.
-        onReleased: () => refs.accepted(push.gitDir, update),
-        fetch: async (dir) => {
-          await extractCommit(push.gitDir, update.newSha, dir, push.quarantine);
-          return update.newSha;
-        },
+        signal: gone,
       });
       return true;
     } catch {

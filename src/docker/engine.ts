@@ -1,9 +1,11 @@
 import type Docker from 'dockerode';
 import { PassThrough, Writable, type Readable } from 'node:stream';
-import { buildLimitOptions } from '../domain/resources.js';
 import { BuildStreamParser, type BuildEvent } from './build-stream.js';
 import { demuxBuffer, LogTail } from './log-frames.js';
 import { LABEL_APP, LABEL_BUILD_CACHE, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
+import { DockerNetworks } from './networks.js';
+import { buildLimitOptions } from './resources.js';
+import { isNotFound, isNotModified } from './status.js';
 
 /** Most bytes a non-follow log read answers with (its newest part). */
 export const LOG_READ_MAX_BYTES = 2 * 1024 * 1024;
@@ -21,19 +23,18 @@ export interface BuildRequest {
 
 export interface ContainerSpec {
   name: string;
+  /** Image ID (immutable) or tag. */
   image: string;
   env: Record<string, string>;
-  containerPort: number;
-  /**
-   * The 127.0.0.1 port to publish on. Chosen by the caller, not left to Docker: an
-   * ephemeral port changes each time Docker restarts the container, and the router would
-   * be left pointing at the old one.
-   */
-  hostPort: number;
+  /** The port the app listens on inside the container; nothing is published on the host. */
+  appPort: number;
+  /** The Docker network the container joins (its app's own network). */
+  network: string;
   labels: Record<string, string>;
   /** Extra HostConfig fields (resource limits). */
   hostConfig?: Docker.HostConfig;
 }
+
 
 export interface ContainerState {
   id: string;
@@ -45,8 +46,10 @@ export interface ContainerState {
   status: string;
   exitCode: number;
   restartCount: number;
-  /** The ephemeral 127.0.0.1 port published for the container's port, when running. */
-  hostPort: number | null;
+  /** The container's IPv4 address on its network while it runs (Docker may change it on a restart). */
+  ip: string | null;
+  /** The port the app listens on inside the container (its exposed port). */
+  appPort: number | null;
   app: string | null;
   release: number | null;
 }
@@ -62,26 +65,21 @@ export interface OwnedImage {
   created: number;
 }
 
-/** Docker answers 404 for things that are not there; those are not errors for us. */
-function isNotFound(err: unknown): boolean {
-  return (err as { statusCode?: number }).statusCode === 404;
-}
-
-/** Docker answers 304 for "already started/stopped". */
-function isNotModified(err: unknown): boolean {
-  return (err as { statusCode?: number }).statusCode === 304;
-}
-
 /**
  * Every Docker call MinPaas makes goes through here (the only importer of dockerode is
  * this folder). Methods speak in MinPaas terms and hide Docker's quirks.
  */
 export class DockerEngine {
   /** `instance` names this installation; it only ever lists and deletes what carries it. */
+  /** Each app's own network; container start events. */
+  readonly networks: DockerNetworks;
+
   constructor(
     private readonly docker: Docker,
     readonly instance: string,
-  ) {}
+  ) {
+    this.networks = new DockerNetworks(docker, instance);
+  }
 
   /** The labels of everything created for a release of an app. */
   labels(app: string, release: number): Record<string, string> {
@@ -194,17 +192,20 @@ export class DockerEngine {
     return id;
   }
 
-  /** Creates and starts a container published on `spec.hostPort`; returns its ID. */
+  /**
+   * Creates and starts a container on `spec.network`; returns its ID. No host port is
+   * published: the router reaches it at its own address (Docker's userland proxy halved
+   * throughput), and other apps' networks cannot reach it at all.
+   */
   async run(spec: ContainerSpec): Promise<string> {
-    const portKey = `${spec.containerPort}/tcp`;
     const container = await this.docker.createContainer({
       name: spec.name,
       Image: spec.image,
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       Labels: spec.labels,
-      ExposedPorts: { [portKey]: {} },
+      ExposedPorts: { [`${spec.appPort}/tcp`]: {} },
       HostConfig: {
-        PortBindings: { [portKey]: [{ HostIp: '127.0.0.1', HostPort: String(spec.hostPort) }] },
+        NetworkMode: spec.network,
         // No restarts until the release proved healthy: a crash on start must stay a
         // crash, with its exit code, not a restart loop (see keepRunning).
         RestartPolicy: { Name: 'no' },
@@ -247,8 +248,8 @@ export class DockerEngine {
       if (isNotFound(err)) return null;
       throw err;
     }
-    const bindings = Object.values(info.NetworkSettings?.Ports ?? {}).flat();
-    const hostPort = bindings.find((b) => b && b.HostIp !== '::')?.HostPort;
+    const ip = Object.values(info.NetworkSettings?.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress || null;
+    const exposed = Object.keys(info.Config?.ExposedPorts ?? {}).map((key) => Number.parseInt(key, 10));
     const labels = info.Config?.Labels ?? {};
     const release = labels[LABEL_RELEASE];
     return {
@@ -260,7 +261,8 @@ export class DockerEngine {
       status: info.State.Status,
       exitCode: info.State.ExitCode,
       restartCount: info.RestartCount,
-      hostPort: hostPort ? Number(hostPort) : null,
+      ip: info.State.Running ? ip : null,
+      appPort: exposed.find((port) => Number.isInteger(port)) ?? null,
       app: labels[LABEL_APP] ?? null,
       release: release ? Number(release) : null,
     };
@@ -326,10 +328,8 @@ export class DockerEngine {
     return list.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''));
   }
 
-  async listOwnedImages(app?: string, dangling?: boolean): Promise<OwnedImage[]> {
-    const filters: Record<string, string[]> = { ...ownedFilter(this.instance, app) };
-    if (dangling !== undefined) filters.dangling = [String(dangling)];
-    const list = await this.docker.listImages({ all: false, filters });
+  async listOwnedImages(app?: string): Promise<OwnedImage[]> {
+    const list = await this.docker.listImages({ all: false, filters: ownedFilter(this.instance, app) });
     return list.map((i) => ({
       id: i.Id,
       tags: (i.RepoTags ?? []).filter((t) => t !== '<none>:<none>'),

@@ -12,8 +12,17 @@ export const LABEL_BUILD_LAYER = 'minpaas.build-layer';
 /** The result of a multi-stage build's build stage, kept so the next build reuses its layers. */
 export const LABEL_BUILD_CACHE = 'minpaas.build-cache';
 
+export function appLabels(instance: string, app: string): Record<string, string> {
+  return { [LABEL_MANAGED]: 'true', [LABEL_INSTANCE]: instance, [LABEL_APP]: app };
+}
+
 export function ownedLabels(instance: string, app: string, release: number): Record<string, string> {
-  return { [LABEL_MANAGED]: 'true', [LABEL_INSTANCE]: instance, [LABEL_APP]: app, [LABEL_RELEASE]: String(release) };
+  return { ...appLabels(instance, app), [LABEL_RELEASE]: String(release) };
+}
+
+/** Each app's own bridge network. */
+export function networkName(app: string): string {
+  return `minpaas-net-${app}`;
 }
 
 /** Docker `filters` selecting what this installation owns, optionally of one app. */

@@ -1,4 +1,14 @@
-import type { Slot } from '../router/types.js';
+/** Where something answers on the network: an IP literal and a port. */
+export interface Address {
+  host: string;
+  port: number;
+}
+
+/** Where a release runs: written with the release in one transaction. */
+export interface Placement {
+  container: string;
+  address: Address;
+}
 
 export type RuntimeName = 'python' | 'node';
 /** How an app's image is built: the platform's runtime Dockerfile (the default) or the app's own Dockerfile. */
@@ -16,14 +26,11 @@ export interface AppRow {
   branch: string | null;
   /** Stable public port, owned by the router; never changes for the app's lifetime. */
   port: number;
-  /** Which scheduler runs the app (only `docker-local` today). */
-  scheduler: string;
   /** Number of the release that serves now, or null before the first deploy. */
   release: number | null;
-  /** Serving container's name and its ephemeral host port (the router's target). */
+  /** The serving container's name and its network address (the router's target). */
   container: string | null;
-  containerPort: number | null;
-  routeSlot: Slot;
+  address: Address | null;
   /** Container limits: null = the default, 0 = no limit. */
   memoryLimit: number | null;
   cpuLimit: number | null;
@@ -37,7 +44,9 @@ export type ReleaseKind = 'build' | 'config' | 'rollback';
 export interface Release {
   app: string;
   number: number;
-  image: string;
+  /** The tag it was built as (`minpaas/APP:vN`); config releases share their base's. */
+  imageTag: string;
+  /** The image ID (immutable): what runs. */
   imageId: string;
   env: EnvVars;
   commit: string | null;
@@ -48,6 +57,13 @@ export interface Release {
   /** Port the app listens on inside its container ($PORT); null = its runtime's default. */
   listenPort: number | null;
   createdAt: string;
+}
+
+/** A release as the API shows it (`image` is its tag). */
+export type ReleaseRecord = Omit<Release, 'imageTag'> & { image: string };
+
+export function releaseRecord({ imageTag, ...rest }: Release): ReleaseRecord {
+  return { ...rest, image: imageTag };
 }
 
 export type DeployStatus = 'running' | 'succeeded' | 'failed';

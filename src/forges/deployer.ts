@@ -1,7 +1,7 @@
-import type { BuildDeployRequest, DeployOutcome } from '../deploy/pipeline.js';
+import type { BuildDeployRequest, DeployResult } from '../deploy/pipeline.js';
 import type { AppRow, EnvVars } from '../domain/types.js';
 import { isMinPaasError } from '../errors.js';
-import { fetchCommit, type GitCredentials } from '../git/fetch-commit.js';
+import type { GitCredentials } from '../git/fetch-commit.js';
 
 export interface CommitDeploy {
   app: string;
@@ -36,7 +36,7 @@ export interface ForgeDeployer {
 }
 
 export interface PipelineDeployerDeps {
-  pipeline: { buildAndDeploy(req: BuildDeployRequest): Promise<DeployOutcome> };
+  pipeline: { buildAndDeploy(req: BuildDeployRequest): Promise<DeployResult> };
   locks: { isBusy(app: string): boolean; acquire(app: string): Promise<() => void> };
   apps: { destroy(name: unknown): Promise<void> };
   appExists: (app: string) => boolean;
@@ -52,17 +52,12 @@ export function pipelineDeployer(deps: PipelineDeployerDeps): ForgeDeployer {
       const outcome = await deps.pipeline.buildAndDeploy({
         app: req.app,
         source: 'webhook',
-        repo: req.repo,
-        branch: req.branch,
+        from: { kind: 'commit', url: req.repo, commit: req.commit, ref: req.fetchRef, branch: req.branch, credentials: req.credentials },
         // Webhook deploys wait their turn like pushes: the forge already has its answer.
         wait: true,
         ...(req.env ? { env: req.env } : {}),
         ...(req.beforeBuild ? { beforeBuild: req.beforeBuild } : {}),
         onStarted: req.onStarted,
-        fetch: async (dir, log) => {
-          log.step(`Fetching ${req.commit.slice(0, 12)} from ${req.repo}`);
-          return fetchCommit({ url: req.repo, commit: req.commit, ref: req.fetchRef, dest: dir, timeoutMs: deps.fetchTimeoutMs, credentials: req.credentials });
-        },
       });
       await outcome.settled;
       return { deployId: outcome.deployId, release: outcome.release.number, url: deps.publicUrl(outcome.app.port) };

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import type http from 'node:http';
 import { Git } from 'node-git-server';
 import { basicPassword, tokenMatches } from '../auth/token.js';
@@ -46,6 +47,16 @@ export class GitHttp {
     for (const event of ['push', 'tag', 'fetch'] as const) {
       this.git.on(event as 'push', (service) => {
         this.recognised.add((service as unknown as { req: http.IncomingMessage }).req);
+        // (Service errors are watched by request-guard.ts.)
+        service.on('service', (ps: ChildProcess) => {
+          ps.stdin?.on('error', (err) => this.log.info({ err: err.message }, 'git process closed its input early'));
+          // A pusher that goes away mid-deploy: end receive-pack, so its hook's connection
+          // to the server closes and the build it started stops (see HookBridge).
+          const res = (service as unknown as { res: http.ServerResponse }).res;
+          res.on('close', () => {
+            if (!res.writableFinished && ps.exitCode === null) ps.kill('SIGTERM');
+          });
+        });
         service.accept();
       });
     }

@@ -18,7 +18,8 @@ export interface ReceivedPush {
 export type PushOutput = (line: string) => void;
 
 /** Decides a push: true accepts it, false (or a throw) rejects it and git keeps the old refs. */
-export type PushHandler = (push: ReceivedPush, out: PushOutput) => Promise<boolean>;
+/** `gone` aborts when the pusher goes away (git killed, connection lost): its build stops. */
+export type PushHandler = (push: ReceivedPush, out: PushOutput, gone: AbortSignal) => Promise<boolean>;
 
 /**
  * The hook's last line: the verdict, which it turns into its exit code. Every other line
@@ -70,10 +71,14 @@ export class HookBridge {
       if (res.writableEnded) return;
       for (const part of line.split('\n')) res.write(`${part.startsWith(VERDICT_PREFIX) ? ` ${part}` : part}\n`);
     };
+    const gone = new AbortController();
+    res.on('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
     let ok = false;
     try {
       const push = parseHookRequest(req.headers, body);
-      ok = await this.handler(push, out);
+      ok = await this.handler(push, out, gone.signal);
     } catch (err) {
       if (!isMinPaasError(err)) this.log.error({ err }, 'push handling failed');
       out(` !     ${isMinPaasError(err) ? err.message : `internal error: ${errorMessage(err)}`}`);

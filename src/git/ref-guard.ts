@@ -1,5 +1,6 @@
 import { MinPaasError } from '../errors.js';
 import type { RefUpdate } from './push-policy.js';
+import { sleep } from '../sleep.js';
 import { runGit } from './run-git.js';
 
 const ZERO_SHA = '0'.repeat(40);
@@ -24,7 +25,7 @@ export class RefGuard {
     if (expected !== undefined) {
       const deadline = Date.now() + SETTLE_MS;
       while (current !== expected && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
         current = await this.read(gitDir, update.ref);
       }
       this.pending.delete(key);

@@ -1,6 +1,8 @@
 import type http from 'node:http';
 import type { AppService } from '../apps/app-service.js';
+import type { DeployCommand } from './commands.js';
 import { invalid, isMinPaasError } from '../errors.js';
+import { decodeAppName, decodeBuilder, decodeConfigChanges, decodeCreateApp, decodeDeploy, decodeDeployId, decodeLimits, decodeRollback } from './commands.js';
 import { readJson, readJsonObject, sendJson, sendText } from './respond.js';
 
 export interface RouteContext {
@@ -37,7 +39,7 @@ async function followLogs(apps: AppService, ctx: RouteContext): Promise<void> {
     gone = true;
   };
   ctx.res.once('close', onGone);
-  const { stream, stop } = await apps.followLogs(ctx.params[0], tailParam(ctx.query));
+  const { stream, stop } = await apps.followLogs(decodeAppName(ctx.params[0]), tailParam(ctx.query));
   ctx.res.off('close', onGone);
   if (gone || ctx.res.destroyed) {
     stop();
@@ -55,13 +57,22 @@ async function followLogs(apps: AppService, ctx: RouteContext): Promise<void> {
  * POST /deploy?stream=1: NDJSON, one `{"log": line}` per build log line while it runs,
  * then `{"app": record}` or `{"error", "status", "details"}` as the last line.
  */
-async function streamDeploy(apps: AppService, body: Record<string, unknown>, res: http.ServerResponse): Promise<void> {
+/** Aborts when the client goes away before its answer is complete (its build stops). */
+function clientGone(res: http.ServerResponse): AbortSignal {
+  const gone = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
+  return gone.signal;
+}
+
+async function streamDeploy(apps: AppService, cmd: DeployCommand, res: http.ServerResponse): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache' });
   const send = (obj: unknown): void => {
     if (!res.writableEnded) res.write(`${JSON.stringify(obj)}\n`);
   };
   try {
-    send({ app: await apps.deployFromRepo(body, (line) => send({ log: line })) });
+    send({ app: await apps.deployFromRepo(cmd, (line) => send({ log: line }), clientGone(res)) });
   } catch (err) {
     const status = isMinPaasError(err) ? err.status : 500;
     const message = isMinPaasError(err) ? err.message : 'internal error; the server log has the details';
@@ -74,27 +85,27 @@ async function streamDeploy(apps: AppService, body: Record<string, unknown>, res
 export function apiRoutes(apps: AppService): Route[] {
   return [
     { method: 'GET', path: /^\/apps$/, handle: async ({ res }) => sendJson(res, 200, await apps.list()) },
-    { method: 'POST', path: /^\/apps$/, handle: async ({ req, res }) => sendJson(res, 201, await apps.create(await readJsonObject(req))) },
+    { method: 'POST', path: /^\/apps$/, handle: async ({ req, res }) => sendJson(res, 201, await apps.create(decodeCreateApp(await readJsonObject(req)))) },
     {
       method: 'PUT',
       path: new RegExp(`^/apps/${NAME}/builder$`),
-      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.setBuilder(params[0], await readJsonObject(req))),
+      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.setBuilder(decodeAppName(params[0]), decodeBuilder(await readJsonObject(req)))),
     },
     {
       method: 'POST',
       path: /^\/deploy$/,
       handle: async ({ req, res, query }) => {
-        const body = await readJsonObject(req);
-        if (['1', 'true'].includes(query.get('stream') ?? '')) return streamDeploy(apps, body, res);
-        sendJson(res, 200, await apps.deployFromRepo(body));
+        const cmd = decodeDeploy(await readJsonObject(req));
+        if (['1', 'true'].includes(query.get('stream') ?? '')) return streamDeploy(apps, cmd, res);
+        sendJson(res, 200, await apps.deployFromRepo(cmd, undefined, clientGone(res)));
       },
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}$`), handle: async ({ res, params }) => sendJson(res, 200, await apps.get(params[0])) },
+    { method: 'GET', path: new RegExp(`^/apps/${NAME}$`), handle: async ({ res, params }) => sendJson(res, 200, await apps.get(decodeAppName(params[0]))) },
     {
       method: 'DELETE',
       path: new RegExp(`^/apps/${NAME}$`),
       handle: async ({ res, params }) => {
-        await apps.destroy(params[0]);
+        await apps.destroy(decodeAppName(params[0]));
         sendJson(res, 200, { deleted: params[0] });
       },
     },
@@ -104,31 +115,31 @@ export function apiRoutes(apps: AppService): Route[] {
       handle: async (ctx) => {
         const follow = ['1', 'true', 'yes'].includes(ctx.query.get('follow') ?? '');
         if (follow) return followLogs(apps, ctx);
-        sendText(ctx.res, 200, await apps.logs(ctx.params[0], tailParam(ctx.query)));
+        sendText(ctx.res, 200, await apps.logs(decodeAppName(ctx.params[0]), tailParam(ctx.query)));
       },
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/config$`), handle: async ({ res, params }) => sendJson(res, 200, apps.getConfig(params[0])) },
+    { method: 'GET', path: new RegExp(`^/apps/${NAME}/config$`), handle: async ({ res, params }) => sendJson(res, 200, apps.getConfig(decodeAppName(params[0]))) },
     {
       method: 'PATCH',
       path: new RegExp(`^/apps/${NAME}/config$`),
-      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.patchConfig(params[0], await readJson(req))),
+      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.patchConfig(decodeAppName(params[0]), decodeConfigChanges(await readJson(req)))),
     },
     {
       method: 'PATCH',
       path: new RegExp(`^/apps/${NAME}/resources$`),
-      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.setResources(params[0], await readJsonObject(req))),
+      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.setResources(decodeAppName(params[0]), decodeLimits(await readJsonObject(req)))),
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/releases$`), handle: async ({ res, params }) => sendJson(res, 200, apps.releases(params[0])) },
+    { method: 'GET', path: new RegExp(`^/apps/${NAME}/releases$`), handle: async ({ res, params }) => sendJson(res, 200, apps.releases(decodeAppName(params[0]))) },
     {
       method: 'POST',
       path: new RegExp(`^/apps/${NAME}/rollback$`),
-      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.rollback(params[0], await readJsonObject(req))),
+      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.rollback(decodeAppName(params[0]), decodeRollback(await readJsonObject(req)))),
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/deploys$`), handle: async ({ res, params }) => sendJson(res, 200, apps.deploys(params[0])) },
+    { method: 'GET', path: new RegExp(`^/apps/${NAME}/deploys$`), handle: async ({ res, params }) => sendJson(res, 200, apps.deploys(decodeAppName(params[0]))) },
     {
       method: 'GET',
       path: new RegExp(`^/apps/${NAME}/deploys/([^/]+)/log$`),
-      handle: async ({ res, params }) => sendText(res, 200, apps.deployLog(params[0], params[1])),
+      handle: async ({ res, params }) => sendText(res, 200, apps.deployLog(decodeAppName(params[0]), decodeDeployId(params[1]))),
     },
   ];
 }

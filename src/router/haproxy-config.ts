@@ -1,7 +1,22 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import type { RouteSpec, Slot, Target } from './types.js';
+import { assertAppName as assertValidAppName } from '../domain/names.js';
+import type { Address } from '../domain/types.js';
+
+export type Slot = 'blue' | 'green';
+export type Target = Address;
+
+/** One app's route in HAProxy's terms: which of its two slots serves, and where it points. */
+export interface RouteSpec {
+  app: string;
+  /** The stable public port the frontend binds. */
+  port: number;
+  /** The slot that serves now. */
+  slot: Slot;
+  /** Where the serving slot points; null while the app has no running release (503). */
+  target: Target | null;
+}
 
 /**
  * Pure rendering of the HAProxy config from the store's routes. Nothing here touches the
@@ -68,7 +83,6 @@ export const LAYOUT_ENV = 'MINPAAS_ROUTER_LAYOUT';
 /** Where an idle slot points: a port nothing listens on, so a mistake answers 503, not someone else's app. */
 export const PLACEHOLDER: Target = { host: '127.0.0.1', port: 1 };
 
-const APP_NAME = /^[a-z][a-z0-9-]{0,29}$/;
 const TIMEOUT = /^\d+(us|ms|s|m|h|d)?$/;
 
 export function otherSlot(slot: Slot): Slot {
@@ -77,9 +91,7 @@ export function otherSlot(slot: Slot): Slot {
 
 /** App names are validated at the API boundary; checked again because they become config tokens. */
 export function assertAppName(app: string): void {
-  if (!APP_NAME.test(app) || app.endsWith('-')) {
-    throw new Error(`invalid app name for the router: ${JSON.stringify(app)}`);
-  }
+  assertValidAppName(app);
 }
 
 export function assertPort(port: number, what: string): void {

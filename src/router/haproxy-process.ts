@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { log } from '../log.js';
+import type { Logger } from '../log.js';
+import { sleep } from '../sleep.js';
 import { errorMessage } from '../errors.js';
 import { routerPaths, type RouterPaths } from './haproxy-config.js';
 import { adminCommand, masterCommand, parseShowProc, type ProcInfo } from './sockets.js';
@@ -15,8 +16,6 @@ import { adminCommand, masterCommand, parseShowProc, type ProcInfo } from './soc
  */
 
 const execFileAsync = promisify(execFile);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-const logger = log.child({ module: 'router' });
 
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -51,8 +50,11 @@ export class HaproxyProcess {
   /** Called when a master this process spawned exits; the watchdog uses it to react at once. */
   onExit: (() => void) | undefined;
 
-  constructor(opts: { dataDir: string; haproxyBin?: string }) {
+  private readonly logger: Logger;
+
+  constructor(opts: { dataDir: string; log: Logger; haproxyBin?: string }) {
     this.paths = routerPaths(opts.dataDir);
+    this.logger = opts.log;
     this.bin = opts.haproxyBin ?? defaultHaproxyBin();
   }
 
@@ -147,7 +149,7 @@ export class HaproxyProcess {
     });
     child.on('exit', (code, signal) => {
       state.exited = `exit code ${String(code)}, signal ${String(signal)}`;
-      logger.warn({ pid: child.pid, code, signal }, 'haproxy master exited');
+      this.logger.warn({ pid: child.pid, code, signal }, 'haproxy master exited');
       this.onExit?.();
     });
     child.unref();
@@ -160,7 +162,7 @@ export class HaproxyProcess {
       }
       await sleep(50);
     }
-    logger.info({ pid: child.pid }, 'haproxy started');
+    this.logger.info({ pid: child.pid }, 'haproxy started');
   }
 
   /** A worker is up and the admin socket answers. */
@@ -179,9 +181,9 @@ export class HaproxyProcess {
   async stop(): Promise<void> {
     const pid = await this.masterPid();
     if (pid !== null) {
-      logger.info({ pid }, 'stopping haproxy');
+      this.logger.info({ pid }, 'stopping haproxy');
       if (!(await this.signalAndWait(pid, 'SIGTERM', STOP_TIMEOUT_MS))) {
-        logger.warn({ pid }, 'haproxy ignored SIGTERM; killing it');
+        this.logger.warn({ pid }, 'haproxy ignored SIGTERM; killing it');
         if (!(await this.signalAndWait(pid, 'SIGKILL', STOP_TIMEOUT_MS))) throw new Error(`HAProxy master ${pid} does not die`);
       }
     }
@@ -214,7 +216,7 @@ export class HaproxyProcess {
       await masterCommand(this.paths.masterSocket, 'reload', { timeoutMs: 5000 });
     } catch (err) {
       // The master re-executes itself and drops this connection: expected.
-      logger.debug({ err: errorMessage(err) }, 'master socket closed on reload');
+      this.logger.debug({ err: errorMessage(err) }, 'master socket closed on reload');
     }
     for (;;) {
       const proc = await this.showProc().catch(() => null);
@@ -232,12 +234,12 @@ export class HaproxyProcess {
       const proc = await this.showProc().catch(() => null);
       if (proc !== null && proc.oldWorkers.length === 0) break;
       if (Date.now() - started > OLD_WORKERS_TIMEOUT_MS) {
-        logger.warn({ oldWorkers: proc?.oldWorkers }, 'old haproxy workers still running after reload');
+        this.logger.warn({ oldWorkers: proc?.oldWorkers }, 'old haproxy workers still running after reload');
         break;
       }
       await sleep(100);
     }
-    logger.info({ ms: Date.now() - started }, 'haproxy reloaded');
+    this.logger.info({ ms: Date.now() - started }, 'haproxy reloaded');
   }
 
   /** The last lines HAProxy wrote, for error messages. */

@@ -1,6 +1,9 @@
 import type { Config } from '../config.js';
+import { portInUse } from '../domain/ports.js';
+import type { Address } from '../domain/types.js';
 import { errorMessage } from '../errors.js';
-import { log } from '../log.js';
+import type { Logger } from '../log.js';
+import { sleep } from '../sleep.js';
 import {
   LAYOUT_ENV,
   assertAppName,
@@ -12,18 +15,19 @@ import {
   renderHaproxyConfig,
   type HaproxyConfigOptions,
   type HaproxyTimeouts,
+  type RouteSpec,
+  type Slot,
 } from './haproxy-config.js';
 import { HaproxyProcess } from './haproxy-process.js';
-import { canBind, findStatRow, isMaint, parseShowStat, type StatRow } from './sockets.js';
-import type { Router, RouteSpec, Slot, SwitchResult, Target } from './types.js';
-
-const logger = log.child({ module: 'router' });
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { reapplyPlan, switchCommand } from './slots.js';
+import { findStatRow, isMaint, parseShowStat, type StatRow } from './sockets.js';
+import type { Route, Router, ServeReport } from './types.js';
 
 export interface HaproxyRouterOptions {
   dataDir: string;
   appBind: string;
   drainTimeoutMs: number;
+  log: Logger;
   haproxyBin?: string;
   /** How often the watchdog checks the master (default 1 s). */
   watchdogIntervalMs?: number;
@@ -32,10 +36,22 @@ export interface HaproxyRouterOptions {
   timeouts?: Partial<HaproxyTimeouts>;
 }
 
+/** This router takes one target per app (two slots); several would need more servers per backend. */
+function singleTarget(route: Route): Address | null {
+  if (route.targets.length > 1) throw new Error(`the HAProxy router serves one target per app; ${route.app} got ${route.targets.length}`);
+  return route.targets[0] ?? null;
+}
+
+function sameTarget(a: Address | null, b: Address | null): boolean {
+  return a === null || b === null ? a === b : a.host === b.host && a.port === b.port;
+}
+
 /**
- * The Router on HAProxy. Process-level operations (start, reload, restart, config writes)
- * and the switch commands run one at a time through `exclusive`, so the watchdog never
- * mistakes our own reload for a crash and a switch never lands on a worker being replaced.
+ * The Router on HAProxy. Its `served` map is what it made live (runtime and file alike):
+ * every render, reload and watchdog restart is generated from it, so none of them can
+ * undo a switch. Process-level operations (start, reload, restart, config writes) and the
+ * switch commands run one at a time through `exclusive`, so the watchdog never mistakes
+ * our own reload for a crash and a switch never lands on a worker being replaced.
  */
 export class HaproxyRouter implements Router {
   readonly process: HaproxyProcess;
@@ -43,23 +59,20 @@ export class HaproxyRouter implements Router {
   private readonly drainTimeoutMs: number;
   private readonly watchdogIntervalMs: number;
   private readonly drainPollMs: number;
+  private readonly log: Logger;
   private queue: Promise<unknown> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
-  private routesFn: (() => RouteSpec[]) | undefined;
   private watching = false;
-  /**
-   * Switches done at runtime that the routes given to us do not show yet (the caller
-   * updates its store and calls writeConfig right after switchTo). Every render applies
-   * them, so a reload or restart in that window keeps the switch instead of undoing it.
-   */
-  private readonly pending = new Map<string, { slot: Slot; target: Target }>();
+  /** Per app: its route and which slot serves it. */
+  private readonly served = new Map<string, RouteSpec>();
 
   constructor(opts: HaproxyRouterOptions) {
-    this.process = new HaproxyProcess({ dataDir: opts.dataDir, ...(opts.haproxyBin ? { haproxyBin: opts.haproxyBin } : {}) });
+    this.process = new HaproxyProcess({ dataDir: opts.dataDir, log: opts.log, ...(opts.haproxyBin ? { haproxyBin: opts.haproxyBin } : {}) });
     this.configOptions = { dataDir: opts.dataDir, appBind: opts.appBind, ...(opts.timeouts ? { timeouts: opts.timeouts } : {}) };
     this.drainTimeoutMs = opts.drainTimeoutMs;
     this.watchdogIntervalMs = opts.watchdogIntervalMs ?? 1000;
     this.drainPollMs = opts.drainPollMs ?? 50;
+    this.log = opts.log;
   }
 
   private exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -68,64 +81,67 @@ export class HaproxyRouter implements Router {
     return run;
   }
 
-  private render(routes: RouteSpec[]): string {
-    return renderHaproxyConfig(routes, this.configOptions);
+  private specs(): RouteSpec[] {
+    return [...this.served.values()].sort((a, b) => a.app.localeCompare(b.app));
   }
 
-  /** `routes` with the pending runtime switches applied; forgets those the routes now show. */
-  private effective(routes: RouteSpec[]): RouteSpec[] {
-    const apps = new Set(routes.map((route) => route.app));
-    for (const app of this.pending.keys()) if (!apps.has(app)) this.pending.delete(app);
-    return routes.map((route) => {
-      const switched = this.pending.get(route.app);
-      if (switched === undefined) return route;
-      const t = route.target;
-      if (route.slot === switched.slot && t !== null && t.host === switched.target.host && t.port === switched.target.port) {
-        this.pending.delete(route.app);
-        return route;
-      }
-      return { ...route, slot: switched.slot, target: switched.target };
-    });
+  private render(): string {
+    return renderHaproxyConfig(this.specs(), this.configOptions);
   }
 
-  async ensureRunning(stored: RouteSpec[]): Promise<void> {
+  routes(): Route[] {
+    return this.specs().map((r) => ({ app: r.app, port: r.port, targets: r.target ? [r.target] : [] }));
+  }
+
+  /** Replace what serves with `routes`, keeping each app's current slot. */
+  private adopt(routes: Route[]): void {
+    const next = new Map<string, RouteSpec>();
+    for (const route of routes) {
+      next.set(route.app, { app: route.app, port: route.port, slot: this.served.get(route.app)?.slot ?? 'blue', target: singleTarget(route) });
+    }
+    this.served.clear();
+    for (const [app, spec] of next) this.served.set(app, spec);
+  }
+
+  async ensureRunning(routes: Route[]): Promise<void> {
     await this.exclusive(async () => {
-      const routes = this.effective(stored);
-      const text = this.render(routes);
-      if (!(await this.process.isRunning())) {
-        await this.process.writeConfig(text);
-        await this.process.start();
-        return;
+      const previous = new Map(this.served);
+      this.adopt(routes);
+      try {
+        if (!(await this.process.isRunning())) {
+          await this.process.writeConfig(this.render());
+          await this.process.start();
+          return;
+        }
+        // A HAProxy that outlived the control plane, or a change of apps: reload only if
+        // its frontends/backends differ, else move only the targets that differ.
+        const loaded = await this.loadedLayout();
+        if (loaded !== layoutFingerprint(this.specs(), this.configOptions)) {
+          this.log.info({ loaded }, 'running haproxy has another layout; reloading');
+          await this.writeAndReload(this.render());
+          return;
+        }
+        await this.reapplyTargets();
+        await this.process.writeConfig(this.render());
+      } catch (err) {
+        this.served.clear();
+        for (const [app, spec] of previous) this.served.set(app, spec);
+        throw err;
       }
-      // A HAProxy that outlived the control plane: reload only if its frontends/backends
-      // differ from the store, else just put every slot where the store says.
-      const loaded = await this.loadedLayout();
-      if (loaded !== layoutFingerprint(routes, this.configOptions)) {
-        logger.info({ loaded }, 'running haproxy has another layout; reloading');
-        await this.writeAndReload(text, routes);
-        return;
-      }
-      await this.process.writeConfig(text);
-      await this.reapplyTargets(routes);
     });
   }
 
-  async apply(stored: RouteSpec[]): Promise<void> {
-    await this.exclusive(async () => {
-      const routes = this.effective(stored);
-      const text = this.render(routes);
-      if (await this.process.isRunning()) {
-        await this.writeAndReload(text, routes);
-      } else {
-        await this.process.writeConfig(text);
-        await this.process.start();
-      }
-    });
+  async remove(app: string): Promise<void> {
+    await this.ensureRunning(this.routes().filter((r) => r.app !== app));
+  }
+
+  async persist(): Promise<void> {
+    await this.exclusive(() => this.process.writeConfig(this.render()));
   }
 
   /** Swap the file in and reload; if HAProxy refuses, put the previous file back. */
-  private async writeAndReload(text: string, routes: RouteSpec[]): Promise<void> {
-    await this.assertNewPortsFree(routes);
+  private async writeAndReload(text: string): Promise<void> {
+    await this.assertNewPortsFree();
     const previous = await this.process.readConfig();
     await this.process.writeConfig(text);
     try {
@@ -143,55 +159,50 @@ export class HaproxyRouter implements Router {
    * worker pauses its listeners: new connections to every app are refused. So check
    * the ports the running HAProxy does not hold yet before reloading.
    */
-  private async assertNewPortsFree(routes: RouteSpec[]): Promise<void> {
+  private async assertNewPortsFree(): Promise<void> {
     const held = new Set((await this.stat()).filter((row) => row.type === 3).map((row) => row.addr));
-    for (const route of routes) {
-      const bind = this.configOptions.appBind;
+    const bind = this.configOptions.appBind;
+    for (const route of this.served.values()) {
       if (held.has(formatAddress(bind, route.port))) continue;
-      if (!(await canBind(bind, route.port))) {
+      // Before a reload: a reload refused for a taken port pauses every listener for ~2 s.
+      if (await portInUse(bind, route.port)) {
         throw new Error(`port ${route.port} of app ${route.app} is in use by another program; the router was not reloaded`);
       }
     }
   }
 
-  async writeConfig(stored: RouteSpec[]): Promise<void> {
-    await this.exclusive(() => this.process.writeConfig(this.render(this.effective(stored))));
+  async serve(route: Route): Promise<ServeReport> {
+    assertAppName(route.app);
+    const target = singleTarget(route);
+    if (target) assertTarget(target);
+    const current = this.served.get(route.app);
+    if (current && current.port === route.port && sameTarget(current.target, target)) return { added: false, drained: true, drainMs: 0 };
+    if (!current || current.port !== route.port || current.target === null || target === null) {
+      // A new port (a reload), or nothing to drain: make the route so.
+      await this.ensureRunning([...this.routes().filter((r) => r.app !== route.app), route]);
+      return { added: !current, drained: true, drainMs: 0 };
+    }
+    const next = otherSlot(current.slot);
+    const started = performance.now();
+    await this.exclusive(() => this.switchSlot(route.app, current.slot, target));
+    const switchMs = performance.now() - started;
+    const drain = await this.drain(route.app, current.slot, next);
+    this.log.info({ app: route.app, slot: next, switchMs: Math.round(switchMs), ...drain }, 'router switched');
+    return { added: false, ...drain };
   }
 
-  async switchTo(app: string, current: Slot, target: Target): Promise<SwitchResult> {
-    assertAppName(app);
-    assertTarget(target);
-    if (current !== 'blue' && current !== 'green') throw new Error(`invalid slot: ${String(current)}`);
-    const backend = backendName(app);
+  /** Blue/green at runtime (see switchCommand), checked afterwards. Called inside `exclusive`. */
+  private async switchSlot(app: string, current: Slot, target: Address): Promise<void> {
     const next = otherSlot(current);
-    const started = performance.now();
-    await this.exclusive(async () => {
-      const [cur, nxt] = this.slotRows(await this.stat(), app, current, next);
-      if (isMaint(cur) && !isMaint(nxt)) {
-        throw new Error(`router state of ${app} disagrees with the store: slot ${next} serves, not ${current}`);
-      }
-      // One line, so HAProxy applies the three changes back to back (measured: 0 errors).
-      const answer = await this.process.admin(
-        `set server ${backend}/${next} addr ${target.host} port ${target.port} ; ` +
-          `set server ${backend}/${next} state ready ; set server ${backend}/${current} state maint`,
-      );
-      const [curAfter, nxtAfter] = this.slotRows(await this.stat(), app, current, next);
-      if (isMaint(nxtAfter) || !isMaint(curAfter) || nxtAfter.addr !== formatAddress(target.host, target.port)) {
-        throw new Error(`switching ${app} to ${next} failed; HAProxy answered: ${answer.trim() || '(nothing)'}`);
-      }
-      this.pending.set(app, { slot: next, target: { host: target.host, port: target.port } });
-    });
-    const switchMs = performance.now() - started;
-    let drain: { drained: boolean; drainMs: number };
-    try {
-      drain = await this.drain(app, current, next);
-    } catch (err) {
-      // The caller takes a failed switchTo as "not switched"; renders must not keep it.
-      this.pending.delete(app);
-      throw err;
+    const [cur, nxt] = this.slotRows(await this.stat(), app, current, next);
+    if (isMaint(cur) && !isMaint(nxt)) throw new Error(`router state of ${app} is not what it served: slot ${next} serves, not ${current}`);
+    const answer = await this.process.admin(switchCommand(app, current, target));
+    const [curAfter, nxtAfter] = this.slotRows(await this.stat(), app, current, next);
+    if (isMaint(nxtAfter) || !isMaint(curAfter) || nxtAfter.addr !== formatAddress(target.host, target.port)) {
+      throw new Error(`switching ${app} to ${next} failed; HAProxy answered: ${answer.trim() || '(nothing)'}`);
     }
-    logger.info({ app, slot: next, switchMs: Math.round(switchMs), ...drain }, 'router switched');
-    return { slot: next, ...drain };
+    const spec = this.served.get(app);
+    if (spec) this.served.set(app, { ...spec, slot: next, target: { host: target.host, port: target.port } });
   }
 
   /** Wait until the old slot has no current or queued session, bounded by the drain timeout. */
@@ -206,15 +217,14 @@ export class HaproxyRouter implements Router {
       const elapsed = performance.now() - started;
       if (oldRow.scur === 0 && oldRow.qcur === 0) return { drained: true, drainMs: Math.round(elapsed) };
       if (elapsed >= this.drainTimeoutMs) {
-        logger.warn({ app, slot: old, scur: oldRow.scur, qcur: oldRow.qcur }, 'drain timeout reached with sessions left');
+        this.log.warn({ app, slot: old, scur: oldRow.scur, qcur: oldRow.qcur }, 'drain timeout reached with sessions left');
         return { drained: false, drainMs: Math.round(elapsed) };
       }
       await sleep(this.drainPollMs);
     }
   }
 
-  startWatchdog(routes: () => RouteSpec[]): void {
-    this.routesFn = routes;
+  startWatchdog(): void {
     if (this.timer !== undefined) return;
     this.timer = setInterval(() => void this.watch(), this.watchdogIntervalMs);
     this.timer.unref();
@@ -237,20 +247,19 @@ export class HaproxyRouter implements Router {
 
   /** One watchdog round: restart HAProxy from a freshly written config if it is down. */
   private async watch(): Promise<void> {
-    if (this.timer === undefined || this.watching || this.routesFn === undefined) return;
-    const routesFn = this.routesFn;
+    if (this.timer === undefined || this.watching) return;
     this.watching = true;
     try {
       await this.exclusive(async () => {
         if (this.timer === undefined || (await this.process.isRunning())) return;
         const started = performance.now();
-        logger.warn('haproxy is not running; the watchdog restarts it');
-        await this.process.writeConfig(this.render(this.effective(routesFn())));
+        this.log.warn('haproxy is not running; the watchdog restarts it');
+        await this.process.writeConfig(this.render());
         await this.process.start();
-        logger.warn({ ms: Math.round(performance.now() - started) }, 'haproxy restarted by the watchdog');
+        this.log.warn({ ms: Math.round(performance.now() - started) }, 'haproxy restarted by the watchdog');
       });
     } catch (err) {
-      logger.error({ err: errorMessage(err), log: await this.process.logTail() }, 'watchdog could not restart haproxy');
+      this.log.error({ err: errorMessage(err), log: await this.process.logTail() }, 'watchdog could not restart haproxy');
     } finally {
       this.watching = false;
     }
@@ -273,29 +282,23 @@ export class HaproxyRouter implements Router {
     return answer.startsWith(`${LAYOUT_ENV}=`) ? answer.slice(LAYOUT_ENV.length + 1) : null;
   }
 
-  /** Make the runtime slots match the store, touching only what differs. */
-  private async reapplyTargets(routes: RouteSpec[]): Promise<void> {
+  /**
+   * Make the runtime slots match what should serve, touching only what differs. A serving
+   * slot that points elsewhere is not moved in place (not drain-safe): the idle slot takes
+   * the target and the old one goes to maintenance, as in a switch.
+   */
+  private async reapplyTargets(): Promise<void> {
     const rows = await this.stat();
-    for (const route of routes) {
-      const backend = backendName(route.app);
-      const idleSlot = otherSlot(route.slot);
-      const [serving, idle] = this.slotRows(rows, route.app, route.slot, idleSlot);
-      const commands: string[] = [];
-      if (route.target === null) {
-        if (!isMaint(serving)) commands.push(`set server ${backend}/${route.slot} state maint`);
-      } else {
-        if (serving.addr !== formatAddress(route.target.host, route.target.port)) {
-          // Moving a busy slot is not drain-safe, but the store is the truth; say so.
-          if (!isMaint(serving)) logger.warn({ app: route.app, from: serving.addr }, 'moving a serving slot to the stored target');
-          commands.push(`set server ${backend}/${route.slot} addr ${route.target.host} port ${route.target.port}`);
-        }
-        if (isMaint(serving)) commands.push(`set server ${backend}/${route.slot} state ready`);
-      }
-      if (!isMaint(idle)) commands.push(`set server ${backend}/${idleSlot} state maint`);
+    for (const route of this.served.values()) {
+      const [blue, green] = this.slotRows(rows, route.app, 'blue', 'green');
+      const { slot, commands } = reapplyPlan(route, blue, green);
+      this.served.set(route.app, { ...route, slot });
       if (commands.length === 0) continue;
-      logger.info({ app: route.app, slot: route.slot, target: route.target }, 're-applying stored route at runtime');
+      this.log.info({ app: route.app, slot, target: route.target }, 're-applying the route at runtime');
       const answer = await this.process.admin(commands.join(' ; '));
-      const [servingAfter, idleAfter] = this.slotRows(await this.stat(), route.app, route.slot, idleSlot);
+      const [blueAfter, greenAfter] = this.slotRows(await this.stat(), route.app, 'blue', 'green');
+      const servingAfter = slot === 'blue' ? blueAfter : greenAfter;
+      const idleAfter = slot === 'blue' ? greenAfter : blueAfter;
       if (isMaint(servingAfter) !== (route.target === null) || !isMaint(idleAfter)) {
         throw new Error(`could not re-apply the route of ${route.app}; HAProxy answered: ${answer.trim() || '(nothing)'}`);
       }
@@ -303,6 +306,6 @@ export class HaproxyRouter implements Router {
   }
 }
 
-export function createRouter(config: Config): HaproxyRouter {
-  return new HaproxyRouter({ dataDir: config.dataDir, appBind: config.appBind, drainTimeoutMs: config.drainTimeoutMs });
+export function createRouter(config: Config, log: Logger): HaproxyRouter {
+  return new HaproxyRouter({ dataDir: config.dataDir, appBind: config.appBind, drainTimeoutMs: config.drainTimeoutMs, log });
 }

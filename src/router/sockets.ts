@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { sleep } from '../sleep.js';
 
 /**
  * Talking to HAProxy's two unix sockets, and parsing what they answer.
@@ -17,7 +18,6 @@ export interface CommandOptions {
 }
 
 const RETRYABLE = new Set(['ENOENT', 'ECONNREFUSED', 'EAGAIN']);
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String((err as { code: unknown }).code) : undefined;
@@ -67,18 +67,6 @@ export function adminCommand(socketPath: string, command: string, opts: CommandO
 /** One command on the master socket; it answers once we half-close. */
 export function masterCommand(socketPath: string, command: string, opts: CommandOptions = {}): Promise<string> {
   return send(socketPath, command, true, opts);
-}
-
-/**
- * Whether this host could bind `host:port` now (a probe: bind, then close at once). Used
- * before a reload: a reload refused for a taken port pauses every listener for ~2 s.
- */
-export function canBind(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.once('error', () => resolve(false));
-    server.listen({ host, port, exclusive: true }, () => server.close(() => resolve(true)));
-  });
 }
 
 /** One row of `show stat`, with the columns the router uses. */

@@ -1,56 +1,47 @@
+import type { Address } from '../domain/types.js';
+
 /**
- * The router owns every app's stable public port. It is HAProxy in master-worker mode,
- * run as its own process so apps keep serving while MinPaas restarts.
- *
- * Each app has one frontend (its stable port) and one backend with two server slots,
- * blue and green. A deploy points the idle slot at the new container and retires the old
- * slot at runtime over the admin socket, never by a reload.
+ * The router owns every app's stable public port: "app X on port P is served by these
+ * targets". How it moves traffic without dropping a request (HAProxy's blue/green slots,
+ * drained over the admin socket) is its own business.
  */
-export type Slot = 'blue' | 'green';
-
-export interface Target {
-  host: string;
-  port: number;
-}
-
-/** One app's route as the store knows it: the source of truth for the config file. */
-export interface RouteSpec {
+export interface Route {
   app: string;
-  /** The stable public port the frontend binds. */
+  /** The stable public port. */
   port: number;
-  /** The slot that serves now. */
-  slot: Slot;
-  /** Where the serving slot points; null while the app has no running release (503). */
-  target: Target | null;
+  /** Where requests go; empty while the app has no running release (503). */
+  targets: Address[];
 }
 
-export interface SwitchResult {
-  slot: Slot;
-  /** False when the old slot still had sessions when the drain timeout ran out. */
+export interface ServeReport {
+  /** True when this made the app's port live (its first route), so there was nothing to drain. */
+  added: boolean;
+  /** False when the old targets still had sessions when the drain timeout ran out. */
   drained: boolean;
   drainMs: number;
 }
 
 export interface Router {
   /**
-   * Make sure HAProxy runs with a config generated from `routes`: start it when it is not
-   * running (stopping a leftover master found by its pidfile first), otherwise rewrite the
-   * file and reload if the running state differs. Also re-applies each route's target at
-   * runtime, so a router that survived a control-plane restart matches the store.
+   * Make the router serve exactly `routes` (start-up, app deletion, undo): start HAProxy
+   * when it is not running, reload when its ports or apps differ, otherwise move only
+   * what differs at runtime. The file is rewritten too.
    */
-  ensureRunning(routes: RouteSpec[]): Promise<void>;
-  /** Rewrite the config file (atomically) and reload through the master socket. For app creation/deletion. */
-  apply(routes: RouteSpec[]): Promise<void>;
-  /** Rewrite the config file (atomically) without reloading: keeps it equal to the runtime state. */
-  writeConfig(routes: RouteSpec[]): Promise<void>;
+  ensureRunning(routes: Route[]): Promise<void>;
   /**
-   * Blue/green switch at runtime: point the idle slot at `target`, make it ready, put the
-   * current slot in maintenance, then wait until the old slot has no current or queued
-   * sessions (bounded by the drain timeout). Returns the slot that now serves.
+   * Send the app's traffic to `route.targets` at runtime and wait until the old targets
+   * have drained (bounded by the drain timeout). An app the router does not serve yet
+   * gets its port (a reload). Does not touch the file: see persist.
    */
-  switchTo(app: string, current: Slot, target: Target): Promise<SwitchResult>;
-  /** Start restarting HAProxy from the config file whenever it dies; `routes()` supplies the latest state. */
-  startWatchdog(routes: () => RouteSpec[]): void;
+  serve(route: Route): Promise<ServeReport>;
+  /** Stop serving the app (its port closes). */
+  remove(app: string): Promise<void>;
+  /** The routes served now, as the router knows them. */
+  routes(): Route[];
+  /** Write what serves now to the config file, so a restart or reload keeps it. */
+  persist(): Promise<void>;
+  /** Start restarting HAProxy (from what serves now) whenever it dies. */
+  startWatchdog(): void;
   /** Stop the watchdog; HAProxy keeps running. */
   close(): void;
   /** Stop HAProxy itself (tests and uninstall only). */

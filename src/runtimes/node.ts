@@ -28,7 +28,7 @@ async function checkPackageJson(files: SourceFiles): Promise<string[]> {
 
 export const nodeRuntime: Runtime = {
   name: 'node',
-  containerPort: 3000,
+  appPort: 3000,
   dockerfile: 'runtimes/node/Dockerfile',
   detect: (files) => files.has('package.json'),
   check: checkPackageJson,

@@ -49,7 +49,7 @@ export async function pythonWarnings(files: SourceFiles): Promise<string[]> {
 
 export const pythonRuntime: Runtime = {
   name: 'python',
-  containerPort: 8000,
+  appPort: 8000,
   dockerfile: 'runtimes/python/Dockerfile',
   detect: detectPython,
   check: checkPython,

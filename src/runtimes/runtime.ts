@@ -6,7 +6,7 @@ import type { RuntimeName } from '../domain/types.js';
 export interface Runtime {
   name: RuntimeName;
   /** Port the app listens on inside its container; exported to it as $PORT. */
-  containerPort: number;
+  appPort: number;
   /** Path of the platform-owned Dockerfile, relative to the project root. */
   dockerfile: string;
   /** True when the source tree looks like this runtime's app. */

@@ -105,4 +105,10 @@ export const MIGRATIONS: readonly string[] = [
     received_at  TEXT NOT NULL
   );
   `,
+  // Containers are reached at their own network address: container_host is its IP,
+  // container_port now the port inside the container (was a published loopback port).
+  // route_slot is no longer read: blue/green is the router's own business.
+  `
+  ALTER TABLE apps ADD COLUMN container_host TEXT;
+  `,
 ];

@@ -1,6 +1,5 @@
 import Database from 'better-sqlite3';
-import type { AppRow, BuilderName, Deploy, DeploySource, EnvVars, ProcessTypes, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
-import type { Slot } from '../router/types.js';
+import type { AppRow, BuilderName, Deploy, DeploySource, EnvVars, Placement, ProcessTypes, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
 import { redactUrlsIn } from '../domain/repo-url.js';
 import { ForgeStore } from './forge-store.js';
 import { MIGRATIONS } from './migrations.js';
@@ -16,11 +15,9 @@ function toApp(r: Row): AppRow {
     repo: (r.repo as string | null) ?? null,
     branch: (r.branch as string | null) ?? null,
     port: r.port as number,
-    scheduler: r.scheduler as string,
     release: (r.release as number | null) ?? null,
     container: (r.container as string | null) ?? null,
-    containerPort: (r.container_port as number | null) ?? null,
-    routeSlot: r.route_slot as Slot,
+    address: r.container_host && r.container_port ? { host: r.container_host as string, port: r.container_port as number } : null,
     memoryLimit: (r.memory_limit as number | null) ?? null,
     cpuLimit: (r.cpu_limit as number | null) ?? null,
     builder: (r.builder as BuilderName | undefined) ?? 'platform',
@@ -33,7 +30,7 @@ function toRelease(r: Row): Release {
   return {
     app: r.app as string,
     number: r.number as number,
-    image: r.image as string,
+    imageTag: r.image as string,
     imageId: r.image_id as string,
     env: JSON.parse(r.env_json as string) as EnvVars,
     commit: (r.commit_sha as string | null) ?? null,
@@ -71,12 +68,27 @@ export interface NewApp {
 /** A release row before the store stamps it. */
 export type NewRelease = Omit<Release, 'createdAt'>;
 
-/** Where a release now runs: written with the release in one transaction. */
-export interface Placement {
-  container: string;
-  containerPort: number;
-  routeSlot: Slot;
+/** What a build learned about the app's source, stored with its release. */
+export interface SourceInfo {
+  runtime: RuntimeName;
+  repo: string | null;
+  branch: string | null;
 }
+
+/** The commit point of a deploy, written in one transaction. */
+export interface ReleaseCommit {
+  release: NewRelease;
+  placement: Placement;
+  deployId: number;
+  /** Null for releases of an existing image (config changes, rollbacks). */
+  source: SourceInfo | null;
+}
+
+const placementParams = (p: Placement): Record<string, unknown> => ({
+  container: p.container,
+  containerHost: p.address.host,
+  containerPort: p.address.port,
+});
 
 /**
  * The only user of SQLite. WAL mode, every multi-row write in one transaction, so a
@@ -163,20 +175,20 @@ export class Store {
     return this.getApp(app.name)!;
   }
 
-  updateSource(name: string, fields: { runtime: RuntimeName; repo: string | null; branch: string | null }): void {
+  updateSource(name: string, fields: SourceInfo): void {
     this.db
       .prepare('UPDATE apps SET runtime = @runtime, repo = @repo, branch = @branch, updated_at = @t WHERE name = @name')
       .run({ ...fields, name, t: now() });
   }
 
-  /** Records where the app's current release runs (e.g. after a restart moved its port). */
+  /** Records where the app's current release runs (e.g. after a restart gave it a new address). */
   setPlacement(name: string, placement: Placement): void {
     this.db
       .prepare(
-        `UPDATE apps SET container = @container, container_port = @containerPort, route_slot = @routeSlot,
+        `UPDATE apps SET container = @container, container_host = @containerHost, container_port = @containerPort,
          updated_at = @t WHERE name = @name`,
       )
-      .run({ ...placement, name, t: now() });
+      .run({ ...placementParams(placement), name, t: now() });
   }
 
   setBuilder(name: string, builder: BuilderName): void {
@@ -204,11 +216,15 @@ export class Store {
   /** Replaces the app's whole config. */
   setEnv(app: string, env: EnvVars): void {
     this.tx(() => {
-      this.db.prepare('DELETE FROM env WHERE app = ?').run(app);
-      const insert = this.db.prepare('INSERT INTO env (app, key, value) VALUES (?, ?, ?)');
-      for (const [key, value] of Object.entries(env)) insert.run(app, key, value);
+      this.replaceEnv(app, env);
       this.db.prepare('UPDATE apps SET updated_at = ? WHERE name = ?').run(now(), app);
     });
+  }
+
+  private replaceEnv(app: string, env: EnvVars): void {
+    this.db.prepare('DELETE FROM env WHERE app = ?').run(app);
+    const insert = this.db.prepare('INSERT INTO env (app, key, value) VALUES (?, ?, ?)');
+    for (const [key, value] of Object.entries(env)) insert.run(app, key, value);
   }
 
   // releases
@@ -232,28 +248,30 @@ export class Store {
   }
 
   /**
-   * The commit point of a deploy: the release row, the app's config and where it runs,
-   * in one transaction.
+   * The commit point of a deploy: the release row, the app's config, where it runs, what
+   * the build learned and the deploy's success, in one transaction: a crash cannot leave
+   * a live release whose deploy is recorded as failed.
    */
-  recordRelease(release: NewRelease, placement: Placement): Release {
+  commitRelease(commit: ReleaseCommit): Release {
+    const { release, placement } = commit;
     this.tx(() => {
       const t = now();
       this.db
         .prepare(
           `INSERT INTO releases (app, number, image, image_id, env_json, commit_sha, kind, description,
              process_types, listen_port, created_at)
-           VALUES (@app, @number, @image, @imageId, @envJson, @commit, @kind, @description, @processTypes, @listenPort, @t)`,
+           VALUES (@app, @number, @imageTag, @imageId, @envJson, @commit, @kind, @description, @processTypes, @listenPort, @t)`,
         )
         .run({ ...release, envJson: JSON.stringify(release.env), processTypes: JSON.stringify(release.processTypes), t });
-      this.db.prepare('DELETE FROM env WHERE app = ?').run(release.app);
-      const insert = this.db.prepare('INSERT INTO env (app, key, value) VALUES (?, ?, ?)');
-      for (const [key, value] of Object.entries(release.env)) insert.run(release.app, key, value);
+      this.replaceEnv(release.app, release.env);
       this.db
         .prepare(
-          `UPDATE apps SET release = @number, container = @container, container_port = @containerPort,
-           route_slot = @routeSlot, updated_at = @t WHERE name = @app`,
+          `UPDATE apps SET release = @number, container = @container, container_host = @containerHost,
+           container_port = @containerPort, updated_at = @t WHERE name = @app`,
         )
-        .run({ ...placement, number: release.number, app: release.app, t });
+        .run({ ...placementParams(placement), number: release.number, app: release.app, t });
+      if (commit.source) this.updateSource(release.app, commit.source);
+      this.finishDeploy(commit.deployId, release.number, release.commit);
     });
     return this.getRelease(release.app, release.number)!;
   }

@@ -77,6 +77,20 @@ async function imagesOf(app: string, label?: string): Promise<string[]> {
   return [...new Set(res.stdout.split('\n').filter(Boolean))].sort();
 }
 
+/** The container's own address (IP on its app network) and the app's port, as "ip:3000"; '' while it is down. */
+async function containerAddress(nameOrId: string): Promise<string> {
+  const res = await run('docker', ['inspect', '-f', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', nameOrId]);
+  const ip = res.stdout.trim();
+  return ip ? `${ip}:3000` : '';
+}
+
+function getAt(address: string): Promise<{ status: number; body: string } | null> {
+  return fetch(`http://${address}/`, { signal: AbortSignal.timeout(2000) }).then(
+    async (r) => ({ status: r.status, body: await r.text() }),
+    () => null,
+  );
+}
+
 async function containerState(nameOrId: string): Promise<string | null> {
   const res = await run('docker', ['inspect', '-f', '{{.State.Status}}', nameOrId]);
   return res.code === 0 ? res.stdout.trim() : null;
@@ -259,7 +273,7 @@ http.createServer((req, res) => {
     expect(before.restarts).toBe(0);
     expect((await httpGet(before.port))?.body).toMatch(/^crashy up/);
 
-    const publishedBefore = (await run('docker', ['port', before.container, '3000'])).stdout.trim();
+    const addressBefore = await containerAddress(before.container);
     const crashed = await httpGet(before.port, '/crash');
     expect(crashed?.body).toBe('bye\n');
     const crashedAt = performance.now();
@@ -277,19 +291,39 @@ http.createServer((req, res) => {
     );
     expect(after.container).toBe(before.container);
     expect(after.release).toBe(before.release);
-    // The restarted container answers on its published port; it must answer through the app's stable port too.
-    const published = (await run('docker', ['port', after.container, '3000'])).stdout.trim();
-    const direct = await eventually(async () => {
-      const res = await httpGet(Number(published.split(':').pop()));
-      expect(res?.body).toMatch(/^crashy up/);
-      return res!;
+    // The restarted container answers at its address; it must answer through the app's stable port too.
+    const address = await eventually(async () => {
+      const now = await containerAddress(after.container);
+      expect((await getAt(now))?.body).toMatch(/^crashy up/);
+      return now;
     }, 30_000, 50);
-    console.log(`[crash] the container answers directly on ${published} (before the crash: ${publishedBefore}): ${direct.body.trim()}`);
+    console.log(`[crash] the container answers directly at ${address} (before the crash: ${addressBefore})`);
     const answer = await eventually(async () => {
       const res = await httpGet(before.port);
-      expect(res?.body, `container published on ${publishedBefore} before the crash, on ${published} after it`).toMatch(/^crashy up/);
+      expect(res?.body, `container at ${addressBefore} before the crash, at ${address} after it`).toMatch(/^crashy up/);
       return res!;
     }, 30_000, 50);
     console.log(`[crash] answers again through port ${before.port} after ${Math.round(performance.now() - crashedAt)} ms: ${answer.body.trim()}`);
+
+    // A restart at another address (its old one taken meanwhile): the route follows it.
+    const network = (await run('docker', ['inspect', '-f', '{{.HostConfig.NetworkMode}}', after.container])).stdout.trim();
+    const image = (await run('docker', ['inspect', '-f', '{{.Image}}', after.container])).stdout.trim();
+    expect((await run('docker', ['stop', '-t', '1', after.container])).code).toBe(0);
+    const squatter = (await run('docker', ['run', '-d', '--label', `minpaas-test=${app}`, '--network', network, '--entrypoint', 'sleep', image, '300'])).stdout.trim();
+    try {
+      expect(await containerAddress(squatter)).toBe(address);
+      const moved = Date.now();
+      expect((await run('docker', ['start', after.container])).code).toBe(0);
+      const newAddress = await containerAddress(after.container);
+      expect(newAddress).not.toBe(address);
+      const followed = await eventually(async () => {
+        const res = await httpGet(before.port);
+        expect(res?.body, `container moved from ${address} to ${newAddress}`).toMatch(/^crashy up/);
+        return res!;
+      }, 30_000, 50);
+      console.log(`[crash] restarted at ${newAddress} (was ${address}); served through port ${before.port} again after ${Date.now() - moved} ms: ${followed.body.trim()}`);
+    } finally {
+      await run('docker', ['rm', '-f', squatter]);
+    }
   });
 });

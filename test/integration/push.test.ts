@@ -26,7 +26,7 @@ async function newRepo(files: Record<string, string>): Promise<AppRepo> {
 describe.each([
   ['node', nodeApp, 3000],
   ['python', pythonApp, 8000],
-] as const)('git push of a %s app', (runtime, makeApp, containerPort) => {
+] as const)('git push of a %s app', (runtime, makeApp, appPort) => {
   const app = uniqueName(`push-${runtime}`);
 
   it('deploys v1, streaming Heroku-shaped output, and serves on the stable port', async () => {
@@ -43,7 +43,7 @@ describe.each([
     expect(record.runtime).toBe(runtime);
     const res = await httpGet(record.port);
     // PORT reached the app through its environment.
-    expect(res?.body).toBe(`hello v1 port=${containerPort} greeting=\n`);
+    expect(res?.body).toBe(`hello v1 port=${appPort} greeting=\n`);
   });
 
   it('a second push with new code and new config serves at the same URL and records v2', async () => {
@@ -57,7 +57,7 @@ describe.each([
     const after = t.server.store.getApp(app)!;
     expect(after.port).toBe(before.port);
     expect(after.release).toBe(2);
-    expect((await httpGet(after.port))?.body).toBe(`hello v2 port=${containerPort} greeting=hi there\n`);
+    expect((await httpGet(after.port))?.body).toBe(`hello v2 port=${appPort} greeting=hi there\n`);
     const releases = t.server.store.listReleases(app);
     expect(releases.map((r) => r.number)).toEqual([2, 1]);
     expect(releases[0]!.env).toEqual({ GREETING: 'hi there' });

@@ -5,9 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { renderHaproxyConfig } from '../../src/router/haproxy-config.js';
+import { log } from '../../src/log.js';
+import { renderHaproxyConfig, type RouteSpec, type Target } from '../../src/router/haproxy-config.js';
 import { HaproxyRouter } from '../../src/router/haproxy-router.js';
-import type { RouteSpec, Target } from '../../src/router/types.js';
+import type { Route } from '../../src/router/types.js';
 import { freeLoopbackPort as freePort } from '../helpers/http.js';
 
 /**
@@ -108,6 +109,8 @@ function alive(pid: number): boolean {
   }
 }
 
+const route = (app: string, port: number, ...targets: Target[]): Route => ({ app, port, targets });
+
 describe('HaproxyRouter against real HAProxy', () => {
   let dataDir: string;
   let router: HaproxyRouter;
@@ -115,7 +118,7 @@ describe('HaproxyRouter against real HAProxy', () => {
   const backends: Backend[] = [];
   let a: Backend, b: Backend, c: Backend;
   let port1: number, port2: number;
-  let routes: RouteSpec[] = [];
+  const newRouter = (): HaproxyRouter => new HaproxyRouter({ dataDir, appBind: '127.0.0.1', drainTimeoutMs: 10_000, log });
 
   beforeAll(async () => {
     dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'minpaas-router-'));
@@ -123,7 +126,7 @@ describe('HaproxyRouter against real HAProxy', () => {
     backends.push(a, b, c);
     port1 = await freePort();
     port2 = await freePort();
-    router = new HaproxyRouter({ dataDir, appBind: '127.0.0.1', drainTimeoutMs: 10_000 });
+    router = newRouter();
   });
 
   afterAll(async () => {
@@ -136,12 +139,12 @@ describe('HaproxyRouter against real HAProxy', () => {
     await fs.rm(dataDir, { recursive: true, force: true });
   });
 
-  it('starts with no apps, then serves a route from backend A', async () => {
+  it('starts with no apps, then serves a new app from backend A (its port added by a reload)', async () => {
     await router.ensureRunning([]);
     expect(await router.process.isRunning()).toBe(true);
-    routes = [{ app: 'one', port: port1, slot: 'blue', target: a.target }];
-    await router.apply(routes);
+    expect(await router.serve(route('one', port1, a.target))).toEqual({ added: true, drained: true, drainMs: 0 });
     expect(await get(port1)).toEqual({ status: 200, body: 'A' });
+    expect(router.routes()).toEqual([route('one', port1, a.target)]);
   });
 
   it('switches to backend B under load with no error, draining a 2 s in-flight request', async () => {
@@ -155,20 +158,19 @@ describe('HaproxyRouter against real HAProxy', () => {
     });
     await sleep(200);
     const switchStarted = performance.now();
-    const result = await router.switchTo('one', 'blue', b.target);
+    const result = await router.serve(route('one', port1, b.target));
     const switchMs = performance.now() - switchStarted;
     const switchDoneAt = Date.now();
-    routes = [{ app: 'one', port: port1, slot: 'green', target: b.target }];
-    await router.writeConfig(routes);
+    await router.persist();
     const slowResult = await slow;
     const loadResult = await loading;
     console.log(
-      `switch under load: switchTo returned after ${switchMs.toFixed(0)} ms ` +
+      `switch under load: serve returned after ${switchMs.toFixed(0)} ms ` +
         `(switch ${(switchMs - result.drainMs).toFixed(0)} ms + drain ${result.drainMs} ms), ` +
         `2 s request answered ${slowResult.status} after ${slowDoneAt - slowStarted} ms; ` +
         `load ${loadResult.total} requests, ${loadResult.errors} errors, ${loadResult.non2xx} non-2xx`,
     );
-    expect(result.slot).toBe('green');
+    expect(result.added).toBe(false);
     expect(result.drained).toBe(true);
     expect(result.drainMs).toBeGreaterThan(1000);
     expect(slowResult).toEqual({ status: 200, body: 'A' });
@@ -177,19 +179,19 @@ describe('HaproxyRouter against real HAProxy', () => {
     expect(loadResult.non2xx).toBe(0);
     expect(loadResult.total).toBeGreaterThan(100);
     expect(await get(port1)).toEqual({ status: 200, body: 'B' });
+    expect(await router.process.readConfig()).toContain(`127.0.0.1:${b.target.port}`);
   });
 
   it('adds a second app by reload while the first is under load, with no error', async () => {
     const before = await router.process.showProc();
     const loading = load(`http://127.0.0.1:${port1}/`, 4);
     await sleep(1000);
-    routes = [...routes, { app: 'two', port: port2, slot: 'blue', target: c.target }];
     const started = performance.now();
-    await router.apply(routes);
+    await router.serve(route('two', port2, c.target));
     const applyMs = performance.now() - started;
     const loadResult = await loading;
     console.log(
-      `reload under load: apply() took ${applyMs.toFixed(0)} ms; ` +
+      `reload under load: serve() of a new app took ${applyMs.toFixed(0)} ms; ` +
         `load ${loadResult.total} requests, ${loadResult.errors} errors, ${loadResult.non2xx} non-2xx`,
     );
     const after = await router.process.showProc();
@@ -201,26 +203,28 @@ describe('HaproxyRouter against real HAProxy', () => {
     expect(await get(port2)).toEqual({ status: 200, body: 'C' });
   });
 
-  it('ensureRunning re-applies stored targets at runtime without a reload', async () => {
-    // Runtime drifts from the store (as after a crash mid-swap): app one back on A.
+  it('ensureRunning re-applies the given targets at runtime without a reload', async () => {
+    // Runtime drifts (as after a crash mid-swap): app one back on A.
     await router.process.admin(
       `set server be_one/blue addr 127.0.0.1 port ${a.target.port} ; set server be_one/blue state ready ; set server be_one/green state maint`,
     );
     expect(await get(port1)).toEqual({ status: 200, body: 'A' });
     const before = await router.process.showProc();
-    await router.ensureRunning(routes);
+    await router.ensureRunning([route('one', port1, b.target), route('two', port2, c.target)]);
     const after = await router.process.showProc();
     expect(after.master).toEqual(before.master);
     expect(await get(port1)).toEqual({ status: 200, body: 'B' });
     expect(await get(port2)).toEqual({ status: 200, body: 'C' });
   });
 
-  it('a reload right after a switch keeps the switch though the store has not caught up yet', async () => {
-    expect((await router.switchTo('one', 'green', a.target)).slot).toBe('blue');
-    await router.apply(routes); // routes still say green -> B
+  it('a reload right after a switch keeps the switch (every render is made from what serves)', async () => {
+    await router.serve(route('one', port1, a.target));
+    const port4 = await freePort();
+    await router.serve(route('four', port4, c.target)); // a reload, before any persist
     expect(await get(port1)).toEqual({ status: 200, body: 'A' });
-    expect((await router.switchTo('one', 'blue', b.target)).slot).toBe('green');
-    await router.writeConfig(routes);
+    await router.serve(route('one', port1, b.target));
+    await router.remove('four');
+    await expect(get(port4)).rejects.toThrow(/ECONNREFUSED/);
     expect(await get(port1)).toEqual({ status: 200, body: 'B' });
   });
 
@@ -230,14 +234,17 @@ describe('HaproxyRouter against real HAProxy', () => {
     await new Promise<void>((resolve) => squatter.listen(taken, '127.0.0.1', resolve));
     try {
       const fileBefore = await router.process.readConfig();
+      const routesBefore = router.routes();
       const before = await router.process.showProc();
-      await expect(router.apply([...routes, { app: 'three', port: taken, slot: 'blue', target: c.target }])).rejects.toThrow(
-        new RegExp(`port ${taken} of app three is in use`),
-      );
+      await expect(router.serve(route('three', taken, c.target))).rejects.toThrow(new RegExp(`port ${taken} of app three is in use`));
       expect((await router.process.showProc()).master).toEqual(before.master);
       expect(await router.process.readConfig()).toBe(fileBefore);
+      expect(router.routes()).toEqual(routesBefore);
       // Forced past that check, HAProxy refuses the reload and the old worker keeps serving.
-      const bad = [...routes, { app: 'three', port: taken, slot: 'blue' as const, target: c.target }];
+      const bad: RouteSpec[] = [
+        { app: 'one', port: port1, slot: 'blue', target: b.target },
+        { app: 'three', port: taken, slot: 'blue', target: c.target },
+      ];
       await router.process.writeConfig(renderHaproxyConfig(bad, { dataDir, appBind: '127.0.0.1' }));
       const started = performance.now();
       await expect(router.process.reload()).rejects.toThrow(/refused the new config.*Address already in use/);
@@ -252,13 +259,12 @@ describe('HaproxyRouter against real HAProxy', () => {
 
   it('answers 503 for an app without a running release', async () => {
     const port3 = await freePort();
-    routes = [...routes, { app: 'idle', port: port3, slot: 'blue', target: null }];
-    await router.apply(routes);
+    await router.serve(route('idle', port3));
     expect((await get(port3)).status).toBe(503);
   });
 
-  it('restarts HAProxy at once after kill -9 of its master (watchdog, own child)', async () => {
-    router.startWatchdog(() => routes);
+  it('restarts HAProxy at once after kill -9 of its master (watchdog, own child), with what served', async () => {
+    router.startWatchdog();
     const pidFile = router.process.paths.pidFile;
     const pid = await readPid(pidFile);
     const started = performance.now();
@@ -276,13 +282,13 @@ describe('HaproxyRouter against real HAProxy', () => {
     router.close();
     const pidFile = router.process.paths.pidFile;
     const pid = await readPid(pidFile);
-    adopter = new HaproxyRouter({ dataDir, appBind: '127.0.0.1', drainTimeoutMs: 10_000 });
+    adopter = newRouter();
     const reloads = (await adopter.process.showProc()).master.reloads;
-    await adopter.ensureRunning(routes);
+    await adopter.ensureRunning(router.routes());
     // Same master, no reload: it kept serving across the "control plane restart".
     expect(await readPid(pidFile)).toBe(pid);
     expect((await adopter.process.showProc()).master.reloads).toBe(reloads);
-    adopter.startWatchdog(() => routes);
+    adopter.startWatchdog();
     const started = performance.now();
     process.kill(pid, 'SIGKILL');
     await waitForNewMaster(pidFile, pid, 10_000);

@@ -122,13 +122,13 @@ function verify(promised: Promises, round: number): string {
         expect(app.container).toBeNull();
         continue;
       }
-      // recordRelease writes the release row, the env and the placement together.
+      // commitRelease writes the release row, the env and the placement together.
       const current = store.getRelease(app.name, app.release);
       expect(current, `${where}: ${app.name} points at v${app.release}, which has no row`).toBeDefined();
       expect(list[0]!.number, `${where}: ${app.name}'s current release is not its newest`).toBe(app.release);
       expect(store.getEnv(app.name), `${where}: ${app.name}'s env differs from v${app.release}'s snapshot`).toEqual(current!.env);
       expect(app.container, where).toBe(`minpaas-${app.name}-v${app.release}`);
-      expect(app.routeSlot, where).toBe(app.release % 2 === 1 ? 'blue' : 'green');
+      expect(app.address, `${where}: ${app.name} has a release but no address`).not.toBeNull();
       expect(app.branch, `${where}: updateSource of the release's transaction is missing`).toBe('main');
       // Every succeeded deploy names a release that exists (finishDeploy is in the same transaction).
       for (const d of store.listDeploys(app.name, 1_000_000)) {

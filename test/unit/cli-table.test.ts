@@ -3,7 +3,7 @@ import { appInfo, appsTable } from '../../src/cli/commands/apps.js';
 import { configText } from '../../src/cli/commands/config.js';
 import { releasesTable } from '../../src/cli/commands/releases.js';
 import { formatRelease, formatTime, formatValue, listWords, renderPairs, renderTable } from '../../src/cli/table.js';
-import type { AppRecord, Release } from '../../src/domain/types.js';
+import type { AppRecord, ReleaseRecord } from '../../src/domain/types.js';
 
 const app = (over: Partial<AppRecord> = {}): AppRecord => ({
   name: 'hello',
@@ -80,7 +80,7 @@ describe('command tables', () => {
   });
 
   it('releases: VERSION KIND DESCRIPTION CREATED', () => {
-    const release = (number: number, kind: Release['kind'], description: string): Release => ({
+    const release = (number: number, kind: ReleaseRecord['kind'], description: string): ReleaseRecord => ({
       app: 'hello',
       number,
       image: 'i',

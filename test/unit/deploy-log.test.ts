@@ -26,13 +26,13 @@ describe('deploy log', () => {
 
   it('a very long log keeps its last lines (where the failure is) and says how many were cut', () => {
     const log = new DeployLog();
-    const total = DeployLog.MAX_LINES + 5_000;
+    const total = 20_000 + 5_000;
     for (let i = 0; i < total; i++) log.write(`line ${i}`);
     const lines = log.text().trimEnd().split('\n');
     expect(lines[0]).toBe('       (5000 earlier lines cut; the last 20000 are kept)');
     expect(lines[1]).toBe('line 5000');
     expect(lines.at(-1)).toBe(`line ${total - 1}`);
-    expect(lines).toHaveLength(DeployLog.MAX_LINES + 1);
+    expect(lines).toHaveLength(20_000 + 1);
   });
 
   it("prints an error's details only when they were not just streamed", () => {
@@ -44,5 +44,28 @@ describe('deploy log', () => {
     log.detailsOnce(['app log: crashed on start']);
     expect(log.text().match(/missing script/g)).toHaveLength(1);
     expect(log.text()).toContain('       app log: crashed on start');
+  });
+});
+
+describe('the deploy log', () => {
+  it('keeps the last lines, so a failure at the end of a long build is in the history', () => {
+    const seen: string[] = [];
+    const log = new DeployLog((line) => seen.push(line), 100);
+    for (let i = 1; i <= 1000; i++) log.write(`line ${i}`);
+    log.fail('build failed: step 9');
+    const lines = log.text().trimEnd().split('\n');
+    expect(lines).toHaveLength(101);
+    expect(lines[0]).toBe('       (901 earlier lines cut; the last 100 are kept)');
+    expect(lines[1]).toBe('line 902');
+    expect(lines.at(-1)).toBe(' !     build failed: step 9');
+    // The live sink still saw every line.
+    expect(seen).toHaveLength(1001);
+    expect(log.tail(2)).toEqual(['line 1000', ' !     build failed: step 9']);
+  });
+
+  it('says nothing about dropped lines when none were', () => {
+    const log = new DeployLog(undefined, 100);
+    log.step('Building image');
+    expect(log.text()).toBe('-----> Building image\n');
   });
 });

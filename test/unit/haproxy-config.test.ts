@@ -13,7 +13,7 @@ import {
 } from '../../src/router/haproxy-config.js';
 import { defaultHaproxyBin } from '../../src/router/haproxy-process.js';
 import { findStatRow, isMaint, parseShowProc, parseShowStat } from '../../src/router/sockets.js';
-import type { RouteSpec } from '../../src/router/types.js';
+import type { RouteSpec } from '../../src/router/haproxy-config.js';
 
 const execFileAsync = promisify(execFile);
 const opts: HaproxyConfigOptions = { dataDir: '/var/lib/minpaas', appBind: '127.0.0.1' };

@@ -9,13 +9,8 @@ import { restrictToOwner } from '../../src/data-dir.js';
 import { imagesToKeep } from '../../src/deploy/image-retention.js';
 import { LogTail } from '../../src/docker/log-frames.js';
 import { parseRepoSource, redactUrlsIn } from '../../src/domain/repo-url.js';
-import {
-  assertWithinHost,
-  buildLimitOptions,
-  containerGuardsHostConfig,
-  hostConfigFor,
-  parseMemory,
-} from '../../src/domain/resources.js';
+import { buildLimitOptions, containerGuardsHostConfig, hostConfigFor } from '../../src/docker/resources.js';
+import { assertWithinHost, parseMemory } from '../../src/domain/resources.js';
 import { credentialConfig, gitConfigEnv } from '../../src/git/clone.js';
 import { loggableUrl } from '../../src/http/log-url.js';
 import { directoryFiles, resolveRuntime } from '../../src/runtimes/index.js';

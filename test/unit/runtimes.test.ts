@@ -29,8 +29,8 @@ describe('runtime detection (first match wins)', () => {
 
 describe('runtime contracts', () => {
   it('accepts valid apps with their container ports', async () => {
-    expect((await resolveRuntime(memoryFiles(nodeApp))).containerPort).toBe(3000);
-    expect((await resolveRuntime(memoryFiles(pythonApp))).containerPort).toBe(8000);
+    expect((await resolveRuntime(memoryFiles(nodeApp))).appPort).toBe(3000);
+    expect((await resolveRuntime(memoryFiles(pythonApp))).appPort).toBe(8000);
   });
 
   it('an app.py without requirements.txt says to add one', async () => {

@@ -1,11 +1,11 @@
-import type { AppRecord, Release } from '../../domain/types.js';
+import type { AppRecord, ReleaseRecord } from '../../domain/types.js';
 import { parseReleaseNumber } from '../args.js';
 import { appPath } from '../client.js';
 import { printJson, type Command } from '../command.js';
 import { formatRelease, formatTime, renderTable } from '../table.js';
 
 /** The `releases` table, in the API's order (newest first). */
-export function releasesTable(releases: readonly Release[]): string {
+export function releasesTable(releases: readonly ReleaseRecord[]): string {
   return renderTable(
     ['VERSION', 'KIND', 'DESCRIPTION', 'CREATED'],
     releases.map((r) => [formatRelease(r.number), r.kind, r.description, formatTime(r.createdAt)]),
@@ -21,7 +21,7 @@ export const releasesCommands: Command[] = [
     max: 1,
     async run({ api, io, json, positionals }) {
       const app = positionals[0]!;
-      const releases = await api().json<Release[]>('GET', appPath(app, '/releases'));
+      const releases = await api().json<ReleaseRecord[]>('GET', appPath(app, '/releases'));
       if (json) printJson(io, releases);
       else if (releases.length === 0) io.out(`${app} has no releases yet.\n`);
       else io.out(releasesTable(releases));

@@ -1,9 +1,10 @@
 import http from 'node:http';
+import { sleep } from '../sleep.js';
 
 /** One HTTP GET; resolves to the status code, or null on any failure or timeout. */
 export function probeHttp(host: string, port: number, timeoutMs: number): Promise<number | null> {
   return new Promise((resolve) => {
-    // node:http with its own timeout: fetch() can hang forever on a docker-proxy port
+    // node:http with its own timeout: fetch() can hang forever on a port
     // whose app is not listening yet.
     const req = http.get({ host, port, path: '/', timeout: timeoutMs, agent: false }, (res) => {
       res.resume();
@@ -39,6 +40,6 @@ export async function waitForHttp(opts: HealthOptions): Promise<HealthResult> {
     if (status !== null) return { ok: true, status, elapsedMs: Date.now() - started };
     const reason = await opts.giveUp?.();
     if (reason) return { ok: false, reason };
-    await new Promise((r) => setTimeout(r, Math.min(interval, Math.max(0, deadline - Date.now()))));
+    await sleep(Math.min(interval, Math.max(0, deadline - Date.now())));
   }
 }
