@@ -112,13 +112,15 @@ describe('network isolation of app containers', () => {
     expect(await docker('network', 'ls', '-q', '--filter', `name=^${networkName(appB)}$`)).toBe('');
   });
 
-  it('a first deploy that fails its health check leaves no network behind', async () => {
+  it('a first deploy that fails its health check keeps the app (to be fixed or deleted); deleting it leaves no network behind', async () => {
     const app = uniqueName('iso-crash');
     const repo = await AppRepo.create(nodeApp('crash', { 'server.js': 'process.exit(4);\n' }));
     repos.push(repo);
     const push = await repo.push(t.remote(app));
     expect(push.code).not.toBe(0);
     expect(push.output).toContain('health check failed');
+    expect((await t.api('GET', `/apps/${app}`)).json).toMatchObject({ status: 'failed', release: null });
+    expect((await t.api('DELETE', `/apps/${app}`)).status).toBe(200);
     expect(await docker('network', 'ls', '-q', '--filter', `name=^${networkName(app)}$`)).toBe('');
   });
 });

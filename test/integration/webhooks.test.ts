@@ -238,8 +238,9 @@ describe('push', () => {
   });
 
   it('a failing deploy is recorded failed, keeps the old release, and posts failure with the deploy log link', async () => {
-    const broken = await pushCommit({ 'package.json': JSON.stringify({ name: 'broken', version: '1.0.0' }) }, 'no start script');
-    const res = await deliver('github', app, 'push', pushPayload(broken, 'no start script'));
+    // Unparseable package.json: refused before the build (server.js alone would start with `node server.js`).
+    const broken = await pushCommit({ 'package.json': '{ "name": "broken", ' }, 'broken package.json');
+    const res = await deliver('github', app, 'push', pushPayload(broken, 'broken package.json'));
     expect(res.json.status).toBe('deploying');
     await ts.server.forges.webhooks.idle(app);
     expect(ts.server.store.getDeploy(app, res.json.deployId)).toMatchObject({ status: 'failed' });
