@@ -3,6 +3,9 @@ import path from 'node:path';
 import { AppService } from './apps/app-service.js';
 import { restrictToOwner } from './data-dir.js';
 import { loadOrCreateInstanceId, loadOrCreateToken } from './auth/token.js';
+import { createAccessLayer } from './auth/access-layer.js';
+import type { Authenticator } from './auth/authenticator.js';
+import { dropUnusedKeys, loadSecrets } from './secrets/rotation.js';
 import { BaseImages } from './build/base-images.js';
 import { DockerfileBuilder } from './build/dockerfile-builder.js';
 import { ImageBuilder } from './build/image-builder.js';
@@ -41,6 +44,8 @@ export interface RunningServer {
   router: Router;
   apps: AppService;
   forges: Forges;
+  /** Tokens → principals; `authenticate(token)` is the dashboard's login check. */
+  authenticator: Authenticator;
   /** Stops the control plane; the router (and so every app) keeps serving. */
   close(): Promise<void>;
 }
@@ -61,7 +66,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const modesFixed = await restrictToOwner(config.dataDir);
   if (modesFixed > 0) log.warn({ files: modesFixed }, 'made files in the data dir readable by the server user only');
   const tokenSource = loadOrCreateToken(config.dataDir, config.token);
-  const store = new Store(path.join(config.dataDir, 'minpaas.db'));
+  const secrets = loadSecrets(config.secretKeyFile);
+  const store = new Store(path.join(config.dataDir, 'minpaas.db'), secrets.cipher);
+  dropUnusedKeys(secrets);
   const interrupted = store.failInterruptedDeploys('interrupted: MinPaas stopped while this deploy was running');
   if (interrupted > 0) log.warn({ interrupted }, 'marked interrupted deploys as failed');
 
@@ -141,13 +148,15 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
   const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(pipeline), rootLog.child({ component: 'git' }));
   await hooks.listen();
-  const git = new GitHttp(repos, tokenSource.token, rootLog.child({ component: 'git' }), (name) => store.getApp(name) !== undefined);
+  const access = createAccessLayer({ store, secrets, ownerToken: tokenSource.token, failuresPerMinute: config.authFailuresPerMinute, log: rootLog.child({ component: 'audit' }) });
+  const git = new GitHttp(repos, access.git, rootLog.child({ component: 'git' }), (name) => store.getApp(name) !== undefined);
   let listening = config.port;
   const controlUrl = (): string => config.forges.publicUrl ?? `http://${config.publicHost}:${listening}`;
   forges = createForges({ settings: config.forges, store, pipeline, locks, apps, publicUrl, controlUrl, fetchTimeoutMs: 120_000, log: rootLog.child({ component: 'forges' }) });
   const server = createHttpServer({
     token: tokenSource.token,
-    routes: [...apiRoutes(apps), ...forges.routes],
+    guard: access.guard,
+    routes: [...apiRoutes(apps), ...forges.routes, ...access.routes],
     hooks: forges.hooks,
     git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
     log: rootLog.child({ component: 'http' }),
@@ -168,6 +177,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     router,
     apps,
     forges: forges!,
+    authenticator: access.authenticator,
     async close() {
       router.close();
       docker.closeLogStreams();

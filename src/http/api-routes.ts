@@ -1,6 +1,8 @@
 import type http from 'node:http';
 import type { AppService } from '../apps/app-service.js';
 import { invalid, isMinPaasError } from '../errors.js';
+import type { RouteAccess, Viewer } from '../auth/access.js';
+import { configKeys, fieldsOf, type AuditSpec } from './api-guard.js';
 import { readJson, readJsonObject, sendJson, sendText } from './respond.js';
 
 export interface RouteContext {
@@ -8,12 +10,18 @@ export interface RouteContext {
   res: http.ServerResponse;
   params: string[];
   query: URLSearchParams;
+  /** The caller: what they may see (apps, config values). */
+  viewer: Viewer;
 }
 
 export interface Route {
   method: string;
   path: RegExp;
   handle: (ctx: RouteContext) => Promise<void>;
+  /** Who may call it (every route declares it: the role-matrix test walks this table). */
+  access: RouteAccess;
+  /** Changes name their audit-log action. */
+  audit?: AuditSpec;
 }
 
 const NAME = '([^/]+)';
@@ -73,26 +81,45 @@ async function streamDeploy(apps: AppService, body: Record<string, unknown>, res
 /** The admin API: each route parses the request, calls the service, shapes the reply. */
 export function apiRoutes(apps: AppService): Route[] {
   return [
-    { method: 'GET', path: /^\/apps$/, handle: async ({ res }) => sendJson(res, 200, await apps.list()) },
-    { method: 'POST', path: /^\/apps$/, handle: async ({ req, res }) => sendJson(res, 201, await apps.create(await readJsonObject(req))) },
+    {
+      method: 'GET',
+      path: /^\/apps$/,
+      access: { need: 'user' },
+      handle: async ({ res, viewer }) => sendJson(res, 200, (await apps.list()).filter((a) => viewer.sees(a.name)).map((a) => ({ ...a, env: viewer.config(a.name, a.env) }))),
+    },
+    { method: 'POST', path: /^\/apps$/, access: { need: 'owner' }, audit: { action: 'app.create', detail: fieldsOf('name') }, handle: async ({ req, res }) => sendJson(res, 201, await apps.create(await readJsonObject(req))) },
     {
       method: 'PUT',
       path: new RegExp(`^/apps/${NAME}/builder$`),
+      access: { need: 'admin' },
+      audit: { action: 'app.builder', detail: fieldsOf('builder') },
       handle: async ({ req, res, params }) => sendJson(res, 200, await apps.setBuilder(params[0], await readJsonObject(req))),
     },
     {
       method: 'POST',
       path: /^\/deploy$/,
+      access: { need: 'deploy', app: 'body' },
+      audit: { action: 'deploy', detail: fieldsOf('branch') },
       handle: async ({ req, res, query }) => {
         const body = await readJsonObject(req);
         if (['1', 'true'].includes(query.get('stream') ?? '')) return streamDeploy(apps, body, res);
         sendJson(res, 200, await apps.deployFromRepo(body));
       },
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}$`), handle: async ({ res, params }) => sendJson(res, 200, await apps.get(params[0])) },
+    {
+      method: 'GET',
+      path: new RegExp(`^/apps/${NAME}$`),
+      access: { need: 'read' },
+      handle: async ({ res, params, viewer }) => {
+        const app = await apps.get(params[0]);
+        sendJson(res, 200, { ...app, env: viewer.config(app.name, app.env) });
+      },
+    },
     {
       method: 'DELETE',
       path: new RegExp(`^/apps/${NAME}$`),
+      access: { need: 'admin' },
+      audit: { action: 'app.delete' },
       handle: async ({ res, params }) => {
         await apps.destroy(params[0]);
         sendJson(res, 200, { deleted: params[0] });
@@ -101,33 +128,51 @@ export function apiRoutes(apps: AppService): Route[] {
     {
       method: 'GET',
       path: new RegExp(`^/apps/${NAME}/logs$`),
+      access: { need: 'read' },
       handle: async (ctx) => {
         const follow = ['1', 'true', 'yes'].includes(ctx.query.get('follow') ?? '');
         if (follow) return followLogs(apps, ctx);
         sendText(ctx.res, 200, await apps.logs(ctx.params[0], tailParam(ctx.query)));
       },
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/config$`), handle: async ({ res, params }) => sendJson(res, 200, apps.getConfig(params[0])) },
+    {
+      method: 'GET',
+      path: new RegExp(`^/apps/${NAME}/config$`),
+      access: { need: 'read' },
+      handle: async ({ res, params, viewer }) => sendJson(res, 200, viewer.config(params[0]!, apps.getConfig(params[0]))),
+    },
     {
       method: 'PATCH',
       path: new RegExp(`^/apps/${NAME}/config$`),
+      access: { need: 'admin' },
+      audit: { action: 'config.set', detail: configKeys },
       handle: async ({ req, res, params }) => sendJson(res, 200, await apps.patchConfig(params[0], await readJson(req))),
     },
     {
       method: 'PATCH',
       path: new RegExp(`^/apps/${NAME}/resources$`),
+      access: { need: 'admin' },
+      audit: { action: 'resources.set', detail: fieldsOf('memory', 'cpus') },
       handle: async ({ req, res, params }) => sendJson(res, 200, await apps.setResources(params[0], await readJsonObject(req))),
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/releases$`), handle: async ({ res, params }) => sendJson(res, 200, apps.releases(params[0])) },
+    {
+      method: 'GET',
+      path: new RegExp(`^/apps/${NAME}/releases$`),
+      access: { need: 'read' },
+      handle: async ({ res, params, viewer }) => sendJson(res, 200, apps.releases(params[0]).map((r) => ({ ...r, env: viewer.config(params[0]!, r.env) }))),
+    },
     {
       method: 'POST',
       path: new RegExp(`^/apps/${NAME}/rollback$`),
+      access: { need: 'deploy' },
+      audit: { action: 'rollback', detail: fieldsOf('release') },
       handle: async ({ req, res, params }) => sendJson(res, 200, await apps.rollback(params[0], await readJsonObject(req))),
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/deploys$`), handle: async ({ res, params }) => sendJson(res, 200, apps.deploys(params[0])) },
+    { method: 'GET', path: new RegExp(`^/apps/${NAME}/deploys$`), access: { need: 'read' }, handle: async ({ res, params }) => sendJson(res, 200, apps.deploys(params[0])) },
     {
       method: 'GET',
       path: new RegExp(`^/apps/${NAME}/deploys/([^/]+)/log$`),
+      access: { need: 'read' },
       handle: async ({ res, params }) => sendText(res, 200, apps.deployLog(params[0], params[1])),
     },
   ];
