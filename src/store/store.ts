@@ -111,7 +111,13 @@ export class Store {
     this.forges = new ForgeStore(this.db, cipher);
     this.auth = new AuthStore(this.db);
     this.redactStoredCredentials();
-    if (this.resealSecrets() > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    try {
+      if (this.resealSecrets() > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      // A key file that does not match the database: refuse to start rather than serve undecryptable config.
+      this.db.close();
+      throw err;
+    }
   }
 
   /**
