@@ -66,8 +66,9 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
         return p;
       }
     });
-    const viewer = await deps.guard.admit(route, principal, params, req);
+    // Registered first: refused attempts (403/404) are recorded too.
     deps.guard.auditRoute(route, principal, params, req, res);
+    const viewer = await deps.guard.admit(route, principal, params, req);
     await route.handle({ req, res, params, query: url.searchParams, viewer });
   } catch (err) {
     sendError(res, err, log.child({ method: req.method, url: scrubTokens(loggableUrl(req.url, [deps.token])) }), {

@@ -18,6 +18,7 @@ import { RepoStore } from '../../src/git/repos.js';
 import { apiRoutes, type Route } from '../../src/http/api-routes.js';
 import { forgeRoutes } from '../../src/http/forge-routes.js';
 import { createHttpServer } from '../../src/http/server.js';
+import { sendJson } from '../../src/http/respond.js';
 import { loadSecrets, type Secrets } from '../../src/secrets/rotation.js';
 import type { AppRole } from '../../src/store/auth-store.js';
 import { Store } from '../../src/store/store.js';
@@ -94,7 +95,9 @@ export async function startHarness(opts: { failuresPerMinute?: number } = {}): P
   const routes = [...apiRoutes(apps), ...forgeRoutes(fakeConnections, fakePreviews, store, () => null), ...access.routes];
   const repos = new RepoStore(path.join(dir, 'repos'), path.join(PROJECT_ROOT, 'hooks'), 10 * 1024 * 1024);
   const git = new GitHttp(repos, access.git, log, (name) => store.getApp(name) !== undefined);
-  const server = createHttpServer({ token: OWNER_TOKEN, guard: access.guard, routes, git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) }, log });
+  // Webhook endpoints stand-in: accepts every delivery (the audit hook is what is tested).
+  const hooks = { matches: (method: string | undefined, p: string) => method === 'POST' && /^\/hooks\/(github|gitlab)\/[^/]+$/.test(p), handle: async (_req: http.IncomingMessage, res: http.ServerResponse) => sendJson(res, 202, { accepted: true }) };
+  const server = createHttpServer({ token: OWNER_TOKEN, guard: access.guard, routes, hooks, git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) }, log });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.address() as { port: number }).port;
   const users = new UserService(store);
