@@ -27,10 +27,14 @@ export class Viewer {
   constructor(
     readonly principal: Principal,
     private readonly store: AuthStore,
+    /** A preview app's parent: a role on the parent holds on its previews. */
+    private readonly parentOf: (app: string) => string | undefined = () => undefined,
   ) {}
 
   roleOn(app: string): Role | undefined {
-    return this.principal.owner ? 'owner' : this.store.roleOf(app, this.principal.user);
+    if (this.principal.owner) return 'owner';
+    const parent = this.parentOf(app);
+    return this.store.roleOf(app, this.principal.user) ?? (parent === undefined ? undefined : this.store.roleOf(parent, this.principal.user));
   }
 
   sees(app: string): boolean {

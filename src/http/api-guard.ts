@@ -54,7 +54,7 @@ export class ApiGuard {
 
   /** Applies the route's access rule; the Viewer tells the handler what the caller may see. */
   async admit(route: GuardedRoute, principal: Principal, params: string[], req: http.IncomingMessage): Promise<Viewer> {
-    const viewer = new Viewer(principal, this.store.auth);
+    const viewer = viewerFor(principal, this.store);
     const { access } = route;
     if (access.need === 'user') return viewer;
     if (access.need === 'owner') {
@@ -100,6 +100,11 @@ export class ApiGuard {
       this.log.error({ err: (err as Error).message, action: e.action }, 'could not write the audit log');
     }
   }
+}
+
+/** The caller's view: their roles, and a parent's roles on its preview apps. */
+export function viewerFor(principal: Principal, store: Store): Viewer {
+  return new Viewer(principal, store.auth, (app) => store.forges.previewByApp(app)?.parent);
 }
 
 function bodyApp(body: unknown): string | undefined {

@@ -1,11 +1,10 @@
 import type http from 'node:http';
-import { Viewer } from '../auth/access.js';
 import type { Principal } from '../auth/authenticator.js';
 import { basicPassword } from '../auth/token.js';
 import { isMinPaasError } from '../errors.js';
 import type { Store } from '../store/store.js';
 import type { ApiGuard } from './api-guard.js';
-import { clientAddress } from './api-guard.js';
+import { clientAddress, viewerFor } from './api-guard.js';
 
 /** A git request turned away: status, message, headers. */
 export interface GitRefusal {
@@ -38,7 +37,7 @@ export function gitAccess(guard: ApiGuard, store: Store): GitAccess {
     },
     authorize(principal, app, pushing, req, res) {
       try {
-        new Viewer(principal, store.auth).require(app, pushing ? 'deploy' : 'read', store.getApp(app) !== undefined);
+        viewerFor(principal, store).require(app, pushing ? 'deploy' : 'read', store.getApp(app) !== undefined);
       } catch (err) {
         if (!isMinPaasError(err)) throw err;
         return { status: err.status, message: err.status === 404 ? `MinPaas: there is no app named ${app}` : `MinPaas: ${err.message}` };

@@ -202,6 +202,14 @@ describe('what each caller sees', () => {
     expect((await request(h.url, 'GET', '/apps/alpha/config', bearer(tokens.deploy!))).text).toContain('matrix-secret');
   });
 
+  it("a role on an app holds on its preview apps", async () => {
+    h.store.createApp({ name: 'alpha-pr-1', runtime: 'node', repo: null, branch: null, port: 5003 });
+    h.store.forges.reservePreview({ parent: 'alpha', number: 1, app: 'alpha-pr-1', headRef: 'feature', commit: 'abc' }, 5);
+    expect((await request(h.url, 'GET', '/apps/alpha-pr-1', bearer(tokens.read!))).status).toBe(200);
+    expect((await request(h.url, 'DELETE', '/apps/alpha-pr-1', bearer(tokens.read!))).status).toBe(403);
+    expect((await request(h.url, 'GET', '/apps/alpha-pr-1', bearer(tokens.otherAdmin!))).status).toBe(404);
+  });
+
   it('an unknown app is a 404 for owners and non-owners alike, so names do not leak', async () => {
     expect((await request(h.url, 'GET', '/apps/beta', bearer(tokens.admin!))).status).toBe(404);
     expect((await request(h.url, 'GET', '/apps/no-such-app', bearer(tokens.admin!))).status).toBe(404);
