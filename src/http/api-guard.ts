@@ -46,9 +46,7 @@ export class ApiGuard {
     res.setHeader('WWW-Authenticate', scheme === 'Bearer' ? 'Bearer realm="MinPaas"' : 'Basic realm="MinPaas", charset="UTF-8"');
     throw new MinPaasError(
       'UNAUTHORIZED',
-      outcome.refused === 'missing'
-        ? 'missing token: send Authorization: Bearer <token> (see <data>/token, or "minpaas tokens:create")'
-        : 'wrong, expired or revoked token: send Authorization: Bearer <token> (see <data>/token, or "minpaas tokens:create")',
+      `missing or wrong token${outcome.refused === 'missing' ? '' : ' (or an expired or revoked one)'}: send Authorization: Bearer <token> (see <data>/token, or "minpaas tokens:create")`,
     );
   }
 
