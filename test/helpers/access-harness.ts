@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { AppService } from '../../src/apps/app-service.js';
+import { parseConfigChanges } from '../../src/apps/config-changes.js';
 import type { PreviewService } from '../../src/apps/previews.js';
 import { createAccessLayer, type AccessLayer } from '../../src/auth/access-layer.js';
 import { issueToken } from '../../src/auth/scoped-tokens.js';
@@ -46,9 +47,10 @@ function fakeApps(store: Store): AppService {
     logs: async () => 'log line\n',
     followLogs: async () => ({ stream: null as never, stop: () => undefined }),
     getConfig: (name: unknown) => store.getEnv(String(name)),
-    patchConfig: async (name: unknown, body: Record<string, string | null>) => {
+    patchConfig: async (name: unknown, body: unknown) => {
       const env = { ...store.getEnv(String(name)) };
-      for (const [k, v] of Object.entries(body)) if (v === null) delete env[k];
+      // The service's own validation, so refusals carry its real messages.
+      for (const [k, v] of Object.entries(parseConfigChanges(body))) if (v === null) delete env[k];
       else env[k] = v;
       store.setEnv(String(name), env);
       return { config: env, release: null };

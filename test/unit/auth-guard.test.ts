@@ -122,7 +122,20 @@ describe('audit log', () => {
       [O, 'POST', '/secrets/rotate-key'],
       [bearer(deployer.token), 'PATCH', '/apps/alpha/config', { X: VALUE }], // refused: 403
     ];
-    for (const [auth, method, p, body] of calls) await request(h.url, method, p, auth, body);
+    // Error answers (an admin's own successful PATCH shows the config, as it should).
+    const answers: string[] = [];
+    for (const [auth, method, p, body] of calls) {
+      const r = await request(h.url, method, p, auth, body);
+      if (r.status >= 400) answers.push(r.text);
+    }
+    expect(answers).toHaveLength(1); // the deploy role's refused config change
+    // Refused config changes: the errors name keys, never values.
+    for (const body of [{ 'bad key': VALUE }, { GOOD: 42, OTHER: VALUE }, { LONG: VALUE.repeat(2000) }, { NUL: `${VALUE}\u0000` }]) {
+      const r = await request(h.url, 'PATCH', '/apps/alpha/config', A, body);
+      expect(r.status, r.text).toBe(400);
+      answers.push(r.text);
+    }
+    for (const text of answers) expect(text.includes(VALUE), text).toBe(false);
     const created = JSON.parse((await request(h.url, 'POST', '/tokens', A, { name: 'temp' })).text) as { id: string; token: string };
     await request(h.url, 'DELETE', `/tokens/${created.id}`, A);
     await request(h.url, 'POST', '/alpha.git/git-receive-pack', basic(deployer.token));
