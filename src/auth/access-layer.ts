@@ -1,7 +1,8 @@
 import { ApiGuard } from '../http/api-guard.js';
 import type { Route } from '../http/api-routes.js';
 import { authRoutes } from '../http/auth-routes.js';
-import { gitAccess, type GitAccess } from '../http/git-guard.js';
+import type { GitAccess } from '../git/git-access.js';
+import { gitAccess } from '../http/git-guard.js';
 import type { Logger } from '../log.js';
 import { KeyRotation, type Secrets } from '../secrets/rotation.js';
 import type { Store } from '../store/store.js';

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import { Git } from 'node-git-server';
-import type { GitAccess } from '../http/git-guard.js';
+import type { GitAccess } from './git-access.js';
 import { isValidAppName } from '../domain/names.js';
 import type { Logger } from '../log.js';
 import { sendEmptyReceivePackAdvertisement } from './empty-advertisement.js';

@@ -36,14 +36,14 @@ export class ApiGuard {
   ) {}
 
   /** The caller, or a 401 / 429 (with Retry-After). */
-  async authenticate(req: http.IncomingMessage, res: http.ServerResponse, token: string | undefined, scheme: 'Bearer' | 'Basic'): Promise<Principal> {
+  async authenticate(req: http.IncomingMessage, setHeader: (name: string, value: string) => void, token: string | undefined, scheme: 'Bearer' | 'Basic'): Promise<Principal> {
     const outcome = await this.authenticator.check(token, clientAddress(req));
     if ('principal' in outcome) return outcome.principal;
     if ('limited' in outcome) {
-      res.setHeader('Retry-After', String(outcome.limited));
+      setHeader('Retry-After', String(outcome.limited));
       throw new MinPaasError('TOO_MANY_REQUESTS', `too many failed logins from your address; try again in ${outcome.limited} s`);
     }
-    res.setHeader('WWW-Authenticate', scheme === 'Bearer' ? 'Bearer realm="MinPaas"' : 'Basic realm="MinPaas", charset="UTF-8"');
+    setHeader('WWW-Authenticate', scheme === 'Bearer' ? 'Bearer realm="MinPaas"' : 'Basic realm="MinPaas", charset="UTF-8"');
     throw new MinPaasError(
       'UNAUTHORIZED',
       `missing or wrong token${outcome.refused === 'missing' ? '' : ' (or an expired or revoked one)'}: send Authorization: Bearer <token> (see <data>/token, or "minpaas tokens:create")`,

@@ -49,7 +49,7 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
       deps.guard.auditHook(forge!, app!, req, res);
       return await deps.hooks.handle(req, res, path);
     }
-    const principal = await deps.guard.authenticate(req, res, bearerToken(req.headers.authorization), 'Bearer');
+    const principal = await deps.guard.authenticate(req, (k, v) => res.setHeader(k, v), bearerToken(req.headers.authorization), 'Bearer');
     authenticated = true;
     const matching = deps.routes.filter((r) => r.path.test(path));
     if (matching.length === 0) throw notFound(`no such endpoint: ${req.method} ${path}`);
