@@ -110,9 +110,17 @@ function bodyApp(body: unknown): string | undefined {
   return typeof body === 'object' && body !== null && typeof app === 'string' ? app : undefined;
 }
 
-/** The status sent, or 499 when the client left before any answer. */
+/** Outcomes of streamed answers (200 sent first, the result in the last line). */
+const streamedOutcomes = new WeakMap<http.ServerResponse, number>();
+
+/** A streamed answer's real outcome, for the audit log. */
+export function noteStreamedOutcome(res: http.ServerResponse, status: number): void {
+  streamedOutcomes.set(res, status);
+}
+
+/** The status sent (or a stream's noted outcome), or 499 when the client left before any answer. */
 function answeredStatus(res: http.ServerResponse): number {
-  return res.headersSent ? res.statusCode : 499;
+  return streamedOutcomes.get(res) ?? (res.headersSent ? res.statusCode : 499);
 }
 
 /** Config changes as the audit log keeps them: keys only. */

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type { AppService } from '../apps/app-service.js';
 import { invalid, isMinPaasError } from '../errors.js';
 import type { RouteAccess, Viewer } from '../auth/access.js';
-import { configKeys, fieldsOf, type AuditSpec } from './api-guard.js';
+import { configKeys, fieldsOf, noteStreamedOutcome, type AuditSpec } from './api-guard.js';
 import { readJson, readJsonObject, sendJson, sendText } from './respond.js';
 
 export interface RouteContext {
@@ -72,6 +72,7 @@ async function streamDeploy(apps: AppService, body: Record<string, unknown>, res
     send({ app: await apps.deployFromRepo(body, (line) => send({ log: line })) });
   } catch (err) {
     const status = isMinPaasError(err) ? err.status : 500;
+    noteStreamedOutcome(res, status);
     const message = isMinPaasError(err) ? err.message : 'internal error; the server log has the details';
     send({ error: message, status, ...(isMinPaasError(err) && err.details ? { details: err.details } : {}) });
   }

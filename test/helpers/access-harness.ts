@@ -20,6 +20,7 @@ import { apiRoutes, type Route } from '../../src/http/api-routes.js';
 import { forgeRoutes } from '../../src/http/forge-routes.js';
 import { createHttpServer } from '../../src/http/server.js';
 import { sendJson } from '../../src/http/respond.js';
+import { MinPaasError } from '../../src/errors.js';
 import { loadSecrets, type Secrets } from '../../src/secrets/rotation.js';
 import type { AppRole } from '../../src/store/auth-store.js';
 import { Store } from '../../src/store/store.js';
@@ -41,7 +42,10 @@ function fakeApps(store: Store): AppService {
     list: async () => store.listApps().map((a) => record(a.name, store.getEnv(a.name))),
     create: async (input: { name?: unknown }) => record(String(input.name), {}),
     setBuilder: rec,
-    deployFromRepo: async (input: { app?: unknown }) => rec(input.app),
+    deployFromRepo: async (input: { app?: unknown; repo?: unknown }) => {
+      if (String(input.repo).includes('broken')) throw new MinPaasError('BUILD_FAILED', 'the build failed');
+      return rec(input.app);
+    },
     get: rec,
     destroy: async () => undefined,
     logs: async () => 'log line\n',

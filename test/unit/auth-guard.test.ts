@@ -165,6 +165,16 @@ describe('audit log', () => {
     }
   });
 
+  it('a streamed deploy that fails is audited as failed with its real status', async () => {
+    const dev = await h.tokenFor('streamer', { alpha: 'deploy' });
+    const r = await request(h.url, 'POST', '/deploy?stream=1', bearer(dev.token), { app: 'alpha', repo: 'https://example.invalid/broken.git' });
+    expect(r.status).toBe(200);
+    expect(r.text).toContain('"status":422');
+    await new Promise((res) => setTimeout(res, 50));
+    const page = JSON.parse((await request(h.url, 'GET', '/audit?app=alpha&limit=5', bearer(OWNER_TOKEN))).text) as { entries: { action: string; user: string; status: number; outcome: string }[] };
+    expect(page.entries.find((e) => e.user === 'streamer')).toMatchObject({ action: 'deploy', status: 422, outcome: 'failed' });
+  });
+
   it('app admins see only their apps; others get nothing or a 404; pages go back with before=', async () => {
     const alice = await h.tokenFor('alice', { alpha: 'admin' });
     const reader = await h.tokenFor('rita', { alpha: 'read' });
