@@ -36,6 +36,10 @@ export interface Config {
   forges: ForgeSettings;
   /** MINPAAS_PIP_INDEX_URL: the package index of python builds; undefined = pip's default. */
   pipIndexUrl: string | undefined;
+  /** MINPAAS_SECRET_KEY_FILE: the key that encrypts secrets in the store (default <data>/secret.key). */
+  secretKeyFile: string;
+  /** MINPAAS_AUTH_FAILURES_PER_MINUTE: failed logins per client address before 429s. */
+  authFailuresPerMinute: number;
 }
 
 /** Limits that hold for every app and build, whatever the app's own memory/CPU settings. */
@@ -103,6 +107,8 @@ export function loadConfig(env: Env = process.env): Config {
     projectRoot: PROJECT_ROOT,
     forges: loadForgeSettings(env),
     pipIndexUrl: parsePipIndexUrl(env.MINPAAS_PIP_INDEX_URL),
+    secretKeyFile: path.resolve(env.MINPAAS_SECRET_KEY_FILE || path.join(env.MINPAAS_DATA_DIR || './data', 'secret.key')),
+    authFailuresPerMinute: integer(env, 'MINPAAS_AUTH_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
   };
 }
 

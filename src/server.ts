@@ -1,6 +1,8 @@
 import type http from 'node:http';
 import path from 'node:path';
 import { AppService } from './apps/app-service.js';
+import { createAccessLayer, type AccessLayer } from './auth/access-layer.js';
+import type { Authenticator } from './auth/authenticator.js';
 import { loadOrCreateInstanceId, loadOrCreateToken } from './auth/token.js';
 import { BaseImages } from './build/base-images.js';
 import { DockerfileBuilder } from './build/dockerfile-builder.js';
@@ -31,6 +33,7 @@ import { log as rootLog, type Logger } from './log.js';
 import { createRouter } from './router/haproxy-router.js';
 import type { Router } from './router/types.js';
 import { DockerRunner } from './runner/docker-runner.js';
+import { dropUnusedKeys, loadSecrets } from './secrets/rotation.js';
 import { Store } from './store/store.js';
 
 export interface RunningServer {
@@ -44,6 +47,8 @@ export interface RunningServer {
   router: Router;
   apps: AppService;
   forges: Forges;
+  /** Who a token belongs to (the dashboard logs in with one). */
+  authenticator: Authenticator;
   /** Stops the control plane; the router (and so every app) keeps serving. */
   close(): Promise<void>;
 }
@@ -143,15 +148,17 @@ async function listenAll(
   config: Config,
   parts: Parts,
   forges: Forges,
+  access: AccessLayer,
   store: Store,
   token: string,
 ): Promise<{ server: http.Server; hooks: HookBridge; port: number }> {
   const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(parts.pipeline), rootLog.child({ component: 'git' }));
   await hooks.listen();
-  const git = new GitHttp(parts.repos, token, rootLog.child({ component: 'git' }), (name) => store.getApp(name) !== undefined);
+  const git = new GitHttp(parts.repos, access.git, rootLog.child({ component: 'git' }), (name) => store.getApp(name) !== undefined);
   const server = createHttpServer({
     token,
-    routes: [...apiRoutes(parts.apps), ...forges.routes],
+    guard: access.guard,
+    routes: [...apiRoutes(parts.apps), ...forges.routes, ...access.routes],
     hooks: forges.hooks,
     git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
     log: rootLog.child({ component: 'http' }),
@@ -169,7 +176,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const modesFixed = await restrictToOwner(config.dataDir);
   if (modesFixed > 0) log.warn({ files: modesFixed }, 'made files in the data dir readable by the server user only');
   const tokenSource = loadOrCreateToken(config.dataDir, config.token);
-  const store = new Store(path.join(config.dataDir, 'minpaas.db'));
+  const secrets = loadSecrets(config.secretKeyFile);
+  const store = new Store(path.join(config.dataDir, 'minpaas.db'), secrets.cipher);
+  dropUnusedKeys(secrets);
   const docker = await connectDocker(config, store);
   // Bound once the forges exist (they deploy through `apps`): an app's previews go with it.
   let forges: Forges | undefined;
@@ -201,7 +210,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     fetchTimeoutMs: 120_000,
     log: rootLog.child({ component: 'forges' }),
   });
-  const { server, hooks, port } = await listenAll(config, parts, forges, store, tokenSource.token);
+  const access = createAccessLayer({ store, secrets, ownerToken: tokenSource.token, failuresPerMinute: config.authFailuresPerMinute, log: rootLog.child({ component: 'audit' }) });
+  const { server, hooks, port } = await listenAll(config, parts, forges, access, store, tokenSource.token);
   listening = port;
   forges.webhooks.resume();
   log.info({ port, host: config.host, dataDir: config.dataDir }, 'MinPaas is listening');
@@ -217,6 +227,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     router,
     apps: parts.apps,
     forges,
+    authenticator: access.authenticator,
     async close() {
       router.close();
       follower.close();

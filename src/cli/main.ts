@@ -2,6 +2,7 @@ import { errorMessage, isMinPaasError } from '../errors.js';
 import { parseArgs, stringFlag, UsageError, type FlagSpec } from './args.js';
 import { ApiClient, ApiError } from './client.js';
 import { processIo, type Command, type CommandContext, type Io } from './command.js';
+import { userCommands } from './commands/access.js';
 import { appsCommands } from './commands/apps.js';
 import { appSetupCommands } from './commands/builder.js';
 import { configCommands } from './commands/config.js';
@@ -47,6 +48,7 @@ export const COMMANDS: Command[] = [
   gitRemoteCommand,
   ...forgeCommands(),
   previewsCommand,
+  ...userCommands,
 ];
 
 function synopsis(cmd: Command): string {

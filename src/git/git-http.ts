@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import type http from 'node:http';
 import { Git } from 'node-git-server';
-import { basicPassword, tokenMatches } from '../auth/token.js';
+import type { GitAccess } from './git-access.js';
 import { isValidAppName } from '../domain/names.js';
 import type { Logger } from '../log.js';
 import { sendEmptyReceivePackAdvertisement } from './empty-advertisement.js';
@@ -38,7 +38,8 @@ export class GitHttp {
 
   constructor(
     private readonly repos: RepoStore,
-    private readonly token: string,
+    /** Tokens and roles: push needs deploy, fetch read. */
+    private readonly access: GitAccess,
     private readonly log: Logger,
     /** Whether an app record exists: a first push that left none leaves no repo either. */
     private readonly hasApp: (name: string) => boolean = () => true,
@@ -63,12 +64,8 @@ export class GitHttp {
   }
 
   async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    if (!tokenMatches(basicPassword(req.headers.authorization), this.token)) {
-      refuse(res, 401, 'MinPaas: authentication required; use the admin token as the password', {
-        'WWW-Authenticate': 'Basic realm="MinPaas", charset="UTF-8"',
-      });
-      return;
-    }
+    const caller = await this.access.authenticate(req);
+    if ('refusal' in caller) return refuse(res, caller.refusal.status, caller.refusal.message, caller.refusal.headers);
     let name: string;
     try {
       name = decodeURIComponent(GIT_PATH.exec(req.url ?? '')?.[1] ?? '');
@@ -86,6 +83,8 @@ export class GitHttp {
     }
     const pushing =
       url.searchParams.get('service') === 'git-receive-pack' || url.pathname.endsWith('/git-receive-pack');
+    const denied = this.access.authorize(caller.principal, name, pushing, req, res);
+    if (denied) return refuse(res, denied.status, denied.message, denied.headers);
     if (!(await this.repos.exists(name))) {
       // A first push sees an empty repo and creates it with its pack; the push hook then
       // creates the app record. info/refs alone creates nothing; fetching is a 404.

@@ -3,6 +3,8 @@ import type { AppService } from '../apps/app-service.js';
 import type { DeployCommand } from './commands.js';
 import { invalid, isMinPaasError } from '../errors.js';
 import { decodeAppName, decodeBuilder, decodeConfigChanges, decodeCreateApp, decodeDeploy, decodeDeployId, decodeLimits, decodeRollback } from './commands.js';
+import type { RouteAccess, Viewer } from '../auth/access.js';
+import { configKeys, fieldsOf, noteStreamedOutcome, type AuditSpec } from './api-guard.js';
 import { readJson, readJsonObject, sendJson, sendText } from './respond.js';
 
 export interface RouteContext {
@@ -10,12 +12,18 @@ export interface RouteContext {
   res: http.ServerResponse;
   params: string[];
   query: URLSearchParams;
+  /** The caller: what they may see (apps, config values). */
+  viewer: Viewer;
 }
 
 export interface Route {
   method: string;
   path: RegExp;
   handle: (ctx: RouteContext) => Promise<void>;
+  /** Who may call it (every route declares it: the role-matrix test walks this table). */
+  access: RouteAccess;
+  /** Changes name their audit-log action. */
+  audit?: AuditSpec;
 }
 
 const NAME = '([^/]+)';
@@ -75,6 +83,7 @@ async function streamDeploy(apps: AppService, cmd: DeployCommand, res: http.Serv
     send({ app: await apps.deployFromRepo(cmd, (line) => send({ log: line }), clientGone(res)) });
   } catch (err) {
     const status = isMinPaasError(err) ? err.status : 500;
+    noteStreamedOutcome(res, status);
     const message = isMinPaasError(err) ? err.message : 'internal error; the server log has the details';
     send({ error: message, status, ...(isMinPaasError(err) && err.details ? { details: err.details } : {}) });
   }
@@ -84,26 +93,51 @@ async function streamDeploy(apps: AppService, cmd: DeployCommand, res: http.Serv
 /** The admin API: each route parses the request, calls the service, shapes the reply. */
 export function apiRoutes(apps: AppService): Route[] {
   return [
-    { method: 'GET', path: /^\/apps$/, handle: async ({ res }) => sendJson(res, 200, await apps.list()) },
-    { method: 'POST', path: /^\/apps$/, handle: async ({ req, res }) => sendJson(res, 201, await apps.create(decodeCreateApp(await readJsonObject(req)))) },
+    {
+      method: 'GET',
+      path: /^\/apps$/,
+      access: { need: 'user' },
+      handle: async ({ res, viewer }) => sendJson(res, 200, (await apps.list()).filter((a) => viewer.sees(a.name)).map((a) => ({ ...a, env: viewer.config(a.name, a.env) }))),
+    },
+    {
+      method: 'POST',
+      path: /^\/apps$/,
+      access: { need: 'owner' },
+      audit: { action: 'app.create', detail: fieldsOf('name') },
+      handle: async ({ req, res }) => sendJson(res, 201, await apps.create(decodeCreateApp(await readJsonObject(req)))),
+    },
     {
       method: 'PUT',
       path: new RegExp(`^/apps/${NAME}/builder$`),
+      access: { need: 'admin' },
+      audit: { action: 'app.builder', detail: fieldsOf('builder') },
       handle: async ({ req, res, params }) => sendJson(res, 200, await apps.setBuilder(decodeAppName(params[0]), decodeBuilder(await readJsonObject(req)))),
     },
     {
       method: 'POST',
       path: /^\/deploy$/,
+      access: { need: 'deploy', app: 'body' },
+      audit: { action: 'deploy', detail: fieldsOf('branch') },
       handle: async ({ req, res, query }) => {
         const cmd = decodeDeploy(await readJsonObject(req));
         if (['1', 'true'].includes(query.get('stream') ?? '')) return streamDeploy(apps, cmd, res);
         sendJson(res, 200, await apps.deployFromRepo(cmd, undefined, clientGone(res)));
       },
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}$`), handle: async ({ res, params }) => sendJson(res, 200, await apps.get(decodeAppName(params[0]))) },
+    {
+      method: 'GET',
+      path: new RegExp(`^/apps/${NAME}$`),
+      access: { need: 'read' },
+      handle: async ({ res, params, viewer }) => {
+        const app = await apps.get(decodeAppName(params[0]));
+        sendJson(res, 200, { ...app, env: viewer.config(app.name, app.env) });
+      },
+    },
     {
       method: 'DELETE',
       path: new RegExp(`^/apps/${NAME}$`),
+      access: { need: 'admin' },
+      audit: { action: 'app.delete' },
       handle: async ({ res, params }) => {
         await apps.destroy(decodeAppName(params[0]));
         sendJson(res, 200, { deleted: params[0] });
@@ -112,33 +146,57 @@ export function apiRoutes(apps: AppService): Route[] {
     {
       method: 'GET',
       path: new RegExp(`^/apps/${NAME}/logs$`),
+      access: { need: 'read' },
       handle: async (ctx) => {
         const follow = ['1', 'true', 'yes'].includes(ctx.query.get('follow') ?? '');
         if (follow) return followLogs(apps, ctx);
         sendText(ctx.res, 200, await apps.logs(decodeAppName(ctx.params[0]), tailParam(ctx.query)));
       },
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/config$`), handle: async ({ res, params }) => sendJson(res, 200, apps.getConfig(decodeAppName(params[0]))) },
+    {
+      method: 'GET',
+      path: new RegExp(`^/apps/${NAME}/config$`),
+      access: { need: 'read' },
+      handle: async ({ res, params, viewer }) => {
+        const name = decodeAppName(params[0]);
+        sendJson(res, 200, viewer.config(name, apps.getConfig(name)));
+      },
+    },
     {
       method: 'PATCH',
       path: new RegExp(`^/apps/${NAME}/config$`),
+      access: { need: 'admin' },
+      audit: { action: 'config.set', detail: configKeys },
       handle: async ({ req, res, params }) => sendJson(res, 200, await apps.patchConfig(decodeAppName(params[0]), decodeConfigChanges(await readJson(req)))),
     },
     {
       method: 'PATCH',
       path: new RegExp(`^/apps/${NAME}/resources$`),
+      access: { need: 'admin' },
+      audit: { action: 'resources.set', detail: fieldsOf('memory', 'cpus') },
       handle: async ({ req, res, params }) => sendJson(res, 200, await apps.setResources(decodeAppName(params[0]), decodeLimits(await readJsonObject(req)))),
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/releases$`), handle: async ({ res, params }) => sendJson(res, 200, apps.releases(decodeAppName(params[0]))) },
+    {
+      method: 'GET',
+      path: new RegExp(`^/apps/${NAME}/releases$`),
+      access: { need: 'read' },
+      handle: async ({ res, params, viewer }) => {
+        const name = decodeAppName(params[0]);
+        sendJson(res, 200, apps.releases(name).map((r) => ({ ...r, env: viewer.config(name, r.env) })));
+      },
+    },
     {
       method: 'POST',
       path: new RegExp(`^/apps/${NAME}/rollback$`),
+      access: { need: 'deploy' },
+      audit: { action: 'rollback', detail: fieldsOf('release') },
       handle: async ({ req, res, params }) => sendJson(res, 200, await apps.rollback(decodeAppName(params[0]), decodeRollback(await readJsonObject(req)))),
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/deploys$`), handle: async ({ res, params }) => sendJson(res, 200, apps.deploys(decodeAppName(params[0]))) },
+    { method: 'GET', path: new RegExp(`^/apps/${NAME}/deploys$`), access: { need: 'read' }, handle: async ({ res, params }) => sendJson(res, 200, apps.deploys(decodeAppName(params[0]))) },
     {
       method: 'GET',
       path: new RegExp(`^/apps/${NAME}/deploys/([^/]+)/log$`),
+      access: { need: 'read' },
       handle: async ({ res, params }) => sendText(res, 200, apps.deployLog(decodeAppName(params[0]), decodeDeployId(params[1]))),
     },
   ];

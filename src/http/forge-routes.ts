@@ -4,6 +4,7 @@ import { notFound } from '../errors.js';
 import type { ConnectionService } from '../forges/connections.js';
 import type { Store } from '../store/store.js';
 import type { Route } from './api-routes.js';
+import { fieldsOf } from './api-guard.js';
 import { readJsonObject, sendJson } from './respond.js';
 
 const NAME = '([^/]+)';
@@ -14,17 +15,22 @@ export function forgeRoutes(connections: ConnectionService, previews: PreviewSer
     {
       method: 'PUT',
       path: new RegExp(`^/apps/${NAME}/forge$`),
+      access: { need: 'admin' },
+      audit: { action: 'forge.connect', detail: fieldsOf('forge', 'branch') },
       handle: async ({ req, res, params }) => sendJson(res, 201, connections.connect(params[0], await readJsonObject(req))),
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/forge$`), handle: async ({ res, params }) => sendJson(res, 200, connections.get(params[0])) },
+    { method: 'GET', path: new RegExp(`^/apps/${NAME}/forge$`), access: { need: 'admin' }, handle: async ({ res, params }) => sendJson(res, 200, connections.get(params[0])) },
     {
       method: 'DELETE',
       path: new RegExp(`^/apps/${NAME}/forge$`),
+      access: { need: 'admin' },
+      audit: { action: 'forge.disconnect' },
       handle: async ({ res, params, query }) => sendJson(res, 200, connections.disconnect(params[0], query.get('forge'))),
     },
     {
       method: 'GET',
       path: new RegExp(`^/apps/${NAME}/previews$`),
+      access: { need: 'read' },
       handle: async ({ res, params }) => {
         const parent = assertAppName(params[0]);
         if (!store.getApp(parent)) throw notFound(`no app named ${parent}`);

@@ -41,8 +41,25 @@ export function sendError(res: http.ServerResponse, err: unknown, log: Logger, l
   sendJson(res, 500, { error: 'internal error; the server log has the details' });
 }
 
-/** Reads a JSON body of at most MAX_BODY_BYTES; an empty body is `undefined`. */
-export async function readJson(req: http.IncomingMessage): Promise<unknown> {
+/** Bodies already read, per request: the access check and the audit log read the body the handler reads. */
+const bodies = new WeakMap<http.IncomingMessage, Promise<unknown>>();
+
+/** Reads a JSON body of at most MAX_BODY_BYTES (once per request; later calls get the same); an empty body is `undefined`. */
+export function readJson(req: http.IncomingMessage): Promise<unknown> {
+  let body = bodies.get(req);
+  if (!body) {
+    body = readJsonFromStream(req);
+    bodies.set(req, body);
+  }
+  return body;
+}
+
+/** The body if something read it already (never starts reading). */
+export function bodyIfRead(req: http.IncomingMessage): Promise<unknown> | undefined {
+  return bodies.get(req);
+}
+
+async function readJsonFromStream(req: http.IncomingMessage): Promise<unknown> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > MAX_BODY_BYTES) {
     req.resume();

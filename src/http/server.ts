@@ -1,14 +1,19 @@
 import http from 'node:http';
-import { bearerToken, tokenMatches } from '../auth/token.js';
+import { bearerToken } from '../auth/token.js';
 import { MinPaasError, notFound } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Route } from './api-routes.js';
+import type { ApiGuard } from './api-guard.js';
+import { scrubTokens } from './scrub-tokens.js';
 import { loggableUrl, withoutSecrets } from './log-url.js';
 import type { HookEndpoints } from './hook-routes.js';
 import { sendError, sendJson } from './respond.js';
 
 export interface HttpDeps {
+  /** The owner token (scrubbed from logs). */
   token: string;
+  /** Who the caller is, what each route allows them, the audit log. */
+  guard: ApiGuard;
   routes: Route[];
   /** The git remote: takes `/APP.git/...` requests. */
   git: { matches: (url: string | undefined) => boolean; handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> };
@@ -39,11 +44,12 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
       sendJson(res, 200, { ok: true });
       return;
     }
-    if (deps.hooks?.matches(req.method, path)) return await deps.hooks.handle(req, res, path);
-    if (!tokenMatches(bearerToken(req.headers.authorization), deps.token)) {
-      res.setHeader('WWW-Authenticate', 'Bearer realm="MinPaas"');
-      throw new MinPaasError('UNAUTHORIZED', 'missing or wrong token: send Authorization: Bearer <token> (see <data>/token)');
+    if (deps.hooks?.matches(req.method, path)) {
+      const [, forge, app] = path.split('/').slice(1);
+      deps.guard.auditHook(forge!, app!, req, res);
+      return await deps.hooks.handle(req, res, path);
     }
+    const principal = await deps.guard.authenticate(req, (k, v) => res.setHeader(k, v), bearerToken(req.headers.authorization), 'Bearer');
     authenticated = true;
     const matching = deps.routes.filter((r) => r.path.test(path));
     if (matching.length === 0) throw notFound(`no such endpoint: ${req.method} ${path}`);
@@ -60,11 +66,14 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
         return p;
       }
     });
-    await route.handle({ req, res, params, query: url.searchParams });
+    // Registered first: refused attempts (403/404) are recorded too.
+    deps.guard.auditRoute(route, principal, params, req, res);
+    const viewer = await deps.guard.admit(route, principal, params, req);
+    await route.handle({ req, res, params, query: url.searchParams, viewer });
   } catch (err) {
-    sendError(res, err, log.child({ method: req.method, url: loggableUrl(req.url, [deps.token]) }), {
+    sendError(res, err, log.child({ method: req.method, url: scrubTokens(loggableUrl(req.url, [deps.token])) }), {
       unauthenticated: !authenticated,
-      scrub: (text) => withoutSecrets(text, [deps.token]),
+      scrub: (text) => scrubTokens(withoutSecrets(text, [deps.token])),
     });
   }
 }

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { DeliveryOutcome, DeliveryRecord, ForgeConnection, PreviewRecord, PreviewStatus } from '../domain/forges.js';
 import type { ForgeName } from '../forges/events.js';
+import type { ValueCipher } from '../secrets/cipher.js';
 
 type Row = Record<string, unknown>;
 
@@ -8,14 +9,14 @@ const now = (): string => new Date().toISOString();
 /** Deliveries are remembered this long: forges redeliver within hours, not weeks. */
 const DELIVERY_RETENTION_MS = 14 * 24 * 3600 * 1000;
 
-function toConnection(r: Row): ForgeConnection {
+function toConnection(r: Row, cipher: ValueCipher): ForgeConnection {
   return {
     app: r.app as string,
     forge: r.forge as ForgeName,
     repo: r.repo as string,
     branch: r.branch as string,
-    secret: r.secret as string,
-    token: (r.token as string | null) ?? null,
+    secret: cipher.open(r.secret as string),
+    token: r.token === null || r.token === undefined ? null : cipher.open(r.token as string),
     createdAt: r.created_at as string,
   };
 }
@@ -48,13 +49,16 @@ function toPreview(r: Row): PreviewRecord {
 
 /** Forge connections, webhook deliveries and preview apps (part of Store; the same database). */
 export class ForgeStore {
-  constructor(private readonly db: Database.Database) {}
+  constructor(
+    private readonly db: Database.Database,
+    private readonly cipher: ValueCipher,
+  ) {}
 
   // connections
 
   getConnection(app: string): ForgeConnection | undefined {
     const row = this.db.prepare('SELECT * FROM forge_connections WHERE app = ?').get(app) as Row | undefined;
-    return row ? toConnection(row) : undefined;
+    return row ? toConnection(row, this.cipher) : undefined;
   }
 
   /** Connects (or reconnects, replacing secret and token) an app. */
@@ -65,7 +69,7 @@ export class ForgeStore {
          VALUES (@app, @forge, @repo, @branch, @secret, @token, @t)
          ON CONFLICT (app) DO UPDATE SET forge = @forge, repo = @repo, branch = @branch, secret = @secret, token = @token, created_at = @t`,
       )
-      .run({ ...c, t: now() });
+      .run({ ...c, secret: this.cipher.seal(c.secret), token: c.token === null ? null : this.cipher.seal(c.token), t: now() });
     return this.getConnection(c.app)!;
   }
 

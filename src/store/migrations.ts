@@ -111,4 +111,45 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE apps ADD COLUMN container_host TEXT;
   `,
+  // Users, their tokens (only a salted scrypt hash of each), roles per app, and the audit
+  // log (issue 15). The owner user holds the token generated at first start.
+  `
+  CREATE TABLE users (
+    name        TEXT PRIMARY KEY,
+    owner       INTEGER NOT NULL DEFAULT 0,
+    created_at  TEXT NOT NULL
+  );
+  INSERT INTO users (name, owner, created_at) VALUES ('owner', 1, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'));
+  CREATE TABLE tokens (
+    id            TEXT PRIMARY KEY,
+    user          TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    name          TEXT NOT NULL,
+    salt          BLOB NOT NULL,
+    hash          BLOB NOT NULL,
+    created_at    TEXT NOT NULL,
+    expires_at    TEXT,
+    revoked_at    TEXT,
+    last_used_at  TEXT
+  );
+  CREATE TABLE app_access (
+    app         TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+    user        TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    role        TEXT NOT NULL CHECK (role IN ('admin', 'deploy', 'read')),
+    granted_at  TEXT NOT NULL,
+    PRIMARY KEY (app, user)
+  );
+  CREATE TABLE audit (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          TEXT NOT NULL,
+    user        TEXT,
+    token_name  TEXT,
+    address     TEXT,
+    action      TEXT NOT NULL,
+    app         TEXT,
+    detail      TEXT,
+    status      INTEGER NOT NULL,
+    outcome     TEXT NOT NULL
+  );
+  CREATE INDEX audit_by_app ON audit (app, id);
+  `,
 ];

@@ -1,7 +1,10 @@
 import Database from 'better-sqlite3';
 import type { AppRow, BuilderName, Deploy, DeploySource, EnvVars, Placement, ProcessTypes, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
 import { redactUrlsIn } from '../domain/repo-url.js';
+import { PLAINTEXT, type ValueCipher } from '../secrets/cipher.js';
+import { AuthStore } from './auth-store.js';
 import { ForgeStore } from './forge-store.js';
+import { resealAll } from './sealed-columns.js';
 import { MIGRATIONS } from './migrations.js';
 
 type Row = Record<string, unknown>;
@@ -26,13 +29,13 @@ function toApp(r: Row): AppRow {
   };
 }
 
-function toRelease(r: Row): Release {
+function toRelease(r: Row, cipher: ValueCipher): Release {
   return {
     app: r.app as string,
     number: r.number as number,
     imageTag: r.image as string,
     imageId: r.image_id as string,
-    env: JSON.parse(r.env_json as string) as EnvVars,
+    env: JSON.parse(cipher.open(r.env_json as string)) as EnvVars,
     commit: (r.commit_sha as string | null) ?? null,
     kind: r.kind as ReleaseKind,
     description: r.description as string,
@@ -98,16 +101,48 @@ export class Store {
   private readonly db: Database.Database;
   /** Forge connections, webhook deliveries, preview apps. */
   readonly forges: ForgeStore;
+  /** Users, tokens, roles per app, the audit log. */
+  readonly auth: AuthStore;
 
-  constructor(file: string) {
+  /**
+   * `cipher` seals the secret columns (sealed-columns.ts); the server always passes one
+   * (tests of other modules may not). Plaintext rows are sealed here, at open.
+   */
+  constructor(
+    file: string,
+    private readonly cipher: ValueCipher = PLAINTEXT,
+  ) {
     this.db = new Database(file);
+    // Freed space is zeroed: a value once stored in clear (or under an old key) leaves no trace in the file.
+    this.db.pragma('secure_delete = ON');
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
-    this.forges = new ForgeStore(this.db);
+    this.forges = new ForgeStore(this.db, cipher);
+    this.auth = new AuthStore(this.db);
     this.redactStoredCredentials();
+    try {
+      if (this.resealSecrets() > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } catch (err) {
+      // A key file that does not match the database: refuse to start rather than serve undecryptable config.
+      this.db.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Seals plaintext secrets and re-seals those under an old key (a rotation, or one a crash
+   * interrupted). Returns how many values changed.
+   */
+  resealSecrets(): number {
+    return resealAll(this.db, this.cipher);
+  }
+
+  /** Copies the WAL into the database file and empties it (after a rotation: no old ciphertext left in it). */
+  checkpoint(): void {
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
   }
 
   /**
@@ -210,7 +245,7 @@ export class Store {
 
   getEnv(app: string): EnvVars {
     const rows = this.db.prepare('SELECT key, value FROM env WHERE app = ? ORDER BY key').all(app) as Row[];
-    return Object.fromEntries(rows.map((r) => [r.key as string, r.value as string]));
+    return Object.fromEntries(rows.map((r) => [r.key as string, this.cipher.open(r.value as string)]));
   }
 
   /** Replaces the app's whole config. */
@@ -221,17 +256,18 @@ export class Store {
     });
   }
 
+  /** The app's whole config, each value sealed (encrypted) on its way in. */
   private replaceEnv(app: string, env: EnvVars): void {
     this.db.prepare('DELETE FROM env WHERE app = ?').run(app);
     const insert = this.db.prepare('INSERT INTO env (app, key, value) VALUES (?, ?, ?)');
-    for (const [key, value] of Object.entries(env)) insert.run(app, key, value);
+    for (const [key, value] of Object.entries(env)) insert.run(app, key, this.cipher.seal(value));
   }
 
   // releases
 
   listReleases(app: string): Release[] {
-    return (this.db.prepare('SELECT * FROM releases WHERE app = ? ORDER BY number DESC').all(app) as Row[]).map(
-      toRelease,
+    return (this.db.prepare('SELECT * FROM releases WHERE app = ? ORDER BY number DESC').all(app) as Row[]).map((r) =>
+      toRelease(r, this.cipher),
     );
   }
 
@@ -239,7 +275,7 @@ export class Store {
     const row = this.db.prepare('SELECT * FROM releases WHERE app = ? AND number = ?').get(app, number) as
       | Row
       | undefined;
-    return row ? toRelease(row) : undefined;
+    return row ? toRelease(row, this.cipher) : undefined;
   }
 
   nextReleaseNumber(app: string): number {
@@ -262,7 +298,7 @@ export class Store {
              process_types, listen_port, created_at)
            VALUES (@app, @number, @imageTag, @imageId, @envJson, @commit, @kind, @description, @processTypes, @listenPort, @t)`,
         )
-        .run({ ...release, envJson: JSON.stringify(release.env), processTypes: JSON.stringify(release.processTypes), t });
+        .run({ ...release, envJson: this.cipher.seal(JSON.stringify(release.env)), processTypes: JSON.stringify(release.processTypes), t });
       this.replaceEnv(release.app, release.env);
       this.db
         .prepare(

@@ -116,6 +116,7 @@ export class ServerProcess {
         MINPAAS_HEALTH_TIMEOUT: '20',
         MINPAAS_DRAIN_TIMEOUT: '10',
         MINPAAS_LOG_LEVEL: 'info',
+        MINPAAS_AUTH_FAILURES_PER_MINUTE: '1000000',
         ...this.options.env,
       },
       stdio: ['ignore', out, out],

@@ -20,7 +20,7 @@ export const loginCommand: Command = {
     }
     const url = normalizeUrl(stringFlag(flags, 'url') ?? resolved.url);
     const token = stringFlag(flags, 'token') ?? resolved.token;
-    if (!token) throw new UsageError('login needs --token TOKEN (the admin token; see <data>/token on the server)');
+    if (!token) throw new UsageError('login needs --token TOKEN (your token from "minpaas tokens:create", or the owner token in <data>/token on the server)');
     try {
       await new ApiClient(url, token).json<unknown>('GET', '/apps');
     } catch (err) {
