@@ -13,6 +13,7 @@ import { DeployLocks } from './deploy/lock.js';
 import { ImageRetention } from './deploy/image-retention.js';
 import { DeployPipeline } from './deploy/pipeline.js';
 import { createPushHandler } from './deploy/push-deploy.js';
+import { Dashboard } from './dashboard/routes.js';
 import { createDockerClient, DockerEngine } from './docker/index.js';
 import { portInUse } from './domain/ports.js';
 import { containerGuardsHostConfig } from './domain/resources.js';
@@ -149,6 +150,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     token: tokenSource.token,
     routes: [...apiRoutes(apps), ...forges.routes],
     hooks: forges.hooks,
+    dashboard: new Dashboard({ apps, token: tokenSource.token, log: rootLog.child({ component: 'dashboard' }) }),
     git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
     log: rootLog.child({ component: 'http' }),
   });

@@ -14,6 +14,7 @@ import type { Scheduler } from '../scheduler/types.js';
 import type { NewRelease, Store } from '../store/store.js';
 import { planBuild, type BuildPlan } from './build-plan.js';
 import { DeployLog, type LineSink } from './deploy-log.js';
+import { liveDeploys } from './live-deploys.js';
 import type { DeployLocks, Unlock } from './lock.js';
 
 /** Receive stage: puts the app's source into `dir`; returns the commit it came from. */
@@ -243,7 +244,7 @@ export class DeployPipeline {
   private async run(opts: RunOptions, work: (log: DeployLog, app: AppRow, deployId: number) => Promise<Released>): Promise<DeployOutcome> {
     const { app: appName, source, wait, onLine, createIfMissing, check, builder } = opts;
     const { store, locks } = this.deps;
-    const log = new DeployLog(onLine);
+    const log = liveDeploys.track(appName, new DeployLog(onLine));
     let unlock: Unlock;
     if (wait) unlock = await locks.acquire(appName, () => log.step(`Waiting for the deploy of ${appName} that is running`));
     else unlock = locks.tryAcquire(appName);

@@ -15,6 +15,8 @@ export interface HttpDeps {
   log: Logger;
   /** Forge webhooks: authenticated by their signature, not the bearer token. */
   hooks?: HookEndpoints;
+  /** The web dashboard (`/`, `/ui/...`): authenticated by its session cookie, not the bearer token. */
+  dashboard?: { matches: (path: string) => boolean; handle: (req: http.IncomingMessage, res: http.ServerResponse, path: string, query: URLSearchParams) => Promise<void> };
 }
 
 /** One port serves the git remote and the admin API. */
@@ -40,6 +42,7 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
       return;
     }
     if (deps.hooks?.matches(req.method, path)) return await deps.hooks.handle(req, res, path);
+    if (deps.dashboard?.matches(path)) return await deps.dashboard.handle(req, res, path, url.searchParams);
     if (!tokenMatches(bearerToken(req.headers.authorization), deps.token)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="MinPaas"');
       throw new MinPaasError('UNAUTHORIZED', 'missing or wrong token: send Authorization: Bearer <token> (see <data>/token)');

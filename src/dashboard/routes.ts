@@ -1,0 +1,324 @@
+import type http from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { AppService } from '../apps/app-service.js';
+import { tokenMatches } from '../auth/token.js';
+import { liveDeploys as defaultLiveDeploys, type LiveDeploys } from '../deploy/live-deploys.js';
+import type { Deploy } from '../domain/types.js';
+import { errorMessage, isMinPaasError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { csrfTokenMatches, sameOrigin } from './csrf.js';
+import { readForm } from './form.js';
+import type { SafeHtml } from './html.js';
+import { appPage, appsPage, deployPage, errorPage, loginPage, logsPage, type PageContext } from './pages.js';
+import { cookieValue, DEFAULT_SESSION_LIMITS, SESSION_COOKIE, sessionCookie, SessionStore, type Session } from './sessions.js';
+import { lineSplitter, SseStream } from './sse.js';
+import { DASHBOARD_CSS, DASHBOARD_JS } from './static.js';
+
+export interface DashboardDeps {
+  apps: AppService;
+  token: string;
+  log: Logger;
+  sessions?: SessionStore;
+  live?: LiveDeploys;
+}
+
+interface Request {
+  req: http.IncomingMessage;
+  res: http.ServerResponse;
+  params: string[];
+  query: URLSearchParams;
+  session: Session;
+}
+
+interface PageRoute {
+  method: 'GET' | 'POST';
+  path: RegExp;
+  handle: (r: Request) => Promise<void>;
+}
+
+/** A refused request: answered with this status and message, nothing done. */
+class Refused extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+const NAME = '([a-z][a-z0-9-]{0,29})';
+const SECURITY_HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'same-origin',
+  'X-Frame-Options': 'DENY',
+};
+
+/**
+ * The web dashboard: server-rendered pages at `/` and `/ui/...`. It has its own auth
+ * (a login form trading the admin token for a session cookie; a CSRF token and an Origin
+ * check on every POST) and does everything through the AppService, like the API.
+ */
+export class Dashboard {
+  private readonly sessions: SessionStore;
+  private readonly live: LiveDeploys;
+  private readonly routes: PageRoute[];
+
+  constructor(private readonly deps: DashboardDeps) {
+    this.sessions = deps.sessions ?? new SessionStore();
+    this.live = deps.live ?? defaultLiveDeploys;
+    this.routes = this.pageRoutes();
+  }
+
+  matches(path: string): boolean {
+    return path === '/' || path === '/ui' || path.startsWith('/ui/');
+  }
+
+  async handle(req: http.IncomingMessage, res: http.ServerResponse, path: string, query: URLSearchParams): Promise<void> {
+    let session: Session | undefined;
+    try {
+      if (path.startsWith('/ui/static/')) return this.serveStatic(res, path);
+      if (path === '/ui/login') return await this.login(req, res);
+      session = this.sessions.get(cookieValue(req.headers.cookie, SESSION_COOKIE));
+      const { route, params } = this.route(req.method, path);
+      if (!session) {
+        if (req.method === 'GET') return redirect(res, '/ui/login');
+        throw new Refused(403, 'log in first: this session has ended');
+      }
+      if (req.method === 'POST') await this.checkChange(req);
+      await route.handle({ req, res, params, query, session });
+    } catch (err) {
+      this.fail(res, err, session);
+    }
+  }
+
+  private pageRoutes(): PageRoute[] {
+    const { apps } = this.deps;
+    return [
+      { method: 'GET', path: /^\/$/, handle: (r) => this.appsList(r) },
+      { method: 'GET', path: /^\/ui$/, handle: async (r) => redirect(r.res, '/') },
+      { method: 'POST', path: /^\/ui\/logout$/, handle: async (r) => this.logout(r) },
+      { method: 'GET', path: new RegExp(`^/ui/apps/${NAME}$`), handle: (r) => this.appDetail(r) },
+      { method: 'POST', path: new RegExp(`^/ui/apps/${NAME}/config$`), handle: (r) => this.changeConfig(r) },
+      {
+        method: 'POST',
+        path: new RegExp(`^/ui/apps/${NAME}/rollback$`),
+        handle: (r) =>
+          this.action(r, async (form) => {
+            const app = await apps.rollback(r.params[0], { release: form.get('release') ?? '' });
+            return `Rolled back: now v${app.release}`;
+          }),
+      },
+      { method: 'GET', path: new RegExp(`^/ui/apps/${NAME}/logs$`), handle: (r) => this.logs(r) },
+      { method: 'GET', path: new RegExp(`^/ui/apps/${NAME}/logs/stream$`), handle: (r) => this.followLogs(r) },
+      { method: 'GET', path: new RegExp(`^/ui/apps/${NAME}/deploys/(\\d+)$`), handle: (r) => this.deploy(r) },
+      { method: 'GET', path: new RegExp(`^/ui/apps/${NAME}/deploys/(\\d+)/stream$`), handle: (r) => this.followDeploy(r) },
+    ];
+  }
+
+  private route(method: string | undefined, path: string): { route: PageRoute; params: string[] } {
+    for (const route of this.routes) {
+      const m = route.path.exec(path);
+      if (m && route.method === method) return { route, params: m.slice(1) };
+    }
+    if (this.routes.some((r) => r.path.test(path))) throw new Refused(405, `${method} is not allowed here`);
+    throw new Refused(404, 'there is no such page');
+  }
+
+  /** Every change: same origin, and the session's CSRF token in the form. */
+  private async checkChange(req: http.IncomingMessage): Promise<void> {
+    if (!sameOrigin(req, isTls(req))) throw new Refused(403, 'refused: the form was not sent from this dashboard (Origin check)');
+  }
+
+  private async login(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (req.method === 'GET') return sendPage(res, 200, loginPage());
+    if (req.method !== 'POST') throw new Refused(405, `${req.method} is not allowed here`);
+    if (!sameOrigin(req, isTls(req))) throw new Refused(403, 'refused: the form was not sent from this dashboard (Origin check)');
+    const form = await readForm(req);
+    if (!tokenMatches(form.get('token') ?? undefined, this.deps.token)) {
+      this.deps.log.info('dashboard login refused: wrong token');
+      return sendPage(res, 401, loginPage('That is not the admin token.'));
+    }
+    const old = cookieValue(req.headers.cookie, SESSION_COOKIE);
+    if (old) this.sessions.destroy(old);
+    const session = this.sessions.create();
+    res.setHeader('Set-Cookie', sessionCookie(session.id, Math.floor(DEFAULT_SESSION_LIMITS.maxAgeMs / 1000), isTls(req)));
+    redirect(res, '/');
+  }
+
+  private async logout(r: Request): Promise<void> {
+    await this.formWithCsrf(r);
+    this.sessions.destroy(r.session.id);
+    r.res.setHeader('Set-Cookie', sessionCookie('', 0, isTls(r.req)));
+    redirect(r.res, '/ui/login');
+  }
+
+  private async formWithCsrf(r: Request): Promise<URLSearchParams> {
+    const form = await readForm(r.req);
+    if (!csrfTokenMatches(form.get('csrf') ?? undefined, r.session.csrf)) throw new Refused(403, 'refused: the form is missing its CSRF token or it is wrong; reload the page and try again');
+    return form;
+  }
+
+  /** A POST that changes something: CSRF checked, the change made, back to the app page with the outcome. */
+  private async action(r: Request, change: (form: URLSearchParams) => Promise<string>): Promise<void> {
+    const form = await this.formWithCsrf(r);
+    const back = `/ui/apps/${r.params[0]!}`;
+    try {
+      r.session.flash = { kind: 'ok', text: await change(form) };
+    } catch (err) {
+      if (!isMinPaasError(err)) throw err;
+      r.session.flash = { kind: 'error', text: err.message };
+    }
+    redirect(r.res, back);
+  }
+
+  private changeConfig(r: Request): Promise<void> {
+    return this.action(r, async (form) => {
+      const key = form.get('key') ?? '';
+      const unset = form.get('unset') === '1';
+      const result = await this.deps.apps.patchConfig(r.params[0], { [key]: unset ? null : (form.get('value') ?? '') });
+      const what = unset ? `Unset ${key}` : `Set ${key}`;
+      return result.release === null ? `${what} (stored; it applies to the first release)` : `${what}: released v${result.release}`;
+    });
+  }
+
+  private async appsList(r: Request): Promise<void> {
+    const list = await this.deps.apps.list();
+    const last = new Map<string, Deploy | undefined>(list.map((a) => [a.name, this.deps.apps.deploys(a.name)[0]]));
+    sendPage(r.res, 200, appsPage(this.context(r.session), list, last));
+  }
+
+  private async appDetail(r: Request): Promise<void> {
+    const { apps } = this.deps;
+    const name = r.params[0]!;
+    const app = await apps.get(name);
+    const reveal = r.query.get('reveal');
+    sendPage(
+      r.res,
+      200,
+      appPage(this.context(r.session), {
+        app,
+        releases: apps.releases(name),
+        deploys: apps.deploys(name),
+        config: apps.getConfig(name),
+        revealed: new Set(reveal ? [reveal] : []),
+      }),
+    );
+  }
+
+  private async logs(r: Request): Promise<void> {
+    const name = r.params[0]!;
+    const app = await this.deps.apps.get(name);
+    const recent = app.container ? await this.deps.apps.logs(name, 200) : '';
+    sendPage(r.res, 200, logsPage(this.context(r.session), name, recent, app.container ? undefined : 'This app has no running release yet.'));
+  }
+
+  private async followLogs(r: Request): Promise<void> {
+    const { stream, stop } = await this.deps.apps.followLogs(r.params[0], 200);
+    const sse = new SseStream(r.res);
+    const lines = lineSplitter((line) => sse.line(line));
+    sse.onClose(stop);
+    if (sse.closed) return stop();
+    stream.on('data', (chunk: Buffer) => lines.push(chunk));
+    stream.on('end', () => {
+      lines.flush();
+      sse.event('done', 'the container stopped');
+      sse.end();
+    });
+    stream.on('error', () => sse.end());
+  }
+
+  private findDeploy(app: string, id: string): Deploy {
+    const deploy = this.deps.apps.deploys(app).find((d) => String(d.id) === id);
+    if (!deploy) throw new Refused(404, `${app} has no deploy #${id} among its recent deploys`);
+    return deploy;
+  }
+
+  private async deploy(r: Request): Promise<void> {
+    const [app, id] = r.params as [string, string];
+    const deploy = this.findDeploy(app, id);
+    const running = deploy.status === 'running';
+    const text = running ? (this.live.find(app, deploy.startedAt)?.text() ?? '') : this.deps.apps.deployLog(app, id);
+    sendPage(r.res, 200, deployPage(this.context(r.session), app, deploy, text, running));
+  }
+
+  /**
+   * The log so far, then each new line, then `done` with the outcome. Finished = not
+   * running any more and its log stored: the pipeline stores it after its last line.
+   */
+  private async followDeploy(r: Request): Promise<void> {
+    const [app, id] = r.params as [string, string];
+    const deploy = this.findDeploy(app, id);
+    const sse = new SseStream(r.res);
+    const live = deploy.status === 'running' ? this.live.find(app, deploy.startedAt) : undefined;
+    let unsubscribe = (): void => undefined;
+    if (live) {
+      for (const line of live.text().split('\n').slice(0, -1)) sse.line(line);
+      unsubscribe = live.subscribe((line) => sse.line(line));
+    }
+    const finish = (): void => {
+      clearInterval(poll);
+      unsubscribe();
+    };
+    const check = (): void => {
+      const now = this.findDeploy(app, id);
+      const stored = now.status === 'running' ? '' : this.deps.apps.deployLog(app, id);
+      if (stored === '') return;
+      finish();
+      if (!live) for (const line of stored.split('\n').slice(0, -1)) sse.line(line);
+      sse.event('done', now.status);
+      sse.end();
+    };
+    const poll = setInterval(() => {
+      try {
+        check();
+      } catch {
+        finish();
+        sse.end();
+      }
+    }, 500);
+    sse.onClose(finish);
+    check();
+  }
+
+  private context(session: Session): PageContext {
+    const flash = session.flash;
+    delete session.flash;
+    return { csrf: session.csrf, flash };
+  }
+
+  private serveStatic(res: http.ServerResponse, path: string): void {
+    const files: Record<string, [string, string]> = {
+      '/ui/static/dashboard.js': ['text/javascript; charset=utf-8', DASHBOARD_JS],
+      '/ui/static/dashboard.css': ['text/css; charset=utf-8', DASHBOARD_CSS],
+    };
+    const file = files[path];
+    if (!file) throw new Refused(404, 'there is no such file');
+    res.writeHead(200, { 'Content-Type': file[0], 'Cache-Control': 'no-cache', 'X-Content-Type-Options': 'nosniff' });
+    res.end(file[1]);
+  }
+
+  private fail(res: http.ServerResponse, err: unknown, session: Session | undefined): void {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const ctx = session ? this.context(session) : undefined;
+    if (err instanceof Refused) return sendPage(res, err.status, errorPage(ctx, err.status, err.message));
+    if (isMinPaasError(err)) return sendPage(res, err.status, errorPage(ctx, err.status, err.message));
+    this.deps.log.error({ err: errorMessage(err) }, 'dashboard request failed');
+    sendPage(res, 500, errorPage(ctx, 500, 'internal error; the server log has the details'));
+  }
+}
+
+function isTls(req: http.IncomingMessage): boolean {
+  return (req.socket as TLSSocket).encrypted === true;
+}
+
+function sendPage(res: http.ServerResponse, status: number, page: SafeHtml): void {
+  res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', ...SECURITY_HEADERS });
+  res.end(page.text);
+}
+
+/** 303: after a POST the browser GETs the page (a reload does not resend the form). */
+function redirect(res: http.ServerResponse, location: string): void {
+  res.writeHead(303, { Location: location, 'Cache-Control': 'no-store' });
+  res.end();
+}
