@@ -76,6 +76,7 @@ ${configSection(ctx, d)}
 <h2 id="resources">Resources</h2>
 <dl class="facts"><dt>Memory</dt><dd>${app.resources.memory}</dd><dt>CPUs</dt><dd>${app.resources.cpus === 0 ? 'no limit' : app.resources.cpus}</dd></dl>
 </section>
+${processesSection(d)}
 ${releasesSection(ctx, d)}
 ${deploysSection(d)}`,
   );
@@ -102,6 +103,17 @@ ${keys.length ? html`<table><thead><tr><th scope="col">Name</th><th scope="col">
   <button type="submit">Set</button>
 </form>
 <p class="hint">Setting or unsetting a var makes a new release on the same image.</p>
+</section>`;
+}
+
+/** The serving release's process types (Procfile; `web` always). Scaling them is not there yet, so only their commands are shown. */
+function processesSection(d: AppPageData): SafeHtml {
+  const current = d.releases.find((r) => r.number === d.app.release);
+  const types = Object.entries(current?.processTypes ?? {});
+  if (types.length === 0) return html``;
+  return html`<section aria-labelledby="processes" class="card">
+<h2 id="processes">Process types</h2>
+<dl class="facts">${types.map(([type, command]) => html`<dt>${type}</dt><dd><code>${command}</code></dd>`)}</dl>
 </section>`;
 }
 

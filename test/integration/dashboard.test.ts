@@ -107,6 +107,7 @@ describe('dashboard in a browser', () => {
     expect(await page.content()).not.toContain('hello-from-the-dashboard');
     await page.getByRole('link', { name: 'Reveal GREETING' }).click();
     await expect(page.locator('code.value').textContent()).resolves.toBe('hello-from-the-dashboard');
+    await expect(page.getByRole('heading', { name: 'Process types' }).count()).resolves.toBe(1);
     await shot('app');
   });
 
@@ -115,6 +116,24 @@ describe('dashboard in a browser', () => {
     await expect(page.getByRole('status').textContent()).resolves.toContain('Rolled back: now v3');
     expect(await appBody()).toMatch(/greeting=\n/);
     expect((await t.api('GET', `/apps/${app}`)).json.release).toBe(3);
+  });
+
+  it('is usable from the keyboard: a skip link first, every input labelled, a visible focus ring', async () => {
+    await page.goto(`/ui/apps/${app}`);
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement && document.activeElement.textContent')).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate('document.activeElement && document.activeElement.id')).toBe('main');
+    // (Browser-side code as strings: the test's TypeScript has no DOM types.)
+    const unlabelled = await page.evaluate(
+      "[...document.querySelectorAll('input:not([type=hidden]), button')].filter((e) => e.tagName === 'INPUT' ? e.labels.length === 0 : !e.textContent.trim()).length",
+    );
+    expect(unlabelled).toBe(0);
+    const landmarks = await page.evaluate("[...document.querySelectorAll('header, nav, main')].map((e) => e.tagName.toLowerCase())");
+    expect(landmarks).toEqual(['header', 'nav', 'main']);
+    await page.getByLabel('Name', { exact: true }).focus();
+    const outline = await page.evaluate('getComputedStyle(document.activeElement).outlineStyle');
+    expect(outline).toBe('solid');
   });
 
   it('follows the logs live', async () => {
