@@ -14,6 +14,7 @@ import { ImageRetention } from './deploy/image-retention.js';
 import { DeployPipeline } from './deploy/pipeline.js';
 import { createPushHandler } from './deploy/push-deploy.js';
 import { Dashboard } from './dashboard/routes.js';
+import { dashboardApps } from './dashboard/service.js';
 import { createDockerClient, DockerEngine } from './docker/index.js';
 import { portInUse } from './domain/ports.js';
 import { containerGuardsHostConfig } from './domain/resources.js';
@@ -150,7 +151,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     token: tokenSource.token,
     routes: [...apiRoutes(apps), ...forges.routes],
     hooks: forges.hooks,
-    dashboard: new Dashboard({ apps, token: tokenSource.token, log: rootLog.child({ component: 'dashboard' }) }),
+    dashboard: new Dashboard({ apps: dashboardApps(apps), token: tokenSource.token, log: rootLog.child({ component: 'dashboard' }) }),
     git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
     log: rootLog.child({ component: 'http' }),
   });

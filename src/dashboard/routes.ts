@@ -1,21 +1,21 @@
 import type http from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import type { AppService } from '../apps/app-service.js';
 import { tokenMatches } from '../auth/token.js';
 import { liveDeploys as defaultLiveDeploys, type LiveDeploys } from '../deploy/live-deploys.js';
 import type { Deploy } from '../domain/types.js';
-import { errorMessage, isMinPaasError } from '../errors.js';
+import { errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { csrfTokenMatches, sameOrigin } from './csrf.js';
 import { readForm } from './form.js';
 import type { SafeHtml } from './html.js';
 import { appPage, appsPage, deployPage, errorPage, loginPage, logsPage, type PageContext } from './pages.js';
 import { cookieValue, DEFAULT_SESSION_LIMITS, SESSION_COOKIE, sessionCookie, SessionStore, type Session } from './sessions.js';
-import { lineSplitter, SseStream } from './sse.js';
+import type { DashboardApps } from './service.js';
+import { streamDeploy, streamLogs } from './streams.js';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './static.js';
 
 export interface DashboardDeps {
-  apps: AppService;
+  apps: DashboardApps;
   token: string;
   log: Logger;
   sessions?: SessionStore;
@@ -28,6 +28,8 @@ interface Request {
   params: string[];
   query: URLSearchParams;
   session: Session;
+  /** A POST's form, its CSRF token and Origin already checked. */
+  form: URLSearchParams;
 }
 
 interface PageRoute {
@@ -82,8 +84,8 @@ export class Dashboard {
         if (req.method === 'GET') return redirect(res, '/ui/login');
         throw new Refused(403, 'log in first: this session has ended');
       }
-      if (req.method === 'POST') await this.checkChange(req);
-      await route.handle({ req, res, params, query, session });
+      const form = req.method === 'POST' ? await this.checkedForm(req, session) : new URLSearchParams();
+      await route.handle({ req, res, params, query, session, form });
     } catch (err) {
       this.fail(res, err, session);
     }
@@ -102,7 +104,9 @@ export class Dashboard {
         path: new RegExp(`^/ui/apps/${NAME}/rollback$`),
         handle: (r) =>
           this.action(r, async (form) => {
-            const app = await apps.rollback(r.params[0], { release: form.get('release') ?? '' });
+            const release = Number(form.get('release'));
+            if (!Number.isInteger(release) || release < 1) throw new MinPaasError('INVALID_INPUT', 'choose a release to roll back to');
+            const app = await apps.rollback(r.params[0]!, release);
             return `Rolled back: now v${app.release}`;
           }),
       },
@@ -122,9 +126,12 @@ export class Dashboard {
     throw new Refused(404, 'there is no such page');
   }
 
-  /** Every change: same origin, and the session's CSRF token in the form. */
-  private async checkChange(req: http.IncomingMessage): Promise<void> {
+  /** Every change, checked before any handler runs: sent from this dashboard, with the session's CSRF token. */
+  private async checkedForm(req: http.IncomingMessage, session: Session): Promise<URLSearchParams> {
     if (!sameOrigin(req, isTls(req))) throw new Refused(403, 'refused: the form was not sent from this dashboard (Origin check)');
+    const form = await readForm(req);
+    if (!csrfTokenMatches(form.get('csrf') ?? undefined, session.csrf)) throw new Refused(403, 'refused: the form is missing its CSRF token or it is wrong; reload the page and try again');
+    return form;
   }
 
   private async login(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -144,21 +151,14 @@ export class Dashboard {
   }
 
   private async logout(r: Request): Promise<void> {
-    await this.formWithCsrf(r);
     this.sessions.destroy(r.session.id);
     r.res.setHeader('Set-Cookie', sessionCookie('', 0, isTls(r.req)));
     redirect(r.res, '/ui/login');
   }
 
-  private async formWithCsrf(r: Request): Promise<URLSearchParams> {
-    const form = await readForm(r.req);
-    if (!csrfTokenMatches(form.get('csrf') ?? undefined, r.session.csrf)) throw new Refused(403, 'refused: the form is missing its CSRF token or it is wrong; reload the page and try again');
-    return form;
-  }
-
   /** A POST that changes something: CSRF checked, the change made, back to the app page with the outcome. */
   private async action(r: Request, change: (form: URLSearchParams) => Promise<string>): Promise<void> {
-    const form = await this.formWithCsrf(r);
+    const form = r.form;
     const back = `/ui/apps/${r.params[0]!}`;
     try {
       r.session.flash = { kind: 'ok', text: await change(form) };
@@ -173,9 +173,9 @@ export class Dashboard {
     return this.action(r, async (form) => {
       const key = form.get('key') ?? '';
       const unset = form.get('unset') === '1';
-      const result = await this.deps.apps.patchConfig(r.params[0], { [key]: unset ? null : (form.get('value') ?? '') });
+      const release = await this.deps.apps.changeConfig(r.params[0]!, { [key]: unset ? null : (form.get('value') ?? '') });
       const what = unset ? `Unset ${key}` : `Set ${key}`;
-      return result.release === null ? `${what} (stored; it applies to the first release)` : `${what}: released v${result.release}`;
+      return release === null ? `${what} (stored; it applies to the first release)` : `${what}: released v${release}`;
     });
   }
 
@@ -197,7 +197,7 @@ export class Dashboard {
         app,
         releases: apps.releases(name),
         deploys: apps.deploys(name),
-        config: apps.getConfig(name),
+        config: apps.config(name),
         revealed: new Set(reveal ? [reveal] : []),
       }),
     );
@@ -211,18 +211,7 @@ export class Dashboard {
   }
 
   private async followLogs(r: Request): Promise<void> {
-    const { stream, stop } = await this.deps.apps.followLogs(r.params[0], 200);
-    const sse = new SseStream(r.res);
-    const lines = lineSplitter((line) => sse.line(line));
-    sse.onClose(stop);
-    if (sse.closed) return stop();
-    stream.on('data', (chunk: Buffer) => lines.push(chunk));
-    stream.on('end', () => {
-      lines.flush();
-      sse.event('done', 'the container stopped');
-      sse.end();
-    });
-    stream.on('error', () => sse.end());
+    await streamLogs(this.deps.apps, r.params[0]!, r.res);
   }
 
   private findDeploy(app: string, id: string): Deploy {
@@ -235,47 +224,12 @@ export class Dashboard {
     const [app, id] = r.params as [string, string];
     const deploy = this.findDeploy(app, id);
     const running = deploy.status === 'running';
-    const text = running ? (this.live.find(app, deploy.startedAt)?.text() ?? '') : this.deps.apps.deployLog(app, id);
+    const text = running ? (this.live.find(app, deploy.startedAt)?.text() ?? '') : this.deps.apps.deployLog(app, deploy.id);
     sendPage(r.res, 200, deployPage(this.context(r.session), app, deploy, text, running));
   }
 
-  /**
-   * The log so far, then each new line, then `done` with the outcome. Finished = not
-   * running any more and its log stored: the pipeline stores it after its last line.
-   */
   private async followDeploy(r: Request): Promise<void> {
-    const [app, id] = r.params as [string, string];
-    const deploy = this.findDeploy(app, id);
-    const sse = new SseStream(r.res);
-    const live = deploy.status === 'running' ? this.live.find(app, deploy.startedAt) : undefined;
-    let unsubscribe = (): void => undefined;
-    if (live) {
-      for (const line of live.text().split('\n').slice(0, -1)) sse.line(line);
-      unsubscribe = live.subscribe((line) => sse.line(line));
-    }
-    const finish = (): void => {
-      clearInterval(poll);
-      unsubscribe();
-    };
-    const check = (): void => {
-      const now = this.findDeploy(app, id);
-      const stored = now.status === 'running' ? '' : this.deps.apps.deployLog(app, id);
-      if (stored === '') return;
-      finish();
-      if (!live) for (const line of stored.split('\n').slice(0, -1)) sse.line(line);
-      sse.event('done', now.status);
-      sse.end();
-    };
-    const poll = setInterval(() => {
-      try {
-        check();
-      } catch {
-        finish();
-        sse.end();
-      }
-    }, 500);
-    sse.onClose(finish);
-    check();
+    streamDeploy(this.deps.apps, this.live, this.findDeploy(r.params[0]!, r.params[1]!), r.res);
   }
 
   private context(session: Session): PageContext {
