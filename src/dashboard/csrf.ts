@@ -11,19 +11,18 @@ export function csrfTokenMatches(given: string | undefined, expected: string): b
 
 /**
  * A change must come from a page of this server: its Origin (or, from browsers that
- * send none, its Referer) names the host the request was sent to. No header at all is
- * refused too: every current browser sends Origin on a POST.
+ * send none, its Referer) names the host and port the request was sent to. The scheme is
+ * not compared, so a TLS-terminating proxy in front (https Origin, plain HTTP here) works.
+ * No header at all is refused too: every current browser sends Origin on a POST.
  */
-export function sameOrigin(req: http.IncomingMessage, secure: boolean): boolean {
-  const host = req.headers.host;
+export function sameOrigin(req: http.IncomingMessage): boolean {
+  const host = req.headers.host?.toLowerCase();
   if (!host) return false;
-  const expected = `${secure ? 'https' : 'http'}://${host}`.toLowerCase();
-  const origin = req.headers.origin;
-  if (origin !== undefined) return origin.toLowerCase() === expected;
-  const referer = req.headers.referer;
-  if (!referer) return false;
+  const claimed = req.headers.origin ?? req.headers.referer;
+  if (!claimed || claimed === 'null') return false;
   try {
-    return new URL(referer).origin.toLowerCase() === expected;
+    const url = new URL(claimed);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.host.toLowerCase() === host;
   } catch {
     return false;
   }

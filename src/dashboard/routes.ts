@@ -128,7 +128,7 @@ export class Dashboard {
 
   /** Every change, checked before any handler runs: sent from this dashboard, with the session's CSRF token. */
   private async checkedForm(req: http.IncomingMessage, session: Session): Promise<URLSearchParams> {
-    if (!sameOrigin(req, isTls(req))) throw new Refused(403, 'refused: the form was not sent from this dashboard (Origin check)');
+    if (!sameOrigin(req)) throw new Refused(403, 'refused: the form was not sent from this dashboard (Origin check)');
     const form = await readForm(req);
     if (!csrfTokenMatches(form.get('csrf') ?? undefined, session.csrf)) throw new Refused(403, 'refused: the form is missing its CSRF token or it is wrong; reload the page and try again');
     return form;
@@ -137,7 +137,7 @@ export class Dashboard {
   private async login(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     if (req.method === 'GET') return sendPage(res, 200, loginPage());
     if (req.method !== 'POST') throw new Refused(405, `${req.method} is not allowed here`);
-    if (!sameOrigin(req, isTls(req))) throw new Refused(403, 'refused: the form was not sent from this dashboard (Origin check)');
+    if (!sameOrigin(req)) throw new Refused(403, 'refused: the form was not sent from this dashboard (Origin check)');
     const form = await readForm(req);
     if (!tokenMatches(form.get('token') ?? undefined, this.deps.token)) {
       this.deps.log.info('dashboard login refused: wrong token');

@@ -70,13 +70,17 @@ describe('CSRF and origin checks', () => {
   const req = (headers: Record<string, string>): http.IncomingMessage => ({ headers }) as unknown as http.IncomingMessage;
 
   it('accepts only this host as Origin (or Referer when no Origin is sent)', () => {
-    expect(sameOrigin(req({ host: '127.0.0.1:7000', origin: 'http://127.0.0.1:7000' }), false)).toBe(true);
-    expect(sameOrigin(req({ host: '127.0.0.1:7000', origin: 'http://evil.example' }), false)).toBe(false);
-    expect(sameOrigin(req({ host: '127.0.0.1:7000', origin: 'null' }), false)).toBe(false);
-    expect(sameOrigin(req({ host: '127.0.0.1:7000', origin: 'http://127.0.0.1:7000' }), true)).toBe(false);
-    expect(sameOrigin(req({ host: '127.0.0.1:7000', referer: 'http://127.0.0.1:7000/ui/apps/x' }), false)).toBe(true);
-    expect(sameOrigin(req({ host: '127.0.0.1:7000', referer: 'http://127.0.0.1:7001/' }), false)).toBe(false);
-    expect(sameOrigin(req({ host: '127.0.0.1:7000' }), false)).toBe(false);
+    expect(sameOrigin(req({ host: '127.0.0.1:7000', origin: 'http://127.0.0.1:7000' }))).toBe(true);
+    // Through a TLS-terminating proxy: same host and port, https.
+    expect(sameOrigin(req({ host: 'paas.example', origin: 'https://paas.example' }))).toBe(true);
+    expect(sameOrigin(req({ host: '127.0.0.1:7000', origin: 'http://evil.example' }))).toBe(false);
+    expect(sameOrigin(req({ host: '127.0.0.1:7000', origin: 'http://127.0.0.1:7000.evil.example' }))).toBe(false);
+    expect(sameOrigin(req({ host: '127.0.0.1:7000', origin: 'null' }))).toBe(false);
+    expect(sameOrigin(req({ host: '127.0.0.1:7000', origin: 'http://127.0.0.1:7001' }))).toBe(false);
+    expect(sameOrigin(req({ host: '127.0.0.1:7000', referer: 'http://127.0.0.1:7000/ui/apps/x' }))).toBe(true);
+    expect(sameOrigin(req({ host: '127.0.0.1:7000', referer: 'http://127.0.0.1:7001/' }))).toBe(false);
+    expect(sameOrigin(req({ host: '127.0.0.1:7000', origin: 'file:///x' }))).toBe(false);
+    expect(sameOrigin(req({ host: '127.0.0.1:7000' }))).toBe(false);
   });
 
   it('compares tokens exactly', () => {
