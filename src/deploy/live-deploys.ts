@@ -18,11 +18,31 @@ export class LiveDeploys {
 
   constructor(private readonly now: () => number = Date.now) {}
 
+  /**
+   * Far longer than deploys run (the default build timeout is 15 min). A deploy still running
+   * after this is no longer followed live; its page shows the stored log once it ends.
+   */
+  static readonly MAX_AGE_MS = 6 * 3600_000;
+
   track(app: string, log: DeployLog): DeployLog {
+    const t = this.now();
+    // Memory stays bounded however many apps come and go: old logs of every app go.
+    for (const [name, list] of this.byApp) {
+      const kept = list.filter((x) => t - x.trackedAt <= LiveDeploys.MAX_AGE_MS);
+      if (kept.length) this.byApp.set(name, kept);
+      else this.byApp.delete(name);
+    }
     const list = this.byApp.get(app) ?? [];
-    list.push({ log, trackedAt: this.now() });
+    list.push({ log, trackedAt: t });
     this.byApp.set(app, list.slice(-LiveDeploys.KEEP_PER_APP));
     return log;
+  }
+
+  /** How many logs are held (for tests). */
+  get size(): number {
+    let n = 0;
+    for (const list of this.byApp.values()) n += list.length;
+    return n;
   }
 
   /** The log of the app's deploy that started at `startedAt` (ISO), if still held. */

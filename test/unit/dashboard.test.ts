@@ -116,6 +116,19 @@ describe('live deploys', () => {
   });
 });
 
+describe('live deploys, over time', () => {
+  it('drops logs older than any build, of every app', () => {
+    let now = 0;
+    const live = new LiveDeploys(() => now);
+    live.track('a', new DeployLog());
+    live.track('b', new DeployLog());
+    now = LiveDeploys.MAX_AGE_MS + 1;
+    live.track('c', new DeployLog());
+    expect(live.size).toBe(1);
+    expect(live.find('a', new Date(now).toISOString())).toBeUndefined();
+  });
+});
+
 describe('SSE line splitting', () => {
   it('holds a partial line until the rest arrives', () => {
     const lines: string[] = [];
