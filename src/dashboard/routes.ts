@@ -12,6 +12,7 @@ import { appPage, appsPage, deployPage, errorPage, loginPage, logsPage, type Pag
 import { cookieValue, DEFAULT_SESSION_LIMITS, SESSION_COOKIE, sessionCookie, SessionStore, type Session } from './sessions.js';
 import type { DashboardApps } from './service.js';
 import { streamDeploy, streamLogs } from './streams.js';
+import { LoginThrottle } from './throttle.js';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './static.js';
 
 export interface DashboardDeps {
@@ -20,6 +21,7 @@ export interface DashboardDeps {
   log: Logger;
   sessions?: SessionStore;
   live?: LiveDeploys;
+  throttle?: LoginThrottle;
 }
 
 interface Request {
@@ -61,11 +63,13 @@ const SECURITY_HEADERS = {
 export class Dashboard {
   private readonly sessions: SessionStore;
   private readonly live: LiveDeploys;
+  private readonly throttle: LoginThrottle;
   private readonly routes: PageRoute[];
 
   constructor(private readonly deps: DashboardDeps) {
     this.sessions = deps.sessions ?? new SessionStore();
     this.live = deps.live ?? defaultLiveDeploys;
+    this.throttle = deps.throttle ?? new LoginThrottle();
     this.routes = this.pageRoutes();
   }
 
@@ -138,11 +142,19 @@ export class Dashboard {
     if (req.method === 'GET') return sendPage(res, 200, loginPage());
     if (req.method !== 'POST') throw new Refused(405, `${req.method} is not allowed here`);
     if (!sameOrigin(req)) throw new Refused(403, 'refused: the form was not sent from this dashboard (Origin check)');
+    const client = req.socket.remoteAddress ?? 'unknown';
+    const wait = this.throttle.retryAfter(client);
+    if (wait > 0) {
+      res.setHeader('Retry-After', String(wait));
+      return sendPage(res, 429, loginPage(`Too many wrong tokens from this address; try again in ${wait} s.`));
+    }
     const form = await readForm(req);
     if (!tokenMatches(form.get('token') ?? undefined, this.deps.token)) {
-      this.deps.log.info('dashboard login refused: wrong token');
+      this.throttle.fail(client);
+      this.deps.log.info({ client }, 'dashboard login refused: wrong token');
       return sendPage(res, 401, loginPage('That is not the admin token.'));
     }
+    this.throttle.succeed(client);
     const old = cookieValue(req.headers.cookie, SESSION_COOKIE);
     if (old) this.sessions.destroy(old);
     const session = this.sessions.create();

@@ -191,6 +191,29 @@ describe('dashboard in a browser', () => {
   });
 });
 
+describe('dashboard without JavaScript', () => {
+  it('logs in and reads every page: apps, an app, its logs, a deploy log', async () => {
+    const plain = await browser.newContext({ baseURL: t.url, javaScriptEnabled: false });
+    try {
+      const p = await plain.newPage();
+      await p.goto('/');
+      await p.getByLabel('Admin token').fill(TEST_TOKEN);
+      await p.getByRole('button', { name: 'Log in' }).click();
+      await p.getByRole('row').filter({ hasText: app }).waitFor();
+      await p.goto(`/ui/apps/${app}`);
+      await expect(p.getByRole('heading', { name: 'Releases' }).count()).resolves.toBe(1);
+      await expect(p.getByRole('button', { name: /Roll back to v1/ }).count()).resolves.toBe(1);
+      await p.goto(`/ui/apps/${app}/logs`);
+      await expect(p.locator('#log').textContent()).resolves.toContain('booted');
+      const deploys = (await t.api('GET', `/apps/${app}/deploys`)).json as { id: number }[];
+      await p.goto(`/ui/apps/${app}/deploys/${deploys.at(-1)!.id}`);
+      await expect(p.locator('#log').textContent()).resolves.toContain('Released v1');
+    } finally {
+      await plain.close();
+    }
+  });
+});
+
 describe('dashboard refusals', () => {
   const post = async (pathname: string, form: Record<string, string>, headers: Record<string, string>): Promise<Response> =>
     fetch(`${t.url}${pathname}`, {

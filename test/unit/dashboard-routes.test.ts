@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Dashboard } from '../../src/dashboard/routes.js';
 import type { DashboardApps } from '../../src/dashboard/service.js';
+import { LoginThrottle } from '../../src/dashboard/throttle.js';
 import { LiveDeploys } from '../../src/deploy/live-deploys.js';
 import type { AppRecord } from '../../src/domain/types.js';
 import { log } from '../../src/log.js';
@@ -88,6 +89,27 @@ describe('dashboard routes', () => {
     const res = await fetch(`${base}/ui/apps/web`, { headers: { cookie } });
     expect(res.headers.get('content-security-policy')).toContain("script-src 'self'");
     expect(res.headers.get('cache-control')).toBe('no-store');
+  });
+
+  it('after too many wrong tokens from one address, logins are answered 429 with Retry-After (the right token too)', async () => {
+    let now = 0;
+    const throttled = new Dashboard({ apps: fake, token: TOKEN, log, live: new LiveDeploys(), throttle: new LoginThrottle(3, 60_000, () => now) });
+    const s = http.createServer((req, res) => void throttled.handle(req, res, new URL(req.url!, 'http://x').pathname, new URLSearchParams()));
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const at = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+    const tryToken = (token: string): Promise<Response> =>
+      fetch(`${at}/ui/login`, { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded', origin: at }, body: `token=${token}` });
+    try {
+      for (let i = 0; i < 3; i++) expect((await tryToken('wrong')).status).toBe(401);
+      const refused = await tryToken(TOKEN);
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('retry-after')).toBe('60');
+      expect(refused.headers.get('set-cookie')).toBeNull();
+      now = 60_001;
+      expect((await tryToken(TOKEN)).status).toBe(303);
+    } finally {
+      await new Promise<void>((r) => s.close(() => r()));
+    }
   });
 
   it('a wrong token gets a 401 page and no cookie; unknown pages are 404', async () => {
