@@ -32,7 +32,7 @@ export function appsPage(ctx: PageContext, apps: AppRecord[], lastDeploys: Map<s
   <td>${statusBadge(a.status)}</td>
   <td>${a.release === null ? '—' : `v${a.release}`}</td>
   <td><a href="${a.url}">${a.url}</a></td>
-  <td>${last ? html`${statusBadge(last.status)} ${when(last.startedAt)}` : '—'}</td>
+  <td>${last ? html`<a href="${appHref(a.name)}/deploys/${last.id}">#${last.id}</a> ${statusBadge(last.status)} ${when(last.startedAt)}` : '—'}</td>
 </tr>`;
   });
   return layout(
