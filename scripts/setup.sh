@@ -22,6 +22,8 @@ command -v git >/dev/null || missing+=(git)
 command -v curl >/dev/null || missing+=(curl)
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+# The dashboard's browser tests drive Debian's chromium (playwright-core downloads no browser here).
+command -v chromium >/dev/null || missing+=(chromium)
 if ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null; then missing+=(docker.io); fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"

@@ -17,6 +17,8 @@ import { ImageRetention } from './deploy/image-retention.js';
 import { DeployLocks } from './deploy/lock.js';
 import { DeployPipeline } from './deploy/pipeline.js';
 import { createPushHandler } from './deploy/push-deploy.js';
+import { Dashboard } from './dashboard/routes.js';
+import { dashboardApps } from './dashboard/service.js';
 import { Receiver } from './deploy/receive.js';
 import { reconcile, type ReconcilePorts } from './deploy/reconcile.js';
 import { containerGuardsHostConfig, createDockerClient, DockerEngine } from './docker/index.js';
@@ -160,6 +162,7 @@ async function listenAll(
     guard: access.guard,
     routes: [...apiRoutes(parts.apps), ...forges.routes, ...access.routes],
     hooks: forges.hooks,
+    dashboard: new Dashboard({ apps: dashboardApps(parts.apps), token, log: rootLog.child({ component: 'dashboard' }) }),
     git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
     log: rootLog.child({ component: 'http' }),
   });

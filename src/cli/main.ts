@@ -10,6 +10,7 @@ import { deployCommand } from './commands/deploy.js';
 import { forgeCommands } from './commands/forges.js';
 import { gitRemoteCommand } from './commands/git-remote.js';
 import { loginCommand } from './commands/login.js';
+import { backupCommand, refuseInstallFlags, restoreCommand, serverInstall, SERVER_FLAGS } from './commands/operator.js';
 import { logsCommand } from './commands/logs.js';
 import { previewsCommand } from './commands/previews.js';
 import { releasesCommands } from './commands/releases.js';
@@ -28,11 +29,18 @@ export const GLOBAL_FLAGS: FlagSpec[] = [
 
 const serverCmd: Command = {
   name: 'server',
-  summary: 'start the control plane (git remote + admin API)',
-  max: 0,
+  args: '[install]',
+  summary: 'start the control plane (git remote + admin API + dashboard); "server install" writes a systemd unit',
+  flags: SERVER_FLAGS,
+  max: 1,
   local: true,
   // Loaded on demand: the API commands need none of the server's modules (SQLite, Docker).
-  run: async () => (await import('./server-command.js')).serverCommand(),
+  run: async (ctx) => {
+    if (ctx.positionals[0] === 'install') return serverInstall(ctx);
+    if (ctx.positionals[0] !== undefined) throw new UsageError(`unknown server subcommand "${ctx.positionals[0]}" (did you mean "server install"?)`);
+    refuseInstallFlags(ctx);
+    return (await import('./server-command.js')).serverCommand();
+  },
 };
 
 export const COMMANDS: Command[] = [
@@ -49,6 +57,8 @@ export const COMMANDS: Command[] = [
   ...forgeCommands(),
   previewsCommand,
   ...userCommands,
+  backupCommand,
+  restoreCommand,
 ];
 
 function synopsis(cmd: Command): string {

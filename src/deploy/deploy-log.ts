@@ -37,6 +37,17 @@ export class DeployLog {
     private readonly maxLines = 20_000,
   ) {}
 
+  /** Live followers besides the deploy's own sink (the dashboard's live deploy view). */
+  private readonly followers = new Set<LineSink>();
+
+  /** Every later line also goes to `follower`; returns how to stop. */
+  subscribe(follower: LineSink): () => void {
+    this.followers.add(follower);
+    return () => {
+      this.followers.delete(follower);
+    };
+  }
+
   write = (raw: string): void => {
     const line = stripAnsi(raw);
     this.lines.push(line);
@@ -47,6 +58,7 @@ export class DeployLog {
       this.dropped += cut;
     }
     this.sink?.(line);
+    for (const follower of this.followers) follower(line);
   };
 
   /** A line of build output (see shapeBuildLine). */

@@ -13,6 +13,7 @@ import { directoryFiles, runtimeByName } from '../runtimes/index.js';
 import type { NewRelease, SourceInfo, Store } from '../store/store.js';
 import { planBuild } from './build-plan.js';
 import { DeployLog, type LineSink } from './deploy-log.js';
+import { liveDeploys } from './live-deploys.js';
 import type { DeployLocks, Unlock } from './lock.js';
 import { sourceOrigin, type Receiver, type SourceSpec } from './receive.js';
 import { runRelease, type RunOutcome } from './run-release.js';
@@ -237,7 +238,7 @@ export class DeployPipeline {
   ): Promise<DeployResult> {
     const { app: appName, source, wait, onLine, createIfMissing, prepare, builder } = opts;
     const { store, locks } = this.deps;
-    const log = new DeployLog(onLine);
+    const log = liveDeploys.track(appName, new DeployLog(onLine));
     let unlock: Unlock;
     if (wait) unlock = await locks.acquire(appName, () => log.step(`Waiting for the deploy of ${appName} that is running`));
     else unlock = locks.tryAcquire(appName);

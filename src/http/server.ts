@@ -20,6 +20,8 @@ export interface HttpDeps {
   log: Logger;
   /** Forge webhooks: authenticated by their signature, not the bearer token. */
   hooks?: HookEndpoints;
+  /** The web dashboard (`/`, `/ui/...`): authenticated by its session cookie, not the bearer token. */
+  dashboard?: { matches: (path: string) => boolean; handle: (req: http.IncomingMessage, res: http.ServerResponse, path: string, query: URLSearchParams) => Promise<void> };
 }
 
 /** One port serves the git remote and the admin API. */
@@ -49,6 +51,8 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
       deps.guard.auditHook(forge!, app!, req, res);
       return await deps.hooks.handle(req, res, path);
     }
+    // The dashboard has its own login (a session cookie, not the bearer token).
+    if (deps.dashboard?.matches(path)) return await deps.dashboard.handle(req, res, path, url.searchParams);
     const principal = await deps.guard.authenticate(req, (k, v) => res.setHeader(k, v), bearerToken(req.headers.authorization), 'Bearer');
     authenticated = true;
     const matching = deps.routes.filter((r) => r.path.test(path));
