@@ -12,11 +12,12 @@ import { backupDatabase, checkDatabase } from '../store/backup.js';
 
 /**
  * What a backup holds, by name in the data dir: the store, the bare repos, the admin token,
- * the instance id (it labels the containers and images this installation owns) and TLS
+ * the instance id (it labels the containers and images this installation owns), the
+ * secret key (without it the store's encrypted values cannot be opened) and TLS
  * certificates once there are any. Workspaces, build caches and the router's files are
  * rebuilt from these.
  */
-export const BACKED_UP = ['minpaas.db', 'repos', 'token', 'instance-id', 'certs'] as const;
+export const BACKED_UP = ['minpaas.db', 'repos', 'token', 'instance-id', 'secret.key', 'certs'] as const;
 const MANIFEST = 'minpaas-backup.json';
 
 export interface BackupSummary {
