@@ -26,6 +26,7 @@ import { createHttpServer } from './http/server.js';
 import { log as rootLog, type Logger } from './log.js';
 import { createRouter } from './router/haproxy-router.js';
 import type { Router } from './router/types.js';
+import { ContainerStatuses } from './scheduler/container-statuses.js';
 import { DockerLocalScheduler } from './scheduler/docker-local.js';
 import { routesFromApps } from './scheduler/routes.js';
 import { Store } from './store/store.js';
@@ -120,7 +121,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
   // Bound once the forges exist (they deploy through `apps`): an app's previews go with it.
   let forges: Forges | undefined;
   const beforeDestroy = async (app: string): Promise<void> => forges?.webhooks.destroyPreviewsOf(app);
-  const apps = new AppService({ store, docker, scheduler, pipeline, locks, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources, beforeDestroy });
+  const statuses = new ContainerStatuses(docker);
+  const apps = new AppService({ store, docker, scheduler, pipeline, locks, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources, beforeDestroy, statuses });
 
   try {
     await reconcile(store, scheduler, router, log);

@@ -4,16 +4,18 @@ import { optionalBuilder, parseBuilder } from '../domain/builders.js';
 import { assertAppName, isValidAppName } from '../domain/names.js';
 import { assertBranch, parseRepoSource } from '../domain/repo-url.js';
 import { assertWithinHost, effectiveResources, formatSize, type Resources } from '../domain/resources.js';
-import type { AppRecord, AppRow, Deploy, EnvVars, Release, RuntimeName } from '../domain/types.js';
+import type { AppRecord, AppRow, Deploy, DeployStatus, EnvVars, Release, RuntimeName } from '../domain/types.js';
 import { invalid, MinPaasError, notFound } from '../errors.js';
 import { cloneRepo } from '../git/clone.js';
 import type { RepoStore } from '../git/repos.js';
 import type { DeployPipeline, DeployOutcome } from '../deploy/pipeline.js';
 import type { DeployLocks } from '../deploy/lock.js';
 import { isRuntimeName } from '../runtimes/index.js';
-import type { Scheduler } from '../scheduler/types.js';
+import type { ContainerStatuses } from '../scheduler/container-statuses.js';
+import type { AppRuntimeStatus, Scheduler } from '../scheduler/types.js';
 import type { Store } from '../store/store.js';
 import { applyConfigChanges, parseConfigChanges, parseEnv } from './config-changes.js';
+import { pageOf, type AppPage } from './app-page.js';
 import { parseResourceChanges } from './resource-changes.js';
 
 export interface AppServiceDeps {
@@ -26,6 +28,8 @@ export interface AppServiceDeps {
   publicUrl: (port: number) => string;
   cloneTimeoutMs: number;
   defaultResources: Resources;
+  /** Container states of many apps from one Docker list. */
+  statuses: ContainerStatuses;
   /** Runs first when an app is destroyed (its preview apps go with it). */
   beforeDestroy?: (app: string) => Promise<void>;
 }
@@ -45,6 +49,19 @@ export interface CreateAppInput {
   builder?: unknown;
 }
 
+/** What an app record needs from the store besides the app row, by app name. */
+interface RecordFacts {
+  envs: Map<string, EnvVars>;
+  images: Map<string, string>;
+  lastDeploys: Map<string, DeployStatus>;
+}
+
+/** Before the first release: new, deploying, or failed (its last deploy failed). */
+function statusWithoutRelease(last: DeployStatus | undefined): string {
+  if (!last) return 'new';
+  return last === 'running' ? 'deploying' : last === 'failed' ? 'failed' : 'new';
+}
+
 /**
  * What the admin API and CLI can do with apps. Inputs are validated here, at the
  * boundary, before anything is touched.
@@ -52,12 +69,18 @@ export interface CreateAppInput {
 export class AppService {
   constructor(private readonly deps: AppServiceDeps) {}
 
-  async list(): Promise<AppRecord[]> {
-    return Promise.all(this.deps.store.listApps().map((a) => this.record(a)));
+  /** All apps by name, or one page of them (`limit` after the name `after`): one Docker call either way. */
+  async list(page: AppPage = {}): Promise<AppRecord[]> {
+    const apps = pageOf(this.deps.store.listApps(), page);
+    const statuses = await this.deps.statuses.forApps(apps);
+    const { store } = this.deps;
+    const facts: RecordFacts = { envs: store.envOfAll(), images: store.currentImages(), lastDeploys: store.lastDeployStatuses() };
+    return apps.map((a) => this.record(a, statuses.get(a.name)!, facts));
   }
 
   async get(name: unknown): Promise<AppRecord> {
-    return this.record(this.app(name));
+    const app = this.app(name);
+    return this.record(app, (await this.deps.statuses.forApps([app])).get(app.name)!);
   }
 
   /**
@@ -276,13 +299,6 @@ export class AppService {
     return true;
   }
 
-  /** Before the first release: new, deploying, or failed (its last deploy failed). */
-  private statusWithoutRelease(app: AppRow): string {
-    const last = this.deps.store.listDeploys(app.name, 1)[0];
-    if (!last) return 'new';
-    return last.status === 'running' ? 'deploying' : last.status === 'failed' ? 'failed' : 'new';
-  }
-
   private app(name: unknown): AppRow {
     const valid = assertAppName(name);
     const app = this.deps.store.getApp(valid);
@@ -296,11 +312,21 @@ export class AppService {
     return release;
   }
 
-  private async record(app: AppRow): Promise<AppRecord> {
-    const release = app.release === null ? undefined : this.deps.store.getRelease(app.name, app.release);
-    const runtimeStatus = await this.deps.scheduler.status(app);
+  /** One app's facts from the store; `list` reads them for every app in three queries instead. */
+  private factsOf(app: AppRow): RecordFacts {
+    const { store } = this.deps;
+    const image = app.release === null ? undefined : store.getRelease(app.name, app.release)?.image;
+    const last = store.listDeploys(app.name, 1)[0];
+    return {
+      envs: new Map([[app.name, store.getEnv(app.name)]]),
+      images: new Map(image ? [[app.name, image]] : []),
+      lastDeploys: new Map(last ? [[app.name, last.status]] : []),
+    };
+  }
+
+  private record(app: AppRow, runtimeStatus: AppRuntimeStatus, facts: RecordFacts = this.factsOf(app)): AppRecord {
     const { restartCount } = runtimeStatus;
-    const status = app.release === null ? this.statusWithoutRelease(app) : runtimeStatus.status;
+    const status = app.release === null ? statusWithoutRelease(facts.lastDeploys.get(app.name)) : runtimeStatus.status;
     const resources = effectiveResources(app, this.deps.defaultResources);
     return {
       name: app.name,
@@ -309,10 +335,10 @@ export class AppService {
       repo: app.repo,
       branch: app.branch,
       container: app.container,
-      image: release?.image ?? null,
+      image: facts.images.get(app.name) ?? null,
       port: app.port,
       url: this.deps.publicUrl(app.port),
-      env: this.deps.store.getEnv(app.name),
+      env: facts.envs.get(app.name) ?? {},
       release: app.release,
       status,
       restarts: restartCount,

@@ -51,6 +51,19 @@ export interface ContainerState {
   release: number | null;
 }
 
+/** A container as Docker's list shows it (no inspect). */
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  /** Docker's state word: running, restarting, exited, created, dead… */
+  state: string;
+  /** Docker's status text ("Up 3 minutes", "Restarting (1) 2 seconds ago"): changes when the container restarts. */
+  statusText: string;
+  hostPort: number | null;
+  app: string | null;
+  release: number | null;
+}
+
 export interface OwnedImage {
   id: string;
   tags: string[];
@@ -318,6 +331,27 @@ export class DockerEngine {
       filters: { dangling: ['true'], label: [`${LABEL_BUILD_LAYER}=true`], until: [`${olderThanMinutes}m`] },
     });
     return result.ImagesDeleted?.length ?? 0;
+  }
+
+  /**
+   * One Docker call, no inspect per container: what `docker ps -a` knows (state, status
+   * text, published port, labels). Restart counts need an inspect; callers cache those.
+   */
+  async listOwnedContainerSummaries(app?: string): Promise<ContainerSummary[]> {
+    const list = await this.docker.listContainers({ all: true, filters: ownedFilter(this.instance, app) });
+    return list.map((c) => {
+      const hostPort = c.Ports?.find((p) => p.PublicPort && p.IP !== '::')?.PublicPort;
+      const release = c.Labels?.[LABEL_RELEASE];
+      return {
+        id: c.Id,
+        name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+        state: c.State,
+        statusText: c.Status,
+        hostPort: hostPort ?? null,
+        app: c.Labels?.[LABEL_APP] ?? null,
+        release: release ? Number(release) : null,
+      };
+    });
   }
 
   /** Names only: one Docker call, no inspect per container. */

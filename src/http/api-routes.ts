@@ -1,6 +1,7 @@
 import type http from 'node:http';
 import type { AppService } from '../apps/app-service.js';
 import { invalid, isMinPaasError } from '../errors.js';
+import { sendAppPage } from './app-list.js';
 import { readJson, readJsonObject, sendJson, sendText } from './respond.js';
 
 export interface RouteContext {
@@ -73,7 +74,7 @@ async function streamDeploy(apps: AppService, body: Record<string, unknown>, res
 /** The admin API: each route parses the request, calls the service, shapes the reply. */
 export function apiRoutes(apps: AppService): Route[] {
   return [
-    { method: 'GET', path: /^\/apps$/, handle: async ({ res }) => sendJson(res, 200, await apps.list()) },
+    { method: 'GET', path: /^\/apps$/, handle: async ({ res, query }) => sendAppPage(res, query, apps) },
     { method: 'POST', path: /^\/apps$/, handle: async ({ req, res }) => sendJson(res, 201, await apps.create(await readJsonObject(req))) },
     {
       method: 'PUT',
