@@ -23,6 +23,8 @@ import { HookBridge } from './git/hook-bridge.js';
 import { RepoStore } from './git/repos.js';
 import { apiRoutes } from './http/api-routes.js';
 import { createHttpServer } from './http/server.js';
+import { operatorEndpoints } from './http/operator-wiring.js';
+import { Metrics } from './metrics/registry.js';
 import { log as rootLog, type Logger } from './log.js';
 import { createRouter } from './router/haproxy-router.js';
 import type { Router } from './router/types.js';
@@ -100,7 +102,16 @@ export async function startServer(config: Config): Promise<RunningServer> {
     { memoryBytes: config.limits.buildMemoryBytes, cpus: config.limits.buildCpus },
     nodeBuildPlanner(docker, config.dataDir),
   );
+  const statuses = new ContainerStatuses(docker);
+  const metrics = new Metrics({
+    apps: () => store.listApps(),
+    statuses: (all) => statuses.forApps(all),
+    memoryUsage: (id) => docker.memoryUsage(id),
+    traffic: () => router.trafficStats(),
+    log: rootLog.child({ component: 'metrics' }),
+  });
   const pipeline = new DeployPipeline({
+    metrics,
     store,
     docker,
     builder,
@@ -121,7 +132,6 @@ export async function startServer(config: Config): Promise<RunningServer> {
   // Bound once the forges exist (they deploy through `apps`): an app's previews go with it.
   let forges: Forges | undefined;
   const beforeDestroy = async (app: string): Promise<void> => forges?.webhooks.destroyPreviewsOf(app);
-  const statuses = new ContainerStatuses(docker);
   const apps = new AppService({ store, docker, scheduler, pipeline, locks, repos, publicUrl, cloneTimeoutMs: 120_000, defaultResources, beforeDestroy, statuses });
 
   try {
@@ -147,10 +157,12 @@ export async function startServer(config: Config): Promise<RunningServer> {
   let listening = config.port;
   const controlUrl = (): string => config.forges.publicUrl ?? `http://${config.publicHost}:${listening}`;
   forges = createForges({ settings: config.forges, store, pipeline, locks, apps, publicUrl, controlUrl, fetchTimeoutMs: 120_000, log: rootLog.child({ component: 'forges' }) });
+  const routes = [...apiRoutes(apps), ...forges.routes];
   const server = createHttpServer({
     token: tokenSource.token,
-    routes: [...apiRoutes(apps), ...forges.routes],
+    routes,
     hooks: forges.hooks,
+    operator: operatorEndpoints(routes, metrics, config.metricsToken),
     git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
     log: rootLog.child({ component: 'http' }),
   });

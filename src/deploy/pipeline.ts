@@ -7,14 +7,21 @@ import type { DockerEngine } from '../docker/index.js';
 import { allocatePort } from '../domain/ports.js';
 import { effectiveResources, type Resources } from '../domain/resources.js';
 import type { AppRow, BuilderName, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
-import { errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
+import { errorMessage, internalError, isMinPaasError, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { timed, type DeployMetrics } from '../metrics/deploy-metrics.js';
 import { directoryFiles, runtimeByName, type Runtime } from '../runtimes/index.js';
 import type { Scheduler } from '../scheduler/types.js';
 import type { NewRelease, Store } from '../store/store.js';
 import { planBuild, type BuildPlan } from './build-plan.js';
 import { DeployLog, type LineSink } from './deploy-log.js';
 import type { DeployLocks, Unlock } from './lock.js';
+
+/** What a failed deploy tells its caller: a typed error as it is, anything else INTERNAL with the deploy id. */
+export function publicDeployError(err: unknown, deployId: number | null): MinPaasError {
+  if (isMinPaasError(err)) return err;
+  return internalError(deployId === null ? 'before the deploy was recorded' : `deploy ${deployId}`);
+}
 
 /** Receive stage: puts the app's source into `dir`; returns the commit it came from. */
 export type SourceFetcher = (dir: string, log: DeployLog) => Promise<string | null>;
@@ -87,6 +94,8 @@ export interface PipelineDeps {
   log: Logger;
   /** Container limits of apps that set none. */
   defaultResources: Resources;
+  /** Deploy counters and step durations (/metrics). */
+  metrics?: DeployMetrics;
   /** Called after every successful release (image clean-up). */
   afterRelease?: (app: string) => Promise<void>;
 }
@@ -125,7 +134,7 @@ export class DeployPipeline {
       log.step('Building image');
       // The config is known before the build: the build sees it too (never its image).
       const env = { ...this.deps.store.getEnv(app.name), ...req.env };
-      const image = await this.buildImage(app.name, number, dir, plan, env, log);
+      const image = await timed(this.deps.metrics, 'build', () => this.buildImage(app.name, number, dir, plan, env, log));
       log.step(`Built ${image.tag}`);
       try {
         const released = await this.release(app, log, deployId, {
@@ -218,6 +227,7 @@ export class DeployPipeline {
       { app, release: r.number, image: r.imageId, env: r.env, containerPort: r.containerPort, resources },
       {
         onLine: log.write,
+        measured: (step, ms) => this.deps.metrics?.stepTook(step, ms),
         commit: (placement) => {
           store.tx(() => {
             const { containerPort: _port, source: _source, ...row } = r;
@@ -227,6 +237,7 @@ export class DeployPipeline {
             // release whose deploy is recorded as failed.
             store.finishDeploy(deployId, r.number, r.commit);
           });
+          this.deps.metrics?.released(app.name, r.kind);
         },
       },
     );
@@ -264,6 +275,7 @@ export class DeployPipeline {
       const current = store.getApp(appName)!;
       log.step(`Released v${release.number}: ${this.deps.publicUrl(current.port)}`);
       logger.info({ release: release.number, deployId }, 'released');
+      this.deps.metrics?.deployFinished(appName, source, 'succeeded');
       // Listed under the lock, stopped after it: the next deploy's container is never among them.
       const stale = await this.deps.scheduler.staleContainers(appName, current.container!).catch((err: unknown) => {
         logger.warn({ err: errorMessage(err) }, 'could not list the old containers; the next start-up removes them');
@@ -271,22 +283,23 @@ export class DeployPipeline {
       });
       const settled = Promise.all([finishing, this.retire(appName, stale, logger)]).then(() => undefined);
       return { release, app: current, deployId, settled };
-    } catch (err) {
-      const message = errorMessage(err);
+    } catch (caught) {
+      // An internal failure (not a MinPaasError) is a 500 INTERNAL naming the deploy: its
+      // message stays in the server log, never in the push output, the answer or the store.
+      const err = publicDeployError(caught, deployId);
+      const message = err.message;
       log.fail(message);
-      if (isMinPaasError(err)) {
-        log.detailsOnce(err.details ?? []);
-        logger.info({ err: message }, 'deploy failed');
-      } else {
-        logger.error({ err }, 'deploy failed');
-      }
+      log.detailsOnce(err.details ?? []);
+      if (isMinPaasError(caught)) logger.info({ err: message, deployId }, 'deploy failed');
+      else logger.error({ err: errorMessage(caught), stack: (caught as Error)?.stack, deployId }, 'deploy failed on an internal error');
       if (deployId !== null) store.failDeploy(deployId, message);
+      if (deployId !== null) this.deps.metrics?.deployFinished(appName, source, 'failed');
       // A new app whose source could not even be cloned is no app: nothing is left of the request.
       if (created && isMinPaasError(err) && err.code === 'CLONE_FAILED' && store.getApp(appName)?.release === null) {
         store.deleteApp(appName);
         await fs.rm(this.workspaceOf(appName), { recursive: true, force: true }).catch(() => undefined);
       }
-      throw isMinPaasError(err) ? err : new MinPaasError('BUILD_FAILED', `deploy failed: ${message}`, log.tail(30));
+      throw err;
     } finally {
       if (deployId !== null && store.getApp(appName)) store.saveDeployLog(deployId, log.text());
       unlock();

@@ -354,6 +354,17 @@ export class DockerEngine {
     });
   }
 
+  /** The container's memory use in bytes (one-shot stats, no second sample); null when it is not running. */
+  async memoryUsage(id: string): Promise<number | null> {
+    try {
+      const stats = (await this.docker.getContainer(id).stats({ stream: false, 'one-shot': true } as { stream: false })) as { memory_stats?: { usage?: number } };
+      return stats.memory_stats?.usage ?? null;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
   /** Names only: one Docker call, no inspect per container. */
   async listOwnedContainerNames(app?: string): Promise<string[]> {
     const list = await this.docker.listContainers({ all: true, filters: ownedFilter(this.instance, app) });

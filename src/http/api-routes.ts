@@ -1,20 +1,28 @@
 import type http from 'node:http';
 import type { AppService } from '../apps/app-service.js';
-import { invalid, isMinPaasError } from '../errors.js';
+import { errorBody, ErrorCodes, invalid } from '../errors.js';
 import { sendAppPage } from './app-list.js';
-import { readJson, readJsonObject, sendJson, sendText } from './respond.js';
+import { requestIdOf, sendJson, sendText } from './respond.js';
+import { AppListQuery, AppRecordSchema, ConfigPatchBody, ConfigPatchResult, CreateAppBody, DeletedSchema, DeployBody, DeploySchema, ReleaseSchema, ResourcesBody, RollbackBody, SetBuilderBody } from './schemas/apps.js';
+import { EnvVarsSchema } from './schemas/common.js';
+import type { RouteDoc } from './schemas/route-doc.js';
+import { z } from './schemas/zod.js';
 
 export interface RouteContext {
   req: http.IncomingMessage;
   res: http.ServerResponse;
   params: string[];
   query: URLSearchParams;
+  /** The JSON body, already checked against the route's `doc.body` schema (undefined without one). */
+  body: unknown;
 }
 
 export interface Route {
   method: string;
   path: RegExp;
   handle: (ctx: RouteContext) => Promise<void>;
+  /** The route's request and answers: validates its body and makes its part of /openapi.json. */
+  doc?: RouteDoc;
 }
 
 const NAME = '([^/]+)';
@@ -54,7 +62,7 @@ async function followLogs(apps: AppService, ctx: RouteContext): Promise<void> {
 
 /**
  * POST /deploy?stream=1: NDJSON, one `{"log": line}` per build log line while it runs,
- * then `{"app": record}` or `{"error", "status", "details"}` as the last line.
+ * then `{"app": record}` or the error body every route answers plus `status` as the last line.
  */
 async function streamDeploy(apps: AppService, body: Record<string, unknown>, res: http.ServerResponse): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache' });
@@ -64,33 +72,65 @@ async function streamDeploy(apps: AppService, body: Record<string, unknown>, res
   try {
     send({ app: await apps.deployFromRepo(body, (line) => send({ log: line })) });
   } catch (err) {
-    const status = isMinPaasError(err) ? err.status : 500;
-    const message = isMinPaasError(err) ? err.message : 'internal error; the server log has the details';
-    send({ error: message, status, ...(isMinPaasError(err) && err.details ? { details: err.details } : {}) });
+    // Same serializer as every other route; the HTTP status went out as 200 already, so it rides along.
+    const error = errorBody(err, requestIdOf(res));
+    send({ ...error, status: statusOf(error.code) });
   }
   res.end();
 }
 
+const statusOf = (code: keyof typeof ErrorCodes): number => ErrorCodes[code];
+
+const json = (description: string, schema: z.ZodType): Record<number, { description: string; schema: z.ZodType }> => ({ 200: { description, schema } });
+const text = (description: string) => ({ 200: { description, contentType: 'text/plain' as const } });
+const DeployStreamLine = z
+  .union([z.object({ log: z.string() }), z.object({ app: AppRecordSchema }), z.looseObject({ error: z.string(), code: z.string(), status: z.number().int() })])
+  .openapi('DeployStreamLine', { description: 'With ?stream=1: one JSON object per line: {"log"} while it builds, then {"app"} or the Error object plus "status".' });
+
 /** The admin API: each route parses the request, calls the service, shapes the reply. */
 export function apiRoutes(apps: AppService): Route[] {
+  const obj = (body: unknown): Record<string, unknown> => body as Record<string, unknown>;
   return [
-    { method: 'GET', path: /^\/apps$/, handle: async ({ res, query }) => sendAppPage(res, query, apps) },
-    { method: 'POST', path: /^\/apps$/, handle: async ({ req, res }) => sendJson(res, 201, await apps.create(await readJsonObject(req))) },
+    {
+      method: 'GET',
+      path: /^\/apps$/,
+      handle: async ({ res, query }) => sendAppPage(res, query, apps),
+      doc: { path: '/apps', summary: 'List apps (all, or one page with ?limit=&after=)', query: AppListQuery, responses: json('Apps ordered by name', z.array(AppRecordSchema)), errors: [400] },
+    },
+    {
+      method: 'POST',
+      path: /^\/apps$/,
+      handle: async ({ res, body }) => sendJson(res, 201, await apps.create(obj(body))),
+      doc: { path: '/apps', summary: 'Create an app before its first deploy', body: CreateAppBody, responses: { 201: { description: 'The new app', schema: AppRecordSchema } }, errors: [400, 409, 413] },
+    },
     {
       method: 'PUT',
       path: new RegExp(`^/apps/${NAME}/builder$`),
-      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.setBuilder(params[0], await readJsonObject(req))),
+      handle: async ({ res, params, body }) => sendJson(res, 200, await apps.setBuilder(params[0], body)),
+      doc: { path: '/apps/{name}/builder', summary: "Choose how the app's next build is made", body: SetBuilderBody, responses: json('The app', AppRecordSchema), errors: [400, 404, 409] },
     },
     {
       method: 'POST',
       path: /^\/deploy$/,
-      handle: async ({ req, res, query }) => {
-        const body = await readJsonObject(req);
-        if (['1', 'true'].includes(query.get('stream') ?? '')) return streamDeploy(apps, body, res);
-        sendJson(res, 200, await apps.deployFromRepo(body));
+      handle: async ({ res, query, body }) => {
+        if (['1', 'true'].includes(query.get('stream') ?? '')) return streamDeploy(apps, obj(body), res);
+        sendJson(res, 200, await apps.deployFromRepo(obj(body)));
+      },
+      doc: {
+        path: '/deploy',
+        summary: 'Clone a repo and deploy it (creates the app); ?stream=1 streams the build as NDJSON',
+        query: z.object({ stream: z.string().optional().openapi({ description: '1 or true: stream NDJSON' }) }),
+        body: DeployBody,
+        responses: { 200: { description: 'The deployed app (or, with ?stream=1, NDJSON lines of DeployStreamLine)', schema: z.union([AppRecordSchema, DeployStreamLine]) } },
+        errors: [400, 409, 413, 422],
       },
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}$`), handle: async ({ res, params }) => sendJson(res, 200, await apps.get(params[0])) },
+    {
+      method: 'GET',
+      path: new RegExp(`^/apps/${NAME}$`),
+      handle: async ({ res, params }) => sendJson(res, 200, await apps.get(params[0])),
+      doc: { path: '/apps/{name}', summary: 'One app', responses: json('The app', AppRecordSchema), errors: [400, 404] },
+    },
     {
       method: 'DELETE',
       path: new RegExp(`^/apps/${NAME}$`),
@@ -98,6 +138,7 @@ export function apiRoutes(apps: AppService): Route[] {
         await apps.destroy(params[0]);
         sendJson(res, 200, { deleted: params[0] });
       },
+      doc: { path: '/apps/{name}', summary: 'Delete an app: containers, route, images, repo, records', responses: json('Deleted', DeletedSchema), errors: [400, 404, 409] },
     },
     {
       method: 'GET',
@@ -107,29 +148,55 @@ export function apiRoutes(apps: AppService): Route[] {
         if (follow) return followLogs(apps, ctx);
         sendText(ctx.res, 200, await apps.logs(ctx.params[0], tailParam(ctx.query)));
       },
+      doc: {
+        path: '/apps/{name}/logs',
+        summary: "The app's container logs; ?follow=1 streams them until the client leaves",
+        query: z.object({ tail: z.string().optional().openapi({ description: 'Lines, 0–10000 (default 100)' }), follow: z.string().optional().openapi({ description: '1, true or yes: stream' }) }),
+        responses: text('Log lines'),
+        errors: [400, 404, 409],
+      },
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/config$`), handle: async ({ res, params }) => sendJson(res, 200, apps.getConfig(params[0])) },
+    {
+      method: 'GET',
+      path: new RegExp(`^/apps/${NAME}/config$`),
+      handle: async ({ res, params }) => sendJson(res, 200, apps.getConfig(params[0])),
+      doc: { path: '/apps/{name}/config', summary: "The app's config vars", responses: json('Config vars', EnvVarsSchema), errors: [400, 404] },
+    },
     {
       method: 'PATCH',
       path: new RegExp(`^/apps/${NAME}/config$`),
-      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.patchConfig(params[0], await readJson(req))),
+      handle: async ({ res, params, body }) => sendJson(res, 200, await apps.patchConfig(params[0], body)),
+      doc: { path: '/apps/{name}/config', summary: 'Set and unset config vars (a new release when the app runs)', body: ConfigPatchBody, responses: json('The config and the new release', ConfigPatchResult), errors: [400, 404, 409, 413, 422] },
     },
     {
       method: 'PATCH',
       path: new RegExp(`^/apps/${NAME}/resources$`),
-      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.setResources(params[0], await readJsonObject(req))),
+      handle: async ({ res, params, body }) => sendJson(res, 200, await apps.setResources(params[0], obj(body))),
+      doc: { path: '/apps/{name}/resources', summary: 'Change memory and CPU limits in place', body: ResourcesBody, responses: json('The app', AppRecordSchema), errors: [400, 404, 409] },
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/releases$`), handle: async ({ res, params }) => sendJson(res, 200, apps.releases(params[0])) },
+    {
+      method: 'GET',
+      path: new RegExp(`^/apps/${NAME}/releases$`),
+      handle: async ({ res, params }) => sendJson(res, 200, apps.releases(params[0])),
+      doc: { path: '/apps/{name}/releases', summary: 'Releases, newest first', responses: json('Releases', z.array(ReleaseSchema)), errors: [400, 404] },
+    },
     {
       method: 'POST',
       path: new RegExp(`^/apps/${NAME}/rollback$`),
-      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.rollback(params[0], await readJsonObject(req))),
+      handle: async ({ res, params, body }) => sendJson(res, 200, await apps.rollback(params[0], body)),
+      doc: { path: '/apps/{name}/rollback', summary: "A new release with release N's image and config", body: RollbackBody, responses: json('The app', AppRecordSchema), errors: [400, 404, 409, 422] },
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/deploys$`), handle: async ({ res, params }) => sendJson(res, 200, apps.deploys(params[0])) },
+    {
+      method: 'GET',
+      path: new RegExp(`^/apps/${NAME}/deploys$`),
+      handle: async ({ res, params }) => sendJson(res, 200, apps.deploys(params[0])),
+      doc: { path: '/apps/{name}/deploys', summary: 'Deploys, newest first', responses: json('Deploys', z.array(DeploySchema)), errors: [400, 404] },
+    },
     {
       method: 'GET',
       path: new RegExp(`^/apps/${NAME}/deploys/([^/]+)/log$`),
       handle: async ({ res, params }) => sendText(res, 200, apps.deployLog(params[0], params[1])),
+      doc: { path: '/apps/{name}/deploys/{id}/log', summary: "One deploy's build log", responses: text('The log'), errors: [400, 404] },
     },
   ];
 }

@@ -5,7 +5,9 @@ import type { Logger } from '../log.js';
 import type { Route } from './api-routes.js';
 import { loggableUrl, withoutSecrets } from './log-url.js';
 import type { HookEndpoints } from './hook-routes.js';
-import { sendError, sendJson } from './respond.js';
+import { handleOperatorEndpoint, type OperatorEndpoints } from './operator-endpoints.js';
+import { assignRequestId, readJson, sendError, sendJson } from './respond.js';
+import { validateBody } from './schemas/route-doc.js';
 
 export interface HttpDeps {
   token: string;
@@ -13,6 +15,8 @@ export interface HttpDeps {
   /** The git remote: takes `/APP.git/...` requests. */
   git: { matches: (url: string | undefined) => boolean; handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> };
   log: Logger;
+  /** GET /openapi.json and GET /metrics. */
+  operator?: OperatorEndpoints;
   /** Forge webhooks: authenticated by their signature, not the bearer token. */
   hooks?: HookEndpoints;
 }
@@ -26,7 +30,8 @@ export function createHttpServer(deps: HttpDeps): http.Server {
 }
 
 async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const log = deps.log;
+  const requestId = assignRequestId(res);
+  const log = deps.log.child({ requestId });
   let authenticated = false;
   try {
     if (deps.git.matches(req.url)) {
@@ -40,6 +45,7 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
       return;
     }
     if (deps.hooks?.matches(req.method, path)) return await deps.hooks.handle(req, res, path);
+    if (await handleOperatorEndpoint(deps.operator, deps.token, req, res, path)) return;
     if (!tokenMatches(bearerToken(req.headers.authorization), deps.token)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="MinPaas"');
       throw new MinPaasError('UNAUTHORIZED', 'missing or wrong token: send Authorization: Bearer <token> (see <data>/token)');
@@ -50,8 +56,7 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
     const route = matching.find((r) => r.method === req.method);
     if (!route) {
       res.setHeader('Allow', matching.map((r) => r.method).join(', '));
-      sendJson(res, 405, { error: `${req.method} is not allowed on ${path}; use ${matching.map((r) => r.method).join(' or ')}` });
-      return;
+      throw new MinPaasError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}; use ${matching.map((r) => r.method).join(' or ')}`);
     }
     const params = (route.path.exec(path) ?? []).slice(1).map((p) => {
       try {
@@ -60,7 +65,9 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
         return p;
       }
     });
-    await route.handle({ req, res, params, query: url.searchParams });
+    // The route layer checks the body against the route's schema before any service sees it.
+    const body = route.doc?.body ? validateBody(route.doc.body, await readJson(req)) : undefined;
+    await route.handle({ req, res, params, query: url.searchParams, body });
   } catch (err) {
     sendError(res, err, log.child({ method: req.method, url: loggableUrl(req.url, [deps.token]) }), {
       unauthenticated: !authenticated,

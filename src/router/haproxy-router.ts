@@ -14,6 +14,7 @@ import {
   type HaproxyTimeouts,
 } from './haproxy-config.js';
 import { HaproxyProcess } from './haproxy-process.js';
+import { parseTraffic, type AppTraffic } from './traffic.js';
 import { canBind, findStatRow, isMaint, parseShowStat, type StatRow } from './sockets.js';
 import type { Router, RouteSpec, Slot, SwitchResult, Target } from './types.js';
 
@@ -254,6 +255,11 @@ export class HaproxyRouter implements Router {
     } finally {
       this.watching = false;
     }
+  }
+
+  /** Per-app request counts, 5xx and latency from `show stat` (for /metrics). */
+  async trafficStats(): Promise<AppTraffic[]> {
+    return parseTraffic(await this.process.admin('show stat'));
   }
 
   private async stat(): Promise<StatRow[]> {

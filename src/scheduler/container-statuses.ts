@@ -5,6 +5,11 @@ import type { AppRuntimeStatus } from './types.js';
 /** Inspects running at once while restart counts are refreshed in the background. */
 const REFRESH_CONCURRENCY = 4;
 
+/** An app's runtime status and the id of its current container (null when it has none). */
+export interface AppContainerStatus extends AppRuntimeStatus {
+  containerId: string | null;
+}
+
 interface KnownRestarts {
   /** Docker's status text when the count was read: a restart changes it. */
   statusText: string;
@@ -25,21 +30,21 @@ export class ContainerStatuses {
   constructor(private readonly docker: DockerEngine) {}
 
   /** By app name; an app without a container is `none`, one whose container is gone `missing`. */
-  async forApps(apps: AppRow[]): Promise<Map<string, AppRuntimeStatus>> {
+  async forApps(apps: AppRow[]): Promise<Map<string, AppContainerStatus>> {
     const one = apps.length === 1;
     const summaries = await this.docker.listOwnedContainerSummaries(one ? apps[0]!.name : undefined);
     const byName = new Map(summaries.map((s) => [s.name, s]));
     if (!one) this.forget(summaries);
     const stale: ContainerSummary[] = [];
-    const result = new Map<string, AppRuntimeStatus>();
+    const result = new Map<string, AppContainerStatus>();
     for (const app of apps) {
       const summary = app.container ? byName.get(app.container) : undefined;
-      if (!app.container) result.set(app.name, { status: 'none', restartCount: 0 });
-      else if (!summary) result.set(app.name, { status: 'missing', restartCount: 0 });
+      if (!app.container) result.set(app.name, { status: 'none', restartCount: 0, containerId: null });
+      else if (!summary) result.set(app.name, { status: 'missing', restartCount: 0, containerId: null });
       else {
         const known = this.restarts.get(summary.id);
         if (!known || known.statusText !== summary.statusText) stale.push(summary);
-        result.set(app.name, { status: summary.state, restartCount: known?.restartCount ?? 0 });
+        result.set(app.name, { status: summary.state, restartCount: known?.restartCount ?? 0, containerId: summary.id });
       }
     }
     if (stale.length && one) {

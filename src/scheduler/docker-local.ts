@@ -60,13 +60,17 @@ export class DockerLocalScheduler implements Scheduler {
     const finishing = this.docker.keepRunning(name).catch((err) => {
       this.log.error({ container: name, err: errorMessage(err) }, 'could not set the restart policy; the app will not be restarted if it crashes');
     });
+    hooks.measured?.('health_check', health.elapsedMs);
     hooks.onLine(`-----> Health check passed (HTTP ${health.status} after ${(health.elapsedMs / 1000).toFixed(1)} s)`);
 
     const oldContainer = app.containerPort !== null ? app.container : null;
     let placement: Placement;
     try {
+      const switchStarted = performance.now();
       if (oldContainer) {
         const switched = await this.router.switchTo(app.name, app.routeSlot, target);
+        hooks.measured?.('switch', performance.now() - switchStarted - switched.drainMs);
+        hooks.measured?.('drain', switched.drainMs);
         placement = { container: name, containerPort: target.port, routeSlot: switched.slot };
         hooks.onLine(
           switched.drained
@@ -76,6 +80,7 @@ export class DockerLocalScheduler implements Scheduler {
       } else {
         placement = { container: name, containerPort: target.port, routeSlot: 'blue' };
         await this.router.apply(withRoute(routesFromApps(this.apps()), this.route(app, placement)));
+        hooks.measured?.('switch', performance.now() - switchStarted);
         hooks.onLine(`-----> Routed port ${app.port} to ${name}`);
       }
     } catch (err) {

@@ -1,3 +1,4 @@
+import type { MeasuredStep } from '../metrics/deploy-metrics.js';
 import type { Resources } from '../domain/resources.js';
 import type { AppRow, EnvVars } from '../domain/types.js';
 import type { Placement } from '../store/store.js';
@@ -15,6 +16,8 @@ export interface RunRequest {
 
 export interface RunHooks {
   onLine: (line: string) => void;
+  /** Told how long the health check, the switch and the drain took (metrics). */
+  measured?: (step: MeasuredStep, ms: number) => void;
   /**
    * Called once the new container serves: the caller's commit point (store transaction).
    * If it throws, the scheduler switches back and removes the new container.
