@@ -21,7 +21,7 @@ import { createForges, type Forges } from './forges/index.js';
 import { GitHttp, isGitRequest } from './git/git-http.js';
 import { HookBridge } from './git/hook-bridge.js';
 import { RepoStore } from './git/repos.js';
-import { apiRoutes } from './http/api-routes.js';
+import { apiRoutes, type Route } from './http/api-routes.js';
 import { createHttpServer } from './http/server.js';
 import { operatorEndpoints } from './http/operator-wiring.js';
 import { Metrics } from './metrics/registry.js';
@@ -44,6 +44,8 @@ export interface RunningServer {
   router: Router;
   apps: AppService;
   forges: Forges;
+  /** The API route table (the OpenAPI document describes every one). */
+  routes: Route[];
   /** Stops the control plane; the router (and so every app) keeps serving. */
   close(): Promise<void>;
 }
@@ -182,6 +184,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     router,
     apps,
     forges: forges!,
+    routes,
     async close() {
       router.close();
       docker.closeLogStreams();

@@ -24,7 +24,7 @@ export const DeployBody = z
     runtime: optional(z.enum(RuntimeSchema.options, { error: 'runtime must be "node" or "python"' })),
     repo: z.string({ error: 'repo must be an http(s) URL string' }).openapi({ example: 'https://github.com/owner/app.git' }),
     branch: optional(z.string({ error: 'branch must be a string' })),
-    env: optional(z.record(z.string(), z.string(), { error: 'env must be an object of string values' })),
+    env: optional(z.record(z.string(), z.string({ error: 'env must be an object of string values' }), { error: 'env must be an object of string values' })),
     builder: optional(z.enum(BuilderSchema.options, { error: 'builder must be "platform" or "dockerfile"' })),
   })
   .openapi('DeployRequest');

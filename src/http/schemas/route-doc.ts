@@ -30,7 +30,8 @@ export interface RouteDoc {
 function issueLines(error: z.ZodError): string[] {
   return error.issues.map((issue) => {
     if (issue.path.length === 0 && issue.code === 'invalid_type') return 'request body must be a JSON object';
-    return issue.message;
+    // Zod's own wording ("Invalid input: …") does not say where: name the field.
+    return /^Invalid/.test(issue.message) && issue.path.length ? `${issue.path.join('.')}: ${issue.message}` : issue.message;
   });
 }
 
