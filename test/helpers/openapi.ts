@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { Route } from '../../src/http/api-routes.js';
 
 type Doc = { paths: Record<string, Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>>; components?: { schemas?: Record<string, unknown> } };
 
@@ -26,4 +27,14 @@ export function responseValidator(doc: Doc, path: string, method: string, status
 export function assertMatchesDocument(doc: Doc, path: string, method: string, status: number, body: unknown): void {
   const result = responseValidator(doc, path, method, status).safeParse(body);
   if (!result.success) throw new Error(`${method} ${path} ${status} does not match the OpenAPI document: ${JSON.stringify(result.error.issues).slice(0, 800)}`);
+}
+
+/** A concrete URL path for an OpenAPI path: each `{param}` becomes a sample value. */
+const sample = (path: string): string => path.replace(/\{forge\}/g, 'github').replace(/\{\w+\}/g, 'my-app');
+
+/** The routes of a table that `document` does not describe under their method, at a path their regex matches. */
+export function undocumented(routes: Route[], document: { paths: Record<string, Record<string, unknown>> }): string[] {
+  return routes
+    .filter((r) => !r.doc || !document.paths[r.doc.path]?.[r.method.toLowerCase()] || !r.path.test(sample(r.doc.path)))
+    .map((r) => `${r.method} ${r.path.source}`);
 }

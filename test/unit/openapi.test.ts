@@ -8,21 +8,12 @@ import { openApiDocument, SERVER_ENDPOINTS } from '../../src/http/openapi.js';
 import { CreateAppBody, DeployBody, ResourcesBody } from '../../src/http/schemas/apps.js';
 import { validateBody } from '../../src/http/schemas/route-doc.js';
 import type { Store } from '../../src/store/store.js';
-import { assertMatchesDocument } from '../helpers/openapi.js';
+import { assertMatchesDocument, undocumented } from '../helpers/openapi.js';
 
 // The route tables as the server builds them; their handlers are never called here.
 const table: Route[] = [...apiRoutes({} as AppService), ...forgeRoutes({} as ConnectionService, {} as PreviewService, {} as Store, () => null)];
 const doc = openApiDocument(table, '0.0.0-test') as { openapi: string; paths: Record<string, Record<string, unknown>>; components: { schemas: Record<string, unknown> } };
 
-/** A concrete URL path for an OpenAPI path: each `{param}` becomes a sample value. */
-const sample = (path: string): string => path.replace(/\{forge\}/g, 'github').replace(/\{\w+\}/g, 'my-app');
-
-/** Every route of a table is described in `document` under its method, at a path its regex matches. */
-export function undocumented(routes: Route[], document: typeof doc): string[] {
-  return routes
-    .filter((r) => !r.doc || !document.paths[r.doc.path]?.[r.method.toLowerCase()] || !r.path.test(sample(r.doc.path)))
-    .map((r) => `${r.method} ${r.path.source}`);
-}
 
 describe('OpenAPI document', () => {
   it('is OpenAPI 3.1 and describes every route of the route table', () => {
