@@ -3,6 +3,7 @@ import { PassThrough, Writable, type Readable } from 'node:stream';
 import { buildLimitOptions } from '../domain/resources.js';
 import { BuildStreamParser, type BuildEvent } from './build-stream.js';
 import { demuxBuffer, LogTail } from './log-frames.js';
+import { cgroupMemoryUsage } from './cgroup-memory.js';
 import { LABEL_APP, LABEL_BUILD_CACHE, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
 
 /** Most bytes a non-follow log read answers with (its newest part). */
@@ -354,8 +355,13 @@ export class DockerEngine {
     });
   }
 
-  /** The container's memory use in bytes (one-shot stats, no second sample); null when it is not running. */
+  /**
+   * The container's memory use in bytes: from its cgroup file when Docker runs on this host
+   * (fast), else Docker's one-shot stats (~1 s here); null when it is not running.
+   */
   async memoryUsage(id: string): Promise<number | null> {
+    const fromCgroup = await cgroupMemoryUsage(id);
+    if (fromCgroup !== null) return fromCgroup;
     try {
       const stats = (await this.docker.getContainer(id).stats({ stream: false, 'one-shot': true } as { stream: false })) as { memory_stats?: { usage?: number } };
       return stats.memory_stats?.usage ?? null;

@@ -15,7 +15,7 @@ export interface ScrapeSources {
   log: Logger;
 }
 
-/** Docker stats per container are slow (~50–100 ms each here): a few at a time, and a scrape gives up on the rest after this. */
+/** Memory reads that fall back to Docker stats take ~1 s each here: a few at a time, and a scrape gives up on the rest after this. */
 export const MEMORY_STATS_BUDGET_MS = 2000;
 const MEMORY_STATS_CONCURRENCY = 4;
 

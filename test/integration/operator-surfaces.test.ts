@@ -85,7 +85,10 @@ describe('metrics', () => {
     const { port } = t.server.store.getApp(app)!;
     const before = await scrape();
     for (let i = 0; i < 5; i++) expect((await httpGet(port))?.status).toBe(200);
+    const started = performance.now();
     const after = await scrape(METRICS_TOKEN);
+    // A figure for the report (one running container: one Docker list, one one-shot stats, one show stat).
+    console.log(`[metrics] scrape with one running app: ${Math.round(performance.now() - started)} ms`);
     expect(sampleValue(after, 'minpaas_app_http_requests', { app }) - sampleValue(before, 'minpaas_app_http_requests', { app })).toBe(5);
     expect(sampleValue(after, 'minpaas_app_running', { app })).toBe(1);
     expect(sampleValue(after, 'minpaas_app_container_restarts', { app })).toBe(0);

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { AppRow } from '../../src/domain/types.js';
+import { cgroupMemoryUsage } from '../../src/docker/cgroup-memory.js';
 import { timed } from '../../src/metrics/deploy-metrics.js';
 import { Metrics } from '../../src/metrics/registry.js';
 import { parseTraffic } from '../../src/router/traffic.js';
@@ -72,6 +73,11 @@ describe('metrics', () => {
     });
     const { samples } = parsePrometheusText(await m.render());
     expect(sampleValue(samples, 'minpaas_router_up')).toBe(0);
+  });
+
+  it('reads a container\'s memory from its cgroup file only for a real container id', async () => {
+    expect(await cgroupMemoryUsage('../../etc/passwd')).toBeNull();
+    expect(await cgroupMemoryUsage('0'.repeat(64))).toBeNull();
   });
 
   it('the strict parser refuses what is not Prometheus text', () => {
