@@ -7,6 +7,7 @@
  *   - start-up: spawn → /healthz answers (target ≤ 3 s)
  *   - GET /apps over 1,000 apps, sequential requests: p50 / p99 / max (targets 10 / 50 ms)
  *   - GET /apps?limit=50: p50 / p99
+ *   - GET /metrics: p50 / max of 10 scrapes
  *   - idle RSS of the server process after start-up and after the requests (target ≤ 100 MB)
  *
  *   npx tsx bench/control-plane.ts [apps] [requests]
@@ -99,12 +100,15 @@ async function main(): Promise<void> {
     for (let i = 0; i < REQUESTS; i++) all.push(await timedGet(`${base}/apps`));
     const page: number[] = [];
     for (let i = 0; i < REQUESTS; i++) page.push(await timedGet(`${base}/apps?limit=50`));
+    const scrapes: number[] = [];
+    for (let i = 0; i < 10; i++) scrapes.push(await timedGet(`${base}/metrics`));
     await sleep(2000);
     const rss = await rssMb(child.pid!);
     const fmt = (n: number): string => n.toFixed(1);
     console.log(`start-up with ${APPS} apps: ${Math.round(startupMs)} ms (target <= 3000)`);
     console.log(`GET /apps (${APPS} apps, ${REQUESTS} sequential): p50 ${fmt(percentile(all, 50))} ms, p99 ${fmt(percentile(all, 99))} ms, max ${fmt(Math.max(...all))} ms (targets 10 / 50)`);
     console.log(`GET /apps?limit=50: p50 ${fmt(percentile(page, 50))} ms, p99 ${fmt(percentile(page, 99))} ms`);
+    console.log(`GET /metrics (${APPS} apps): p50 ${fmt(percentile(scrapes, 50))} ms, max ${fmt(Math.max(...scrapes))} ms`);
     console.log(`idle RSS: ${fmt(rssAtStart)} MB after start-up, ${fmt(rss)} MB after the requests (target <= 100)`);
   } finally {
     child.kill('SIGTERM');
