@@ -31,6 +31,7 @@ export class ContainerStatuses {
 
   /** By app name; an app without a container is `none`, one whose container is gone `missing`. */
   async forApps(apps: AppRow[]): Promise<Map<string, AppContainerStatus>> {
+    if (apps.length === 0) return new Map();
     const one = apps.length === 1;
     const summaries = await this.docker.listOwnedContainerSummaries(one ? apps[0]!.name : undefined);
     const byName = new Map(summaries.map((s) => [s.name, s]));
