@@ -12,6 +12,8 @@ export interface Config {
   dataDir: string;
   /** Admin token from MINPAAS_TOKEN; undefined means "load or generate <data>/token". */
   token: string | undefined;
+  /** MINPAAS_METRICS_TOKEN: a token that may read /metrics only (the admin token always may). */
+  metricsToken: string | undefined;
   nodeBaseImage: string;
   pythonBaseImage: string;
   /** True when the base image settings were left at their defaults (fallback allowed). */
@@ -91,6 +93,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: env.MINPAAS_HOST || '0.0.0.0',
     dataDir: path.resolve(env.MINPAAS_DATA_DIR || './data'),
     token: env.MINPAAS_TOKEN || undefined,
+    metricsToken: env.MINPAAS_METRICS_TOKEN || undefined,
     nodeBaseImage: nodeBase ?? DEFAULT_NODE_BASE_IMAGE,
     pythonBaseImage: pythonBase ?? DEFAULT_PYTHON_BASE_IMAGE,
     baseImagesDefaulted: nodeBase === undefined || pythonBase === undefined,

@@ -17,6 +17,9 @@ export const ErrorCodes = {
   HEALTH_CHECK_FAILED: 422,
   CLONE_FAILED: 422,
   RELEASE_UNAVAILABLE: 409,
+  METHOD_NOT_ALLOWED: 405,
+  /** Anything that is not a MinPaasError: answered without internals, with the request id to find it in the log. */
+  INTERNAL: 500,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;
@@ -38,6 +41,31 @@ export class MinPaasError extends Error {
 
 export const invalid = (message: string): MinPaasError => new MinPaasError('INVALID_INPUT', message);
 export const notFound = (message: string): MinPaasError => new MinPaasError('NOT_FOUND', message);
+
+/** An internal failure as a person sees it: no internals, only where to look them up. */
+export function internalError(reference: string): MinPaasError {
+  return new MinPaasError('INTERNAL', `internal error; the server log has the details (${reference})`);
+}
+
+/**
+ * The one error body of every route, streaming ones included:
+ * `{"error", "code", "details"?, "requestId"?}` (requestId on 500s).
+ */
+export interface ErrorBody {
+  error: string;
+  code: ErrorCode;
+  details?: string[];
+  requestId?: string;
+}
+
+/** The body for anything thrown: a MinPaasError says what it is, anything else is INTERNAL. */
+export function errorBody(err: unknown, requestId?: string): ErrorBody {
+  const typed = isMinPaasError(err) ? err : internalError(requestId ? `request ${requestId}` : 'no request id');
+  const body: ErrorBody = { error: typed.message, code: typed.code };
+  if (typed.details?.length) body.details = typed.details;
+  if (typed.status >= 500 && requestId) body.requestId = requestId;
+  return body;
+}
 
 export function isMinPaasError(err: unknown): err is MinPaasError {
   return err instanceof MinPaasError;

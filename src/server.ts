@@ -28,12 +28,15 @@ import { createForges, type Forges } from './forges/index.js';
 import { GitHttp, isGitRequest } from './git/git-http.js';
 import { HookBridge } from './git/hook-bridge.js';
 import { RepoStore } from './git/repos.js';
-import { apiRoutes } from './http/api-routes.js';
+import { apiRoutes, type Route } from './http/api-routes.js';
 import { AppNetworkGuard } from './http/network-guard.js';
+import { operatorEndpoints } from './http/operator-wiring.js';
 import { createHttpServer } from './http/server.js';
 import { log as rootLog, type Logger } from './log.js';
-import { createRouter } from './router/haproxy-router.js';
+import { Metrics } from './metrics/registry.js';
+import { createRouter, type HaproxyRouter } from './router/haproxy-router.js';
 import type { Router } from './router/types.js';
+import { ContainerStatuses } from './runner/container-statuses.js';
 import { DockerRunner } from './runner/docker-runner.js';
 import { dropUnusedKeys, loadSecrets } from './secrets/rotation.js';
 import { Store } from './store/store.js';
@@ -51,6 +54,8 @@ export interface RunningServer {
   forges: Forges;
   /** Who a token belongs to (the dashboard logs in with one). */
   authenticator: Authenticator;
+  /** The API route table (the OpenAPI document describes every one). */
+  routes: Route[];
   /** Stops the control plane; the router (and so every app) keeps serving. */
   close(): Promise<void>;
 }
@@ -103,7 +108,8 @@ async function catchUp(ports: ReconcilePorts, images: Images, log: Logger): Prom
 interface Parts {
   guard: AppNetworkGuard;
   runner: DockerRunner;
-  router: Router;
+  router: HaproxyRouter;
+  metrics: Metrics;
   images: Images;
   locks: DeployLocks;
   pipeline: DeployPipeline;
@@ -121,9 +127,18 @@ function assemble(config: Config, store: Store, docker: DockerEngine, beforeDest
   const publicUrl = (port: number): string => `http://${config.publicHost}:${port}`;
   const defaultResources = { memoryBytes: config.defaultMemoryBytes, cpus: config.defaultCpus };
   const images = createImages(config, store, docker);
+  const statuses = new ContainerStatuses(docker);
+  const metrics = new Metrics({
+    apps: () => store.listApps(),
+    statuses: (all) => statuses.forApps(all),
+    memoryUsage: (id) => docker.memoryUsage(id),
+    traffic: () => router.trafficStats(),
+    log: rootLog.child({ component: 'metrics' }),
+  });
   const repos = new RepoStore(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks'), config.maxPushBytes);
   const locks = new DeployLocks();
   const pipeline = new DeployPipeline({
+    metrics,
     store,
     receiver: new Receiver(120_000),
     images,
@@ -138,8 +153,8 @@ function assemble(config: Config, store: Store, docker: DockerEngine, beforeDest
     log: rootLog.child({ component: 'deploy' }),
   });
   const hostCapacity = (): Promise<{ memoryBytes: number; cpus: number }> => docker.hostCapacity();
-  const apps = new AppService({ store, images, runner, router, pipeline, repos, publicUrl, defaultResources, hostCapacity, beforeDestroy });
-  return { guard, runner, router, images, locks, pipeline, apps, repos, publicUrl };
+  const apps = new AppService({ store, images, runner, router, pipeline, repos, publicUrl, defaultResources, hostCapacity, statuses, beforeDestroy });
+  return { guard, runner, router, metrics, images, locks, pipeline, apps, repos, publicUrl };
 }
 
 /**
@@ -153,21 +168,23 @@ async function listenAll(
   access: AccessLayer,
   store: Store,
   token: string,
-): Promise<{ server: http.Server; hooks: HookBridge; port: number }> {
+): Promise<{ server: http.Server; hooks: HookBridge; port: number; routes: Route[] }> {
   const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(parts.pipeline), rootLog.child({ component: 'git' }));
   await hooks.listen();
   const git = new GitHttp(parts.repos, access.git, rootLog.child({ component: 'git' }), (name) => store.getApp(name) !== undefined);
+  const routes = [...apiRoutes(parts.apps), ...forges.routes, ...access.routes];
   const server = createHttpServer({
     token,
     guard: access.guard,
-    routes: [...apiRoutes(parts.apps), ...forges.routes, ...access.routes],
+    routes,
     hooks: forges.hooks,
+    operator: operatorEndpoints(routes, parts.metrics, config.metricsToken),
     dashboard: new Dashboard({ apps: dashboardApps(parts.apps), token, log: rootLog.child({ component: 'dashboard' }) }),
     git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
     log: rootLog.child({ component: 'http' }),
   });
   await parts.guard.attach(server);
-  return { server, hooks, port: await listen(server, config.port, config.host) };
+  return { server, hooks, port: await listen(server, config.port, config.host), routes };
 }
 
 /**
@@ -214,7 +231,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     log: rootLog.child({ component: 'forges' }),
   });
   const access = createAccessLayer({ store, secrets, ownerToken: tokenSource.token, failuresPerMinute: config.authFailuresPerMinute, log: rootLog.child({ component: 'audit' }) });
-  const { server, hooks, port } = await listenAll(config, parts, forges, access, store, tokenSource.token);
+  const { server, hooks, port, routes } = await listenAll(config, parts, forges, access, store, tokenSource.token);
   listening = port;
   forges.webhooks.resume();
   log.info({ port, host: config.host, dataDir: config.dataDir }, 'MinPaas is listening');
@@ -231,6 +248,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
     apps: parts.apps,
     forges,
     authenticator: access.authenticator,
+    routes,
     async close() {
       router.close();
       follower.close();

@@ -2,14 +2,16 @@ import fs from 'node:fs/promises';
 import type { Images } from '../build/images.js';
 import { assertAppName, isValidAppName } from '../domain/names.js';
 import { assertWithinHost, effectiveResources, formatSize, type HostCapacity, type Resources } from '../domain/resources.js';
-import { releaseRecord, type AppRecord, type AppRow, type BuilderName, type Deploy, type EnvVars, type Release, type ReleaseRecord } from '../domain/types.js';
+import { releaseRecord, type AppRecord, type AppRow, type BuilderName, type Deploy, type DeployStatus, type EnvVars, type Release, type ReleaseRecord } from '../domain/types.js';
 import { MinPaasError, notFound } from '../errors.js';
 import type { RepoStore } from '../git/repos.js';
 import type { DeployPipeline, DeployResult } from '../deploy/pipeline.js';
 import type { CreateAppCommand, DeployCommand } from '../http/commands.js';
 import type { Router } from '../router/types.js';
+import type { AppRuntimeStatus, ContainerStatuses } from '../runner/container-statuses.js';
 import type { LogStream, Runner } from '../runner/types.js';
 import type { Store } from '../store/store.js';
+import { pageOf, type AppPage } from './app-page.js';
 import { applyConfigChanges, type ConfigChanges } from './config-changes.js';
 import type { Limits } from './resource-changes.js';
 
@@ -24,8 +26,23 @@ export interface AppServiceDeps {
   defaultResources: Resources;
   /** What the engine's host has: limits above it are refused before Docker is asked. */
   hostCapacity: () => Promise<HostCapacity>;
+  /** Container states of many apps from one Docker list. */
+  statuses: ContainerStatuses;
   /** Runs first when an app is destroyed (its preview apps go with it). */
   beforeDestroy?: (app: string) => Promise<void>;
+}
+
+/** What an app record needs from the store besides the app row, by app name. */
+interface RecordFacts {
+  envs: Map<string, EnvVars>;
+  images: Map<string, string>;
+  lastDeploys: Map<string, DeployStatus>;
+}
+
+/** Before the first release: new, deploying, or failed (its last deploy failed). */
+function statusWithoutRelease(last: DeployStatus | undefined): string {
+  if (!last) return 'new';
+  return last === 'running' ? 'deploying' : last === 'failed' ? 'failed' : 'new';
 }
 
 /**
@@ -36,12 +53,18 @@ export interface AppServiceDeps {
 export class AppService {
   constructor(private readonly deps: AppServiceDeps) {}
 
-  async list(): Promise<AppRecord[]> {
-    return Promise.all(this.deps.store.listApps().map((a) => this.record(a)));
+  /** Every app (or one page), with container states from one Docker list and store facts from three queries. */
+  async list(page: AppPage = {}): Promise<AppRecord[]> {
+    const apps = pageOf(this.deps.store.listApps(), page);
+    const statuses = await this.deps.statuses.forApps(apps);
+    const { store } = this.deps;
+    const facts: RecordFacts = { envs: store.envOfAll(), images: store.currentImages(), lastDeploys: store.lastDeployStatuses() };
+    return apps.map((a) => this.record(a, statuses.get(a.name)!, facts));
   }
 
   async get(name: string): Promise<AppRecord> {
-    return this.record(this.app(name));
+    const app = this.app(name);
+    return this.record(app, (await this.deps.statuses.forApps([app])).get(app.name)!);
   }
 
   /**
@@ -229,24 +252,21 @@ export class AppService {
     return release;
   }
 
-  /** Before the first release: new, deploying, or failed (its last deploy failed). */
-  private statusWithoutRelease(app: AppRow): string {
-    const last = this.deps.store.listDeploys(app.name, 1)[0];
-    if (!last) return 'new';
-    return last.status === 'running' ? 'deploying' : last.status === 'failed' ? 'failed' : 'new';
+  /** One app's facts from the store; `list` reads them for every app in three queries instead. */
+  private factsOf(app: AppRow): RecordFacts {
+    const { store } = this.deps;
+    const image = app.release === null ? undefined : store.getRelease(app.name, app.release)?.imageTag;
+    const last = store.listDeploys(app.name, 1)[0];
+    return {
+      envs: new Map([[app.name, store.getEnv(app.name)]]),
+      images: new Map(image ? [[app.name, image]] : []),
+      lastDeploys: new Map(last ? [[app.name, last.status]] : []),
+    };
   }
 
-  /** running, restarting, exited, …; `missing` when the container is gone; before the first release: new, deploying, failed. */
-  private async runtimeStatus(app: AppRow): Promise<{ status: string; restartCount: number }> {
-    if (app.release === null) return { status: this.statusWithoutRelease(app), restartCount: 0 };
-    if (!app.container) return { status: 'none', restartCount: 0 };
-    const state = await this.deps.runner.inspect(app.container);
-    return state ? { status: state.status, restartCount: state.restartCount } : { status: 'missing', restartCount: 0 };
-  }
-
-  private async record(app: AppRow): Promise<AppRecord> {
-    const release = app.release === null ? undefined : this.deps.store.getRelease(app.name, app.release);
-    const { status, restartCount } = await this.runtimeStatus(app);
+  private record(app: AppRow, runtimeStatus: AppRuntimeStatus, facts: RecordFacts = this.factsOf(app)): AppRecord {
+    const { restartCount } = runtimeStatus;
+    const status = app.release === null ? statusWithoutRelease(facts.lastDeploys.get(app.name)) : runtimeStatus.status;
     const resources = effectiveResources(app, this.deps.defaultResources);
     return {
       name: app.name,
@@ -255,10 +275,10 @@ export class AppService {
       repo: app.repo,
       branch: app.branch,
       container: app.container,
-      image: release?.imageTag ?? null,
+      image: facts.images.get(app.name) ?? null,
       port: app.port,
       url: this.deps.publicUrl(app.port),
-      env: this.deps.store.getEnv(app.name),
+      env: facts.envs.get(app.name) ?? {},
       release: app.release,
       status,
       restarts: restartCount,

@@ -10,23 +10,49 @@ import readline from 'node:readline';
 export class ApiError extends Error {
   readonly status: number;
   readonly details: string[];
+  /** The API's error code (NOT_FOUND, CONFLICT, INTERNAL…); undefined from an older server. */
+  readonly code: string | undefined;
+  /** On internal errors: the request id to look up in the server log. */
+  readonly requestId: string | undefined;
 
-  constructor(status: number, message: string, details: string[] = []) {
+  constructor(status: number, message: string, details: string[] = [], extra: { code?: string | undefined; requestId?: string | undefined } = {}) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.details = details;
+    this.code = extra.code;
+    this.requestId = extra.requestId;
   }
 }
 
-/** A 4xx/5xx body as an ApiError: `{"error", "details"?}`, or the start of whatever else came. */
+/** An error object of the API (a body, or a stream's last line) as an ApiError; null when it is none. */
+export function apiErrorFrom(status: number, parsed: unknown): ApiError | null {
+  if (typeof parsed !== 'object' || parsed === null) return null;
+  const obj = parsed as { error?: unknown; details?: unknown; code?: unknown; requestId?: unknown };
+  if (typeof obj.error !== 'string') return null;
+  const details = Array.isArray(obj.details) ? obj.details.map(String) : [];
+  const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  return new ApiError(status, obj.error, details, { code: str(obj.code), requestId: str(obj.requestId) });
+}
+
+/**
+ * The line after the message, where the code helps: what kind of failure it was (so a
+ * script or a person can tell a conflict from a missing app), and for internal errors
+ * the request id an operator looks up in the server log.
+ */
+export function errorCodeLine(err: ApiError): string | null {
+  if (!err.code) return null;
+  if (err.code === 'INTERNAL') return `(${err.code}${err.requestId ? `; request id ${err.requestId} in the server log` : ''})`;
+  // A conflict or a failed deploy: the code tells which kind (a missing app or a bad argument says so in its message).
+  if (err.status === 409 || err.status === 422) return `(${err.code})`;
+  return null;
+}
+
+/** A 4xx/5xx body as an ApiError: `{"error", "code", "details"?}`, or the start of whatever else came. */
 export function errorFromBody(status: number, body: string): ApiError {
   try {
-    const parsed = JSON.parse(body) as { error?: unknown; details?: unknown };
-    if (typeof parsed.error === 'string') {
-      const details = Array.isArray(parsed.details) ? parsed.details.map(String) : [];
-      return new ApiError(status, parsed.error, details);
-    }
+    const fromApi = apiErrorFrom(status, JSON.parse(body));
+    if (fromApi) return fromApi;
   } catch {
     // not JSON: fall through
   }

@@ -1,6 +1,6 @@
 import { errorMessage, isMinPaasError } from '../errors.js';
 import { parseArgs, stringFlag, UsageError, type FlagSpec } from './args.js';
-import { ApiClient, ApiError } from './client.js';
+import { ApiClient, ApiError, errorCodeLine } from './client.js';
 import { processIo, type Command, type CommandContext, type Io } from './command.js';
 import { userCommands } from './commands/access.js';
 import { appsCommands } from './commands/apps.js';
@@ -104,6 +104,8 @@ function reportError(io: Io, err: unknown, settings: Settings | undefined): numb
     const details = err instanceof ApiError ? err.details : (err.details ?? []);
     io.err(`minpaas: ${err.message}\n`);
     for (const line of details) io.err(`  ${line}\n`);
+    const codeLine = err instanceof ApiError ? errorCodeLine(err) : null;
+    if (codeLine) io.err(`  ${codeLine}\n`);
     if (err instanceof ApiError && err.status === 401 && settings) {
       io.err(settings.token ? `  (token from ${settings.tokenSource}; pass --token, set MINPAAS_TOKEN or run "minpaas login")\n` : '  (no token found: pass --token, set MINPAAS_TOKEN or run "minpaas login")\n');
     }

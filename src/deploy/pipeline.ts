@@ -5,8 +5,9 @@ import { assertSelfContained } from '../build/source-tree.js';
 import { allocatePort } from '../domain/ports.js';
 import { effectiveResources, type Resources } from '../domain/resources.js';
 import type { AppRow, BuilderName, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
-import { errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
+import { errorMessage, internalError, isMinPaasError, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { timed, type DeployMetrics } from '../metrics/deploy-metrics.js';
 import type { Router } from '../router/types.js';
 import type { Runner } from '../runner/types.js';
 import { directoryFiles, runtimeByName } from '../runtimes/index.js';
@@ -17,6 +18,12 @@ import { liveDeploys } from './live-deploys.js';
 import type { DeployLocks, Unlock } from './lock.js';
 import { sourceOrigin, type Receiver, type SourceSpec } from './receive.js';
 import { runRelease, type RunOutcome } from './run-release.js';
+
+/** What a failed deploy tells its caller: a typed error as it is, anything else INTERNAL with the deploy id. */
+export function publicDeployError(err: unknown, deployId: number | null): MinPaasError {
+  if (isMinPaasError(err)) return err;
+  return internalError(deployId === null ? 'before the deploy was recorded' : `deploy ${deployId}`);
+}
 
 export interface BuildDeployRequest {
   app: string;
@@ -77,6 +84,8 @@ export interface PipelineDeps {
   log: Logger;
   /** Container limits of apps that set none. */
   defaultResources: Resources;
+  /** Deploy counters and step durations (/metrics). */
+  metrics?: DeployMetrics;
 }
 
 /**
@@ -140,7 +149,9 @@ export class DeployPipeline {
       log.step('Building image');
       // The config is known before the build: the build sees it too (never its image).
       const env = { ...store.getEnv(app.name), ...req.env };
-      const image = await images.build({ app: app.name, release: number, sourceDir: dir, plan, env, onLine: log.build, ...(req.signal ? { signal: req.signal } : {}) });
+      const image = await timed(this.deps.metrics, 'build', () =>
+        images.build({ app: app.name, release: number, sourceDir: dir, plan, env, onLine: log.build, ...(req.signal ? { signal: req.signal } : {}) }),
+      );
       log.step(`Built ${image.tag}`);
       try {
         const released = await this.release(app, log, deployId, {
@@ -206,7 +217,7 @@ export class DeployPipeline {
     return requested ?? app.builder;
   }
 
-  private release(
+  private async release(
     app: AppRow,
     log: DeployLog,
     deployId: number,
@@ -217,11 +228,21 @@ export class DeployPipeline {
     },
   ): Promise<RunOutcome> {
     const { appPort, source, ...release } = r;
-    return runRelease(
-      { runner: this.deps.runner, router: this.deps.router, store: this.deps.store, log: this.deps.log, healthTimeoutMs: this.deps.healthTimeoutMs },
+    const { metrics } = this.deps;
+    const outcome = await runRelease(
+      {
+        runner: this.deps.runner,
+        router: this.deps.router,
+        store: this.deps.store,
+        log: this.deps.log,
+        healthTimeoutMs: this.deps.healthTimeoutMs,
+        ...(metrics ? { measured: (step: 'health_check' | 'switch' | 'drain', ms: number) => metrics.stepTook(step, ms) } : {}),
+      },
       { app, release: { app: app.name, ...release }, appPort, resources: effectiveResources(app, this.deps.defaultResources), deployId, source },
       log,
     );
+    metrics?.released(app.name, release.kind);
+    return outcome;
   }
 
   /**
@@ -259,22 +280,24 @@ export class DeployPipeline {
       const current = store.getApp(appName)!;
       log.step(`Released v${release.number}: ${this.deps.publicUrl(current.port)}`);
       logger.info({ release: release.number, deployId }, 'released');
+      this.deps.metrics?.deployFinished(appName, source, 'succeeded');
       return { release, app: current, deployId, settled: settled.then(() => this.pruneImages(appName, logger)) };
-    } catch (err) {
-      const message = errorMessage(err);
+    } catch (caught) {
+      // An internal failure (not a MinPaasError) is a 500 INTERNAL naming the deploy: its
+      // message stays in the server log, never in the push output, the answer or the store.
+      const err = publicDeployError(caught, deployId);
+      const message = err.message;
       log.fail(message);
-      if (isMinPaasError(err)) {
-        log.detailsOnce(err.details ?? []);
-        logger.info({ err: message }, 'deploy failed');
-      } else {
-        logger.error({ err }, 'deploy failed');
-      }
+      log.detailsOnce(err.details ?? []);
+      if (isMinPaasError(caught)) logger.info({ err: message, deployId }, 'deploy failed');
+      else logger.error({ err: errorMessage(caught), stack: (caught as Error)?.stack, deployId }, 'deploy failed on an internal error');
       if (deployId !== null) store.failDeploy(deployId, message);
+      if (deployId !== null) this.deps.metrics?.deployFinished(appName, source, 'failed');
       // A new app whose source could not even be cloned is no app: nothing is left of the request.
       if (created && isMinPaasError(err) && err.code === 'CLONE_FAILED' && store.getApp(appName)?.release === null) {
         await this.forgetNewApp(appName, logger);
       }
-      throw isMinPaasError(err) ? err : new MinPaasError('BUILD_FAILED', `deploy failed: ${message}`, log.tail(30));
+      throw err;
     } finally {
       if (deployId !== null && store.getApp(appName)) store.saveDeployLog(deployId, log.text());
       unlock();

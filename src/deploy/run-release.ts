@@ -17,6 +17,8 @@ export interface RunPorts {
   store: RunStore;
   log: Logger;
   healthTimeoutMs: number;
+  /** Told how long the health check, the switch and the old release's drain took (/metrics). */
+  measured?: (step: 'health_check' | 'switch' | 'drain', ms: number) => void;
 }
 
 /** One release to run: the app as the lock found it, and the release row to commit. */
@@ -78,6 +80,7 @@ export async function runRelease(ports: RunPorts, plan: RunPlan, out: DeployLog)
     undo.push('remove the new container', () => runner.remove(container.name));
 
     const healthy = await runner.waitHealthy(container, ports.healthTimeoutMs);
+    ports.measured?.('health_check', healthy.elapsedMs);
     out.step(`Health check passed (HTTP ${healthy.status} after ${(healthy.elapsedMs / 1000).toFixed(1)} s)`);
     // Docker takes ~0.2 s to change the restart policy: done while traffic switches.
     arming = runner.keepRunning(container.name).catch((err: unknown) => {
@@ -89,9 +92,13 @@ export async function runRelease(ports: RunPorts, plan: RunPlan, out: DeployLog)
     undo.push('route back to the previous release', () =>
       app.address ? router.serve(routeOf(app, app.address)) : router.remove(app.name),
     );
+    const switchStarted = performance.now();
     const switched = await router.serve(routeOf(app, container.address)).catch((err: unknown) => {
       throw new Error(`the router could not switch to the new release: ${errorMessage(err)}`);
     });
+    // serve() returns once the old targets drained: the switch itself is what is left.
+    ports.measured?.('switch', Math.max(0, performance.now() - switchStarted - switched.drainMs));
+    if (!switched.added) ports.measured?.('drain', switched.drainMs);
     out.step(switchLine(container.name, app, switched));
 
     const committed = store.commitRelease({

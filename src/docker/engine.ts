@@ -2,6 +2,7 @@ import type Docker from 'dockerode';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { BuildStreamParser, type BuildEvent } from './build-stream.js';
 import { demuxBuffer, LogTail } from './log-frames.js';
+import { cgroupMemoryUsage } from './cgroup-memory.js';
 import { LABEL_APP, LABEL_BUILD_CACHE, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
 import { DockerNetworks } from './networks.js';
 import { buildLimitOptions } from './resources.js';
@@ -50,6 +51,19 @@ export interface ContainerState {
   ip: string | null;
   /** The port the app listens on inside the container (its exposed port). */
   appPort: number | null;
+  app: string | null;
+  release: number | null;
+}
+
+/** A container as Docker's list shows it (no inspect). */
+export interface ContainerSummary {
+  id: string;
+  name: string;
+  /** Docker's state word: running, restarting, exited, created, dead… */
+  state: string;
+  /** Docker's status text ("Up 3 minutes", "Restarting (1) 2 seconds ago"): changes when the container restarts. */
+  statusText: string;
+  hostPort: number | null;
   app: string | null;
   release: number | null;
 }
@@ -320,6 +334,43 @@ export class DockerEngine {
       filters: { dangling: ['true'], label: [`${LABEL_BUILD_LAYER}=true`], until: [`${olderThanMinutes}m`] },
     });
     return result.ImagesDeleted?.length ?? 0;
+  }
+
+  /**
+   * One Docker call, no inspect per container: what `docker ps -a` knows (state, status
+   * text, published port, labels). Restart counts need an inspect; callers cache those.
+   */
+  async listOwnedContainerSummaries(app?: string): Promise<ContainerSummary[]> {
+    const list = await this.docker.listContainers({ all: true, filters: ownedFilter(this.instance, app) });
+    return list.map((c) => {
+      const hostPort = c.Ports?.find((p) => p.PublicPort && p.IP !== '::')?.PublicPort;
+      const release = c.Labels?.[LABEL_RELEASE];
+      return {
+        id: c.Id,
+        name: (c.Names[0] ?? c.Id).replace(/^\//, ''),
+        state: c.State,
+        statusText: c.Status,
+        hostPort: hostPort ?? null,
+        app: c.Labels?.[LABEL_APP] ?? null,
+        release: release ? Number(release) : null,
+      };
+    });
+  }
+
+  /**
+   * The container's memory use in bytes: from its cgroup file when Docker runs on this host
+   * (fast), else Docker's one-shot stats (~1 s here); null when it is not running.
+   */
+  async memoryUsage(id: string): Promise<number | null> {
+    const fromCgroup = await cgroupMemoryUsage(id);
+    if (fromCgroup !== null) return fromCgroup;
+    try {
+      const stats = (await this.docker.getContainer(id).stats({ stream: false, 'one-shot': true } as { stream: false })) as { memory_stats?: { usage?: number } };
+      return stats.memory_stats?.usage ?? null;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
   }
 
   /** Names only: one Docker call, no inspect per container. */

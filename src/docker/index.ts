@@ -1,7 +1,7 @@
 export { createDockerClient } from './client.js';
 export { DockerEngine } from './engine.js';
 export { demuxBuffer } from './log-frames.js';
-export type { BuildRequest, ContainerSpec, ContainerState, OwnedImage } from './engine.js';
+export type { BuildRequest, ContainerSpec, ContainerState, ContainerSummary, OwnedImage } from './engine.js';
 export type { OwnedNetwork } from './networks.js';
 export { buildLimitOptions, containerGuardsHostConfig, hostConfigFor } from './resources.js';
 export { BuildStreamParser } from './build-stream.js';

@@ -1,7 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
-import { errorMessage, isMinPaasError } from '../errors.js';
+import { errorMessage, internalError, isMinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { QuarantineEnv } from './archive.js';
 import { parseRefUpdates, type RefUpdate } from './push-policy.js';
@@ -80,8 +81,10 @@ export class HookBridge {
       const push = parseHookRequest(req.headers, body);
       ok = await this.handler(push, out, gone.signal);
     } catch (err) {
-      if (!isMinPaasError(err)) this.log.error({ err }, 'push handling failed');
-      out(` !     ${isMinPaasError(err) ? err.message : `internal error: ${errorMessage(err)}`}`);
+      // An internal failure reaches the pusher as a reference into the log, never its message.
+      const reference = isMinPaasError(err) ? '' : randomUUID();
+      if (!isMinPaasError(err)) this.log.error({ requestId: reference, err: errorMessage(err), stack: (err as Error)?.stack }, 'push handling failed');
+      out(` !     ${isMinPaasError(err) ? err.message : internalError(`request ${reference}`).message}`);
     }
     res.end(`${VERDICT_PREFIX}${ok ? 'accept' : 'reject'}\n`);
   }

@@ -1,17 +1,34 @@
 import type http from 'node:http';
 import type { AppService } from '../apps/app-service.js';
-import type { DeployCommand } from './commands.js';
-import { invalid, isMinPaasError } from '../errors.js';
-import { decodeAppName, decodeBuilder, decodeConfigChanges, decodeCreateApp, decodeDeploy, decodeDeployId, decodeLimits, decodeRollback } from './commands.js';
 import type { RouteAccess, Viewer } from '../auth/access.js';
+import type { AppRecord } from '../domain/types.js';
+import { errorBody, ErrorCodes, invalid } from '../errors.js';
 import { configKeys, fieldsOf, noteStreamedOutcome, type AuditSpec } from './api-guard.js';
-import { readJson, readJsonObject, sendJson, sendText } from './respond.js';
+import { sendAppPage } from './app-list.js';
+import {
+  decodeAppName,
+  decodeBuilder,
+  decodeConfigChanges,
+  decodeCreateApp,
+  decodeDeploy,
+  decodeDeployId,
+  decodeLimits,
+  decodeRollback,
+  type DeployCommand,
+} from './commands.js';
+import { requestIdOf, sendJson, sendText } from './respond.js';
+import { AppListQuery, AppRecordSchema, ConfigPatchBody, ConfigPatchResult, CreateAppBody, DeletedSchema, DeployBody, DeploySchema, ReleaseSchema, ResourcesBody, RollbackBody, SetBuilderBody } from './schemas/apps.js';
+import { EnvVarsSchema } from './schemas/common.js';
+import type { RouteDoc } from './schemas/route-doc.js';
+import { z } from './schemas/zod.js';
 
 export interface RouteContext {
   req: http.IncomingMessage;
   res: http.ServerResponse;
   params: string[];
   query: URLSearchParams;
+  /** The JSON body, already checked against the route's `doc.body` schema (undefined without one). */
+  body: unknown;
   /** The caller: what they may see (apps, config values). */
   viewer: Viewer;
 }
@@ -24,6 +41,8 @@ export interface Route {
   access: RouteAccess;
   /** Changes name their audit-log action. */
   audit?: AuditSpec;
+  /** The route's request and answers: validates its body and makes its part of /openapi.json. */
+  doc?: RouteDoc;
 }
 
 const NAME = '([^/]+)';
@@ -63,7 +82,7 @@ async function followLogs(apps: AppService, ctx: RouteContext): Promise<void> {
 
 /**
  * POST /deploy?stream=1: NDJSON, one `{"log": line}` per build log line while it runs,
- * then `{"app": record}` or `{"error", "status", "details"}` as the last line.
+ * then `{"app": record}` or the error body every route answers plus `status` as the last line.
  */
 /** Aborts when the client goes away before its answer is complete (its build stops). */
 function clientGone(res: http.ServerResponse): AbortSignal {
@@ -82,46 +101,70 @@ async function streamDeploy(apps: AppService, cmd: DeployCommand, res: http.Serv
   try {
     send({ app: await apps.deployFromRepo(cmd, (line) => send({ log: line }), clientGone(res)) });
   } catch (err) {
-    const status = isMinPaasError(err) ? err.status : 500;
+    // Same serializer as every other route; the HTTP status went out as 200 already, so it rides along.
+    const error = errorBody(err, requestIdOf(res));
+    const status = statusOf(error.code);
     noteStreamedOutcome(res, status);
-    const message = isMinPaasError(err) ? err.message : 'internal error; the server log has the details';
-    send({ error: message, status, ...(isMinPaasError(err) && err.details ? { details: err.details } : {}) });
+    send({ ...error, status });
   }
   res.end();
 }
 
+const statusOf = (code: keyof typeof ErrorCodes): number => ErrorCodes[code];
+
+const json = (description: string, schema: z.ZodType): Record<number, { description: string; schema: z.ZodType }> => ({ 200: { description, schema } });
+const text = (description: string) => ({ 200: { description, contentType: 'text/plain' as const } });
+const DeployStreamLine = z
+  .union([z.object({ log: z.string() }), z.object({ app: AppRecordSchema }), z.looseObject({ error: z.string(), code: z.string(), status: z.number().int() })])
+  .openapi('DeployStreamLine', { description: 'With ?stream=1: one JSON object per line: {"log"} while it builds, then {"app"} or the Error object plus "status".' });
+
 /** The admin API: each route parses the request, calls the service, shapes the reply. */
 export function apiRoutes(apps: AppService): Route[] {
+  const obj = (body: unknown): Record<string, unknown> => (body ?? {}) as Record<string, unknown>;
+  // What the caller may see of a record: only visible apps, config values masked for `read`.
+  const shown = (viewer: Viewer, records: AppRecord[]): AppRecord[] =>
+    records.filter((a) => viewer.sees(a.name)).map((a) => ({ ...a, env: viewer.config(a.name, a.env) }));
   return [
     {
       method: 'GET',
       path: /^\/apps$/,
       access: { need: 'user' },
-      handle: async ({ res, viewer }) => sendJson(res, 200, (await apps.list()).filter((a) => viewer.sees(a.name)).map((a) => ({ ...a, env: viewer.config(a.name, a.env) }))),
+      handle: async ({ res, query, viewer }) => sendAppPage(res, query, apps, (records) => shown(viewer, records)),
+      doc: { path: '/apps', summary: 'List apps (all, or one page with ?limit=&after=)', query: AppListQuery, responses: json('Apps ordered by name', z.array(AppRecordSchema)), errors: [400] },
     },
     {
       method: 'POST',
       path: /^\/apps$/,
       access: { need: 'owner' },
       audit: { action: 'app.create', detail: fieldsOf('name') },
-      handle: async ({ req, res }) => sendJson(res, 201, await apps.create(decodeCreateApp(await readJsonObject(req)))),
+      handle: async ({ res, body }) => sendJson(res, 201, await apps.create(decodeCreateApp(obj(body)))),
+      doc: { path: '/apps', summary: 'Create an app before its first deploy', body: CreateAppBody, responses: { 201: { description: 'The new app', schema: AppRecordSchema } }, errors: [400, 409, 413] },
     },
     {
       method: 'PUT',
       path: new RegExp(`^/apps/${NAME}/builder$`),
       access: { need: 'admin' },
       audit: { action: 'app.builder', detail: fieldsOf('builder') },
-      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.setBuilder(decodeAppName(params[0]), decodeBuilder(await readJsonObject(req)))),
+      handle: async ({ res, params, body }) => sendJson(res, 200, await apps.setBuilder(decodeAppName(params[0]), decodeBuilder(obj(body)))),
+      doc: { path: '/apps/{name}/builder', summary: "Choose how the app's next build is made", body: SetBuilderBody, responses: json('The app', AppRecordSchema), errors: [400, 404, 409] },
     },
     {
       method: 'POST',
       path: /^\/deploy$/,
       access: { need: 'deploy', app: 'body' },
       audit: { action: 'deploy', detail: fieldsOf('branch') },
-      handle: async ({ req, res, query }) => {
-        const cmd = decodeDeploy(await readJsonObject(req));
+      handle: async ({ res, query, body }) => {
+        const cmd = decodeDeploy(obj(body));
         if (['1', 'true'].includes(query.get('stream') ?? '')) return streamDeploy(apps, cmd, res);
         sendJson(res, 200, await apps.deployFromRepo(cmd, undefined, clientGone(res)));
+      },
+      doc: {
+        path: '/deploy',
+        summary: 'Clone a repo and deploy it (creates the app); ?stream=1 streams the build as NDJSON',
+        query: z.object({ stream: z.string().optional().openapi({ description: '1 or true: stream NDJSON' }) }),
+        body: DeployBody,
+        responses: { 200: { description: 'The deployed app (or, with ?stream=1, NDJSON lines of DeployStreamLine)', schema: z.union([AppRecordSchema, DeployStreamLine]) } },
+        errors: [400, 409, 413, 422],
       },
     },
     {
@@ -132,6 +175,7 @@ export function apiRoutes(apps: AppService): Route[] {
         const app = await apps.get(decodeAppName(params[0]));
         sendJson(res, 200, { ...app, env: viewer.config(app.name, app.env) });
       },
+      doc: { path: '/apps/{name}', summary: 'One app', responses: json('The app', AppRecordSchema), errors: [400, 404] },
     },
     {
       method: 'DELETE',
@@ -142,6 +186,7 @@ export function apiRoutes(apps: AppService): Route[] {
         await apps.destroy(decodeAppName(params[0]));
         sendJson(res, 200, { deleted: params[0] });
       },
+      doc: { path: '/apps/{name}', summary: 'Delete an app: containers, route, images, repo, records', responses: json('Deleted', DeletedSchema), errors: [400, 404, 409] },
     },
     {
       method: 'GET',
@@ -152,6 +197,13 @@ export function apiRoutes(apps: AppService): Route[] {
         if (follow) return followLogs(apps, ctx);
         sendText(ctx.res, 200, await apps.logs(decodeAppName(ctx.params[0]), tailParam(ctx.query)));
       },
+      doc: {
+        path: '/apps/{name}/logs',
+        summary: "The app's container logs; ?follow=1 streams them until the client leaves",
+        query: z.object({ tail: z.string().optional().openapi({ description: 'Lines, 0–10000 (default 100)' }), follow: z.string().optional().openapi({ description: '1, true or yes: stream' }) }),
+        responses: text('Log lines'),
+        errors: [400, 404, 409],
+      },
     },
     {
       method: 'GET',
@@ -161,20 +213,23 @@ export function apiRoutes(apps: AppService): Route[] {
         const name = decodeAppName(params[0]);
         sendJson(res, 200, viewer.config(name, apps.getConfig(name)));
       },
+      doc: { path: '/apps/{name}/config', summary: "The app's config vars", responses: json('Config vars', EnvVarsSchema), errors: [400, 404] },
     },
     {
       method: 'PATCH',
       path: new RegExp(`^/apps/${NAME}/config$`),
       access: { need: 'admin' },
       audit: { action: 'config.set', detail: configKeys },
-      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.patchConfig(decodeAppName(params[0]), decodeConfigChanges(await readJson(req)))),
+      handle: async ({ res, params, body }) => sendJson(res, 200, await apps.patchConfig(decodeAppName(params[0]), decodeConfigChanges(body))),
+      doc: { path: '/apps/{name}/config', summary: 'Set and unset config vars (a new release when the app runs)', body: ConfigPatchBody, responses: json('The config and the new release', ConfigPatchResult), errors: [400, 404, 409, 413, 422] },
     },
     {
       method: 'PATCH',
       path: new RegExp(`^/apps/${NAME}/resources$`),
       access: { need: 'admin' },
       audit: { action: 'resources.set', detail: fieldsOf('memory', 'cpus') },
-      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.setResources(decodeAppName(params[0]), decodeLimits(await readJsonObject(req)))),
+      handle: async ({ res, params, body }) => sendJson(res, 200, await apps.setResources(decodeAppName(params[0]), decodeLimits(obj(body)))),
+      doc: { path: '/apps/{name}/resources', summary: 'Change memory and CPU limits in place', body: ResourcesBody, responses: json('The app', AppRecordSchema), errors: [400, 404, 409] },
     },
     {
       method: 'GET',
@@ -184,20 +239,29 @@ export function apiRoutes(apps: AppService): Route[] {
         const name = decodeAppName(params[0]);
         sendJson(res, 200, apps.releases(name).map((r) => ({ ...r, env: viewer.config(name, r.env) })));
       },
+      doc: { path: '/apps/{name}/releases', summary: 'Releases, newest first', responses: json('Releases', z.array(ReleaseSchema)), errors: [400, 404] },
     },
     {
       method: 'POST',
       path: new RegExp(`^/apps/${NAME}/rollback$`),
       access: { need: 'deploy' },
       audit: { action: 'rollback', detail: fieldsOf('release') },
-      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.rollback(decodeAppName(params[0]), decodeRollback(await readJsonObject(req)))),
+      handle: async ({ res, params, body }) => sendJson(res, 200, await apps.rollback(decodeAppName(params[0]), decodeRollback(obj(body)))),
+      doc: { path: '/apps/{name}/rollback', summary: "A new release with release N's image and config", body: RollbackBody, responses: json('The app', AppRecordSchema), errors: [400, 404, 409, 422] },
     },
-    { method: 'GET', path: new RegExp(`^/apps/${NAME}/deploys$`), access: { need: 'read' }, handle: async ({ res, params }) => sendJson(res, 200, apps.deploys(decodeAppName(params[0]))) },
+    {
+      method: 'GET',
+      path: new RegExp(`^/apps/${NAME}/deploys$`),
+      access: { need: 'read' },
+      handle: async ({ res, params }) => sendJson(res, 200, apps.deploys(decodeAppName(params[0]))),
+      doc: { path: '/apps/{name}/deploys', summary: 'Deploys, newest first', responses: json('Deploys', z.array(DeploySchema)), errors: [400, 404] },
+    },
     {
       method: 'GET',
       path: new RegExp(`^/apps/${NAME}/deploys/([^/]+)/log$`),
       access: { need: 'read' },
       handle: async ({ res, params }) => sendText(res, 200, apps.deployLog(decodeAppName(params[0]), decodeDeployId(params[1]))),
+      doc: { path: '/apps/{name}/deploys/{id}/log', summary: "One deploy's build log", responses: text('The log'), errors: [400, 404] },
     },
   ];
 }

@@ -1,5 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
+import { errorBody, errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -15,7 +16,21 @@ export function sendText(res: http.ServerResponse, status: number, text: string)
   res.end(text);
 }
 
-/** Typed errors become `{error, details?}` with their status; anything else is a logged 500. */
+export const REQUEST_ID_HEADER = 'X-Request-Id';
+
+/** Every request gets an id, sent back in X-Request-Id and put on its log lines and 500 bodies. */
+export function assignRequestId(res: http.ServerResponse): string {
+  const id = randomUUID();
+  res.setHeader(REQUEST_ID_HEADER, id);
+  return id;
+}
+
+/** The id assignRequestId gave this response (undefined outside the HTTP server). */
+export function requestIdOf(res: http.ServerResponse): string | undefined {
+  const id = res.getHeader(REQUEST_ID_HEADER);
+  return typeof id === 'string' ? id : undefined;
+}
+
 export interface ErrorLogging {
   /** The request came without a valid token, so from anyone: its 4xx is logged at debug, or anyone could flood the log. */
   unauthenticated?: boolean;
@@ -23,22 +38,26 @@ export interface ErrorLogging {
   scrub?: (text: string) => string;
 }
 
-/** Typed errors become `{error, details?}` with their status; anything else is a logged 500. */
+/**
+ * The one error serializer: typed errors become `{error, code, details?}` with their
+ * status; anything else is a 500 `{error, code: "INTERNAL", requestId}` without internals,
+ * logged at error with the same request id.
+ */
 export function sendError(res: http.ServerResponse, err: unknown, log: Logger, logging: ErrorLogging = {}): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const scrub = logging.scrub ?? ((text: string): string => text);
+  const requestId = requestIdOf(res);
   if (isMinPaasError(err)) {
-    if (err.status >= 500) log.error({ err }, scrub(err.message));
+    if (err.status >= 500) log.error({ requestId, code: err.code }, scrub(err.message));
     else if (logging.unauthenticated || err.status === 401) log.debug({ code: err.code, status: err.status }, scrub(err.message));
     else log.info({ code: err.code, status: err.status }, scrub(err.message));
-    sendJson(res, err.status, err.details?.length ? { error: err.message, details: err.details } : { error: err.message });
-    return;
+  } else {
+    log.error({ requestId, err: scrub(errorMessage(err)), stack: (err as Error)?.stack }, 'internal error');
   }
-  log.error({ err: errorMessage(err), stack: (err as Error)?.stack }, 'internal error');
-  sendJson(res, 500, { error: 'internal error; the server log has the details' });
+  sendJson(res, isMinPaasError(err) ? err.status : 500, errorBody(err, requestId));
 }
 
 /** Bodies already read, per request: the access check and the audit log read the body the handler reads. */

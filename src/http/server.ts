@@ -7,7 +7,9 @@ import type { ApiGuard } from './api-guard.js';
 import { scrubTokens } from './scrub-tokens.js';
 import { loggableUrl, withoutSecrets } from './log-url.js';
 import type { HookEndpoints } from './hook-routes.js';
-import { sendError, sendJson } from './respond.js';
+import { handleOperatorEndpoint, type OperatorEndpoints } from './operator-endpoints.js';
+import { assignRequestId, readJson, sendError, sendJson } from './respond.js';
+import { validateBody } from './schemas/route-doc.js';
 
 export interface HttpDeps {
   /** The owner token (scrubbed from logs). */
@@ -18,6 +20,8 @@ export interface HttpDeps {
   /** The git remote: takes `/APP.git/...` requests. */
   git: { matches: (url: string | undefined) => boolean; handle: (req: http.IncomingMessage, res: http.ServerResponse) => Promise<void> };
   log: Logger;
+  /** GET /openapi.json and GET /metrics. */
+  operator?: OperatorEndpoints;
   /** Forge webhooks: authenticated by their signature, not the bearer token. */
   hooks?: HookEndpoints;
   /** The web dashboard (`/`, `/ui/...`): authenticated by its session cookie, not the bearer token. */
@@ -33,7 +37,8 @@ export function createHttpServer(deps: HttpDeps): http.Server {
 }
 
 async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-  const log = deps.log;
+  const requestId = assignRequestId(res);
+  const log = deps.log.child({ requestId });
   let authenticated = false;
   try {
     if (deps.git.matches(req.url)) {
@@ -51,6 +56,7 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
       deps.guard.auditHook(forge!, app!, req, res);
       return await deps.hooks.handle(req, res, path);
     }
+    if (await handleOperatorEndpoint(deps.operator, deps.token, req, res, path)) return;
     // The dashboard has its own login (a session cookie, not the bearer token).
     if (deps.dashboard?.matches(path)) return await deps.dashboard.handle(req, res, path, url.searchParams);
     const principal = await deps.guard.authenticate(req, (k, v) => res.setHeader(k, v), bearerToken(req.headers.authorization), 'Bearer');
@@ -60,8 +66,7 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
     const route = matching.find((r) => r.method === req.method);
     if (!route) {
       res.setHeader('Allow', matching.map((r) => r.method).join(', '));
-      sendJson(res, 405, { error: `${req.method} is not allowed on ${path}; use ${matching.map((r) => r.method).join(' or ')}` });
-      return;
+      throw new MinPaasError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}; use ${matching.map((r) => r.method).join(' or ')}`);
     }
     const params = (route.path.exec(path) ?? []).slice(1).map((p) => {
       try {
@@ -73,7 +78,9 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
     // Registered first: refused attempts (403/404) are recorded too.
     deps.guard.auditRoute(route, principal, params, req, res);
     const viewer = await deps.guard.admit(route, principal, params, req);
-    await route.handle({ req, res, params, query: url.searchParams, viewer });
+    // The route layer checks the body against the route's schema before any service sees it.
+    const body = route.doc?.body ? validateBody(route.doc.body, await readJson(req)) : undefined;
+    await route.handle({ req, res, params, query: url.searchParams, body, viewer });
   } catch (err) {
     sendError(res, err, log.child({ method: req.method, url: scrubTokens(loggableUrl(req.url, [deps.token])) }), {
       unauthenticated: !authenticated,

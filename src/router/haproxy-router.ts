@@ -22,6 +22,7 @@ import { HaproxyProcess } from './haproxy-process.js';
 import { reapplyPlan, switchCommand } from './slots.js';
 import { findStatRow, isMaint, parseShowStat, type StatRow } from './sockets.js';
 import type { Route, Router, ServeReport } from './types.js';
+import { parseTraffic, type AppTraffic } from './traffic.js';
 
 export interface HaproxyRouterOptions {
   dataDir: string;
@@ -263,6 +264,11 @@ export class HaproxyRouter implements Router {
     } finally {
       this.watching = false;
     }
+  }
+
+  /** Per-app request counts, 5xx and latency from `show stat` (for /metrics). */
+  async trafficStats(): Promise<AppTraffic[]> {
+    return parseTraffic(await this.process.admin('show stat'));
   }
 
   private async stat(): Promise<StatRow[]> {

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { AppRow, BuilderName, Deploy, DeploySource, EnvVars, Placement, ProcessTypes, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
+import type { AppRow, BuilderName, Deploy, DeploySource, DeployStatus, EnvVars, Placement, ProcessTypes, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
 import { redactUrlsIn } from '../domain/repo-url.js';
 import { PLAINTEXT, type ValueCipher } from '../secrets/cipher.js';
 import { AuthStore } from './auth-store.js';
@@ -188,6 +188,29 @@ export class Store {
 
   listApps(): AppRow[] {
     return (this.db.prepare('SELECT * FROM apps ORDER BY name').all() as Row[]).map(toApp);
+  }
+
+  /** Every app's config in one query (GET /apps over 1,000 apps must not ask 1,000 times). */
+  envOfAll(): Map<string, EnvVars> {
+    const byApp = new Map<string, EnvVars>();
+    for (const r of this.db.prepare('SELECT app, key, value FROM env ORDER BY app, key').all() as Row[]) {
+      let env = byApp.get(r.app as string);
+      if (!env) byApp.set(r.app as string, (env = {}));
+      env[r.key as string] = this.cipher.open(r.value as string);
+    }
+    return byApp;
+  }
+
+  /** The image of each app's current release, in one query. */
+  currentImages(): Map<string, string> {
+    const rows = this.db.prepare('SELECT r.app AS app, r.image AS image FROM apps a JOIN releases r ON r.app = a.name AND r.number = a.release').all() as Row[];
+    return new Map(rows.map((r) => [r.app as string, r.image as string]));
+  }
+
+  /** The status of each app's newest deploy, in one query. */
+  lastDeployStatuses(): Map<string, DeployStatus> {
+    const rows = this.db.prepare('SELECT d.app AS app, d.status AS status FROM deploys d JOIN (SELECT app, MAX(id) AS id FROM deploys GROUP BY app) m ON m.id = d.id').all() as Row[];
+    return new Map(rows.map((r) => [r.app as string, r.status as DeployStatus]));
   }
 
   getApp(name: string): AppRow | undefined {

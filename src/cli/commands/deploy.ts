@@ -1,6 +1,6 @@
 import type { AppRecord } from '../../domain/types.js';
 import { stringFlag, UsageError } from '../args.js';
-import { ApiError } from '../client.js';
+import { apiErrorFrom, type ApiError } from '../client.js';
 import { printJson, type Command, type Io } from '../command.js';
 import { formatRelease } from '../table.js';
 
@@ -21,11 +21,8 @@ export function handleDeployLine(line: unknown, raw: string, io: Io): DeployOutc
     io.err(`${obj.log}\n`);
     return undefined;
   }
-  if (typeof obj.error === 'string') {
-    const status = typeof obj.status === 'number' ? obj.status : 500;
-    const details = Array.isArray(obj.details) ? obj.details.map(String) : [];
-    return { error: new ApiError(status, obj.error, details) };
-  }
+  const error = apiErrorFrom(typeof obj.status === 'number' ? obj.status : 500, obj);
+  if (error) return { error };
   if (typeof obj.app === 'object' && obj.app !== null) return { app: obj.app as AppRecord };
   io.err(`${raw}\n`);
   return undefined;

@@ -1,0 +1,132 @@
+/**
+ * Control-plane benchmark: seeds APPS apps (default 1,000) straight into a store in a temp
+ * data dir (each with a release, a few config vars, a deploy, and a placement naming a
+ * container that does not exist: no Docker containers are made), then starts the built
+ * server (`node dist/cli.js server`, so run `npx tsc -p tsconfig.json` first) on it and
+ * prints:
+ *   - start-up: spawn → /healthz answers (target ≤ 3 s)
+ *   - GET /apps over 1,000 apps, sequential requests: p50 / p99 / max (targets 10 / 50 ms)
+ *   - GET /apps?limit=50: p50 / p99
+ *   - GET /metrics: p50 / max of 10 scrapes
+ *   - idle RSS of the server process after start-up and after the requests (target ≤ 100 MB)
+ *
+ *   npx tsx bench/control-plane.ts [apps] [requests]
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { allocatePort, portInUse } from '../src/domain/ports.js';
+import { Store } from '../src/store/store.js';
+import { freeLoopbackPort } from '../test/helpers/http.js';
+import { REPO_ROOT } from '../test/helpers/server-process.js';
+
+const APPS = Number(process.argv[2] ?? 1000);
+const REQUESTS = Number(process.argv[3] ?? 200);
+const TOKEN = 'bench-token-0123456789';
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function seed(dataDir: string, prefix: string): Promise<void> {
+  const store = new Store(path.join(dataDir, 'minpaas.db'));
+  try {
+    for (let i = 0; i < APPS; i++) {
+      const name = `${prefix}-${String(i).padStart(4, '0')}`;
+      const port = await allocatePort(name, store.usedPorts(), (p) => portInUse('127.0.0.1', p));
+      store.createApp({ name, runtime: 'node', repo: null, branch: null, port });
+      store.setEnv(name, { GREETING: `hello ${i}`, NODE_ENV: 'production', DATABASE_URL: `postgres://db/${name}` });
+      const deploy = store.startDeploy(name, 'push', 'c0ffee');
+      store.commitRelease({
+        release: { app: name, number: 1, imageTag: `minpaas/${name}:v1`, imageId: `sha256:${'0'.repeat(64)}`, env: store.getEnv(name), commit: 'c0ffee', kind: 'build', description: 'Deploy c0ffee', processTypes: { web: 'npm start' }, listenPort: null },
+        // The container does not exist: the server finds it missing, as after a lost engine.
+        placement: { container: `${name}-v1-bench`, address: { host: '172.30.0.2', port: 3000 } },
+        deployId: deploy.id,
+        source: null,
+      });
+    }
+  } finally {
+    store.close();
+  }
+}
+
+async function timedGet(url: string): Promise<number> {
+  const started = performance.now();
+  const res = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } });
+  await res.arrayBuffer();
+  if (res.status !== 200) throw new Error(`GET ${url}: ${res.status}`);
+  return performance.now() - started;
+}
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await fs.readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+async function main(): Promise<void> {
+  const temp = await fs.mkdtemp(path.join(os.tmpdir(), 'minpaas-bench-cp-'));
+  const dataDir = path.join(temp, 'data');
+  await fs.mkdir(dataDir);
+  const prefix = `cp${Math.random().toString(36).slice(2, 6)}`;
+  const seeded = performance.now();
+  await seed(dataDir, prefix);
+  console.log(`seeded ${APPS} apps in ${Math.round(performance.now() - seeded)} ms`);
+  const port = await freeLoopbackPort();
+  const out = openSync(path.join(temp, 'server.log'), 'a');
+  const started = performance.now();
+  const child = spawn(process.execPath, ['dist/cli.js', 'server'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, MINPAAS_DATA_DIR: dataDir, MINPAAS_PORT: String(port), MINPAAS_HOST: '127.0.0.1', MINPAAS_TOKEN: TOKEN, MINPAAS_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', out, out],
+  });
+  closeSync(out);
+  const base = `http://127.0.0.1:${port}`;
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`server exited; see ${temp}/server.log`);
+      const ok = await fetch(`${base}/healthz`).then((r) => r.ok, () => false);
+      if (ok) break;
+      await sleep(10);
+    }
+    const startupMs = performance.now() - started;
+    await sleep(2000);
+    const rssAtStart = await rssMb(child.pid!);
+    // Warm-up, then sequential requests (one client, as an operator or dashboard would).
+    for (let i = 0; i < 5; i++) await timedGet(`${base}/apps`);
+    const all: number[] = [];
+    for (let i = 0; i < REQUESTS; i++) all.push(await timedGet(`${base}/apps`));
+    const page: number[] = [];
+    for (let i = 0; i < REQUESTS; i++) page.push(await timedGet(`${base}/apps?limit=50`));
+    const scrapes: number[] = [];
+    for (let i = 0; i < 10; i++) scrapes.push(await timedGet(`${base}/metrics`));
+    await sleep(2000);
+    const rss = await rssMb(child.pid!);
+    const fmt = (n: number): string => n.toFixed(1);
+    console.log(`start-up with ${APPS} apps: ${Math.round(startupMs)} ms (target <= 3000)`);
+    console.log(`GET /apps (${APPS} apps, ${REQUESTS} sequential): p50 ${fmt(percentile(all, 50))} ms, p99 ${fmt(percentile(all, 99))} ms, max ${fmt(Math.max(...all))} ms (targets 10 / 50)`);
+    console.log(`GET /apps?limit=50: p50 ${fmt(percentile(page, 50))} ms, p99 ${fmt(percentile(page, 99))} ms`);
+    console.log(`GET /metrics (${APPS} apps): p50 ${fmt(percentile(scrapes, 50))} ms, max ${fmt(Math.max(...scrapes))} ms`);
+    console.log(`idle RSS: ${fmt(rssAtStart)} MB after start-up, ${fmt(rss)} MB after the requests (target <= 100)`);
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+    // The server leaves HAProxy running (apps keep serving); stop the bench's own.
+    const pidFile = path.join(dataDir, 'router', 'haproxy.pid');
+    const pid = Number((await fs.readFile(pidFile, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(pid) && pid > 0) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+    }
+    await sleep(500);
+    await fs.rm(temp, { recursive: true, force: true });
+  }
+}
+
+await main();
