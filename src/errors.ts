@@ -15,6 +15,7 @@ export const ErrorCodes = {
   HEALTH_CHECK_FAILED: 422,
   CLONE_FAILED: 422,
   RELEASE_UNAVAILABLE: 409,
+  RELEASE_FAILED: 422,
 } as const;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -125,6 +125,8 @@ function assemble(config: Config, store: Store, docker: DockerEngine, beforeDest
     locks,
     workspaces: path.join(config.dataDir, 'workspaces'),
     healthTimeoutMs: config.healthTimeoutMs,
+    workerStartupSeconds: config.workerStartupSeconds,
+    releaseTimeoutMs: config.releaseTimeoutMs,
     portInUse: (port) => portInUse(config.appBind, port),
     publicUrl,
     defaultResources,
