@@ -1,6 +1,9 @@
 import type http from 'node:http';
 import path from 'node:path';
 import { AppService } from './apps/app-service.js';
+import { ProcessService } from './apps/process-service.js';
+import type { AppRow } from './domain/types.js';
+import { processRoutes } from './http/process-routes.js';
 import { loadOrCreateInstanceId, loadOrCreateToken } from './auth/token.js';
 import { BaseImages } from './build/base-images.js';
 import { DockerfileBuilder } from './build/dockerfile-builder.js';
@@ -101,6 +104,7 @@ interface Parts {
   locks: DeployLocks;
   pipeline: DeployPipeline;
   apps: AppService;
+  processes: ProcessService;
   repos: RepoStore;
   publicUrl: (port: number) => string;
 }
@@ -133,8 +137,10 @@ function assemble(config: Config, store: Store, docker: DockerEngine, beforeDest
     log: rootLog.child({ component: 'deploy' }),
   });
   const hostCapacity = (): Promise<{ memoryBytes: number; cpus: number }> => docker.hostCapacity();
-  const apps = new AppService({ store, images, runner, router, pipeline, repos, publicUrl, defaultResources, hostCapacity, beforeDestroy });
-  return { guard, runner, router, images, locks, pipeline, apps, repos, publicUrl };
+  const processes = new ProcessService({ store, runner, pipeline, defaultResources, runTimeoutMs: config.runTimeoutMs });
+  const processStatus = (app: AppRow): Promise<{ status: string; restartCount: number }> => processes.status(app);
+  const apps = new AppService({ store, images, runner, router, pipeline, repos, publicUrl, defaultResources, hostCapacity, beforeDestroy, processStatus });
+  return { guard, runner, router, images, locks, pipeline, apps, processes, repos, publicUrl };
 }
 
 /**
@@ -153,7 +159,7 @@ async function listenAll(
   const git = new GitHttp(parts.repos, token, rootLog.child({ component: 'git' }), (name) => store.getApp(name) !== undefined);
   const server = createHttpServer({
     token,
-    routes: [...apiRoutes(parts.apps), ...forges.routes],
+    routes: [...apiRoutes(parts.apps), ...processRoutes(parts.processes), ...forges.routes],
     hooks: forges.hooks,
     git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
     log: rootLog.child({ component: 'http' }),

@@ -26,6 +26,8 @@ export interface AppServiceDeps {
   hostCapacity: () => Promise<HostCapacity>;
   /** Runs first when an app is destroyed (its preview apps go with it). */
   beforeDestroy?: (app: string) => Promise<void>;
+  /** The state of an app with a release, from all its processes (crashed when no web process runs). */
+  processStatus?: (app: AppRow) => Promise<{ status: string; restartCount: number }>;
 }
 
 /**
@@ -116,13 +118,13 @@ export class AppService {
     return this.deps.store.listReleases(this.app(name).name).map(releaseRecord);
   }
 
-  /** A new release with release N's image and config. */
-  async rollback(name: string, number: number): Promise<AppRecord> {
+  /** A new release with release N's image and config; its release command runs only when asked. */
+  async rollback(name: string, number: number, runReleasePhase = false): Promise<AppRecord> {
     const app = this.app(name);
     const outcome = await this.deps.pipeline.redeploy(app.name, 'rollback', 'rollback', async (current) => {
       const base = this.deps.store.getRelease(current.name, number);
       if (!base) throw notFound(`${current.name} has no release v${number}`);
-      return { base, env: base.env, description: `Rollback to v${number}` };
+      return { base, env: base.env, description: `Rollback to v${number}`, runReleasePhase };
     });
     await outcome.settled;
     return this.get(app.name);
@@ -184,7 +186,8 @@ export class AppService {
     const asked = (value: number | null | undefined): number | null => (value ? value : null);
     assertWithinHost({ memoryBytes: asked(changes.memoryLimit), cpus: asked(changes.cpuLimit) }, await this.deps.hostCapacity());
     await this.deps.pipeline.exclusive(app.name, async () => {
-      if (app.container) await this.deps.runner.updateLimits(app.container, effectiveResources({ ...app, ...limits }, this.deps.defaultResources));
+      // Every process of the serving release (web replicas and workers alike).
+      for (const p of this.deps.store.listProcesses(app.name)) await this.deps.runner.updateLimits(p.container, effectiveResources({ ...app, ...limits }, this.deps.defaultResources));
       this.deps.store.setLimits(app.name, limits);
     });
     return this.get(app.name);
@@ -239,6 +242,7 @@ export class AppService {
   /** running, restarting, exited, …; `missing` when the container is gone; before the first release: new, deploying, failed. */
   private async runtimeStatus(app: AppRow): Promise<{ status: string; restartCount: number }> {
     if (app.release === null) return { status: this.statusWithoutRelease(app), restartCount: 0 };
+    if (this.deps.processStatus) return this.deps.processStatus(app);
     if (!app.container) return { status: 'none', restartCount: 0 };
     const state = await this.deps.runner.inspect(app.container);
     return state ? { status: state.status, restartCount: state.restartCount } : { status: 'missing', restartCount: 0 };

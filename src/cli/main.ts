@@ -11,6 +11,7 @@ import { gitRemoteCommand } from './commands/git-remote.js';
 import { loginCommand } from './commands/login.js';
 import { logsCommand } from './commands/logs.js';
 import { previewsCommand } from './commands/previews.js';
+import { processCommands } from './commands/processes.js';
 import { releasesCommands } from './commands/releases.js';
 import { resourcesCommands } from './commands/resources.js';
 import { resolveSettings, type Settings } from './settings.js';
@@ -43,6 +44,7 @@ export const COMMANDS: Command[] = [
   ...configCommands,
   logsCommand,
   ...releasesCommands,
+  ...processCommands,
   ...resourcesCommands,
   gitRemoteCommand,
   ...forgeCommands(),

@@ -5,6 +5,13 @@ import { invalid, isMinPaasError } from '../errors.js';
 import { decodeAppName, decodeBuilder, decodeConfigChanges, decodeCreateApp, decodeDeploy, decodeDeployId, decodeLimits, decodeRollback } from './commands.js';
 import { readJson, readJsonObject, sendJson, sendText } from './respond.js';
 
+/** Rollbacks skip the Procfile's release command unless `"runReleasePhase": true`. */
+function decodeRunReleasePhase(body: Record<string, unknown>): boolean {
+  const value = body.runReleasePhase;
+  if (value !== undefined && typeof value !== 'boolean') throw invalid('runReleasePhase must be true or false');
+  return value === true;
+}
+
 export interface RouteContext {
   req: http.IncomingMessage;
   res: http.ServerResponse;
@@ -133,7 +140,10 @@ export function apiRoutes(apps: AppService): Route[] {
     {
       method: 'POST',
       path: new RegExp(`^/apps/${NAME}/rollback$`),
-      handle: async ({ req, res, params }) => sendJson(res, 200, await apps.rollback(decodeAppName(params[0]), decodeRollback(await readJsonObject(req)))),
+      handle: async ({ req, res, params }) => {
+        const body = await readJsonObject(req);
+        sendJson(res, 200, await apps.rollback(decodeAppName(params[0]), decodeRollback(body), decodeRunReleasePhase(body)));
+      },
     },
     { method: 'GET', path: new RegExp(`^/apps/${NAME}/deploys$`), handle: async ({ res, params }) => sendJson(res, 200, apps.deploys(decodeAppName(params[0]))) },
     {
