@@ -8,7 +8,6 @@ import {
   LAYOUT_ENV,
   assertAppName,
   assertTarget,
-  backendName,
   formatAddress,
   layoutFingerprint,
   otherSlot,
