@@ -54,7 +54,7 @@ describe('the Docker runner', () => {
 
   it('starts a release on the app’s own network, reached at its address, no host port published', async () => {
     first = await runner.start({ type: 'web', replica: 1, command: null, app, release: 1, imageId: image, env: { GREETING: 'hi' }, appPort: 3000, resources });
-    expect(first.name).toBe(`minpaas-${app}-v1`);
+    expect(first.name).toBe(`minpaas-${app}-v1-web-1`);
     expect(first.address!.port).toBe(3000);
     const healthy = await runner.waitHealthy(first, 20_000);
     expect(healthy.status).toBe(200);
@@ -69,7 +69,7 @@ describe('the Docker runner', () => {
     // Its default command (bash without a terminal) exits at once: before or after start()
     // has read its address, the failure is the same.
     const failure = { code: 'HEALTH_CHECK_FAILED', message: 'health check failed: the app exited (code 0) before it answered HTTP' };
-    const name = `minpaas-${app}-v2`;
+    const name = `minpaas-${app}-v2-web-1`;
     const started = await runner.start({ type: 'web', replica: 1, command: null, app, release: 2, imageId: 'minpaas-base/debian:bookworm', env: {}, appPort: 3000, resources }).then(
       (broken) => expect(runner.waitHealthy(broken, 10_000)).rejects.toMatchObject(failure),
       (err: unknown) => expect(err).toMatchObject(failure),
