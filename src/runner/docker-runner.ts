@@ -78,10 +78,23 @@ export class DockerRunner implements Runner {
     }
   }
 
-  private async ensureNetwork(app: string): Promise<string> {
-    const network = await this.docker.networks.ensure(networkName(app), app);
-    this.options.onNetwork?.(network.subnets);
-    return network.name;
+  /** Per app, the network being made: the replicas of a first deploy start side by side. */
+  private readonly ensuring = new Map<string, Promise<string>>();
+
+  /**
+   * The app's network, made once however many starts ask at the same time (Docker
+   * accepts two networks of one name, and then refuses to use either: "ambiguous").
+   */
+  private ensureNetwork(app: string): Promise<string> {
+    const pending = this.ensuring.get(app);
+    if (pending) return pending;
+    const made = (async () => {
+      const network = await this.docker.networks.ensure(networkName(app), app);
+      this.options.onNetwork?.(network.subnets);
+      return network.name;
+    })().finally(() => this.ensuring.delete(app));
+    this.ensuring.set(app, made);
+    return made;
   }
 
   async waitStable(container: RunningContainer, seconds: number): Promise<void> {

@@ -177,6 +177,51 @@ describe('processes: Procfile types, formation, release phase, one-off runs', ()
     expect((await runOneOff(t.url, app, { command: [] })).status).toBe(400);
   }, 60_000);
 
+  it('crashed replicas restart with back-off and show in ps; all web replicas down is `crashed`, not running', async () => {
+    const crashy = uniqueName('crashy');
+    // GET /crash leaves a mark in the container's own filesystem and exits; a start that finds it exits at once.
+    const crashRepo = await AppRepo.create({
+      'package.json': JSON.stringify({ name: 'crashy', version: '1.0.0', scripts: { start: 'node server.js' } }),
+      'server.js': `const fs = require('fs');
+if (fs.existsSync('/tmp/crashed')) process.exit(1);
+require('http').createServer((req, res) => {
+  if (req.url === '/crash') { fs.writeFileSync('/tmp/crashed', '1'); res.end('bye ' + process.env.DYNO + '\\n'); setTimeout(() => process.exit(1), 50); return; }
+  res.end('ok ' + process.env.DYNO + '\\n');
+}).listen(Number(process.env.PORT));
+`,
+    });
+    try {
+      expect((await t.api('POST', '/apps', { name: crashy })).status).toBe(201);
+      expect((await t.api('PATCH', `/apps/${crashy}/formation`, { web: 2 })).status).toBe(200);
+      const push = await crashRepo.push(t.remote(crashy));
+      expect(push.code, push.stderr).toBe(0);
+      const crashPort = (await t.api('GET', `/apps/${crashy}`)).json.port as number;
+      const ps = async () => (await t.api('GET', `/apps/${crashy}/ps`)).json as { status: string; processes: Array<{ name: string; status: string; restarts: number }> };
+      expect((await ps()).status).toBe('running');
+      // One replica down: degraded, and the other one still answers every request.
+      const first = await httpGet(crashPort, '/crash');
+      const down = /bye (\S+)/.exec(first?.body ?? '')?.[1];
+      expect(down).toMatch(/^web\.[12]$/);
+      await eventually(async () => {
+        const now = await ps();
+        expect(now.status).toBe('degraded');
+        expect(now.processes.find((p) => p.name === down)?.restarts).toBeGreaterThanOrEqual(1);
+      }, 30_000, 200);
+      // The router's checks take the crashed one out of the rotation.
+      await eventually(async () => {
+        for (let i = 0; i < 10; i++) expect((await httpGet(crashPort, '/'))?.body).toMatch(/^ok web\.[12]$/m);
+      }, 60_000, 500);
+      // The other one too: crashed in ps and apps:info, and the router answers 503, not a hang.
+      await httpGet(crashPort, '/crash');
+      await eventually(async () => expect((await ps()).status).toBe('crashed'), 30_000, 200);
+      expect((await t.api('GET', `/apps/${crashy}`)).json.status).toBe('crashed');
+      await eventually(async () => expect((await httpGet(crashPort, '/'))?.status).toBe(503), 30_000, 200);
+    } finally {
+      await t.api('DELETE', `/apps/${crashy}`);
+      await crashRepo.remove();
+    }
+  }, 180_000);
+
   it('a failing release command rejects the push; v1 keeps serving untouched', async () => {
     await repo.commit(procApp('v2', 'sh -c "echo migration-broke; exit 3"'), 'v2');
     const push = await repo.push(t.remote(app));
