@@ -111,9 +111,7 @@ export class ProcessService {
    * the app's limits, streaming its output; removed when it ends, times out or the client leaves.
    */
   async run(name: string, cmd: RunCommand, onOutput: OutputSink, signal?: AbortSignal): Promise<OneOffResult> {
-    const app = this.app(name);
-    const release = this.release(app);
-    if (!release) throw new MinPaasError('CONFLICT', `${app.name} has no release yet: push or deploy it first`);
+    const { app, release } = this.runnable(name);
     return this.deps.runner.runOneOff(
       {
         app: app.name,
@@ -127,6 +125,14 @@ export class ProcessService {
       },
       onOutput,
     );
+  }
+
+  /** The app and the release a one-off runs: refused (404, 409) before any output is streamed. */
+  runnable(name: string): { app: AppRow; release: Release } {
+    const app = this.app(name);
+    const release = this.release(app);
+    if (!release) throw new MinPaasError('CONFLICT', `${app.name} has no release yet: push or deploy it first`);
+    return { app, release };
   }
 
   private app(name: string): AppRow {

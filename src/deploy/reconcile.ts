@@ -32,9 +32,9 @@ export interface ReconcileReport {
 
 type Processes = Array<ProcessPlacement & { app: string }>;
 
-/** Every app with a release, routed to its web processes as the store has them. */
+/** Every app with a release, routed to its web processes as the store has them (none, e.g. web=0: 503). */
 export function routesFromApps(apps: AppRow[], processes: Processes): Route[] {
-  return apps.filter((a) => a.release !== null && processes.some((p) => p.app === a.name)).map((a) => routeFor(a, processes.filter((p) => p.app === a.name)));
+  return apps.filter((a) => a.release !== null).map((a) => routeFor(a, processes.filter((p) => p.app === a.name)));
 }
 
 /**

@@ -229,7 +229,13 @@ export class DockerEngine {
    * and removed in every case. Resolves to its exit code (null when killed).
    */
   async runOneOff(spec: ContainerSpec, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void, timeoutMs: number, signal?: AbortSignal): Promise<{ exitCode: number | null; timedOut: boolean }> {
-    await this.run(spec);
+    try {
+      await this.run(spec);
+    } catch (err) {
+      // Created but not started (say, its command does not exist): it goes too.
+      await this.remove(spec.name);
+      throw err;
+    }
     const container = this.docker.getContainer(spec.name);
     let timedOut = false;
     let killed = false;

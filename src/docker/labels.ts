@@ -46,7 +46,10 @@ export function oneOffName(app: string, release: number, id: string): string {
   return `minpaas-${app}-v${release}-run-${id}`;
 }
 
-/** One-off containers are never a release's processes (a deploy does not retire them). */
+/**
+ * One-off containers are never a release's processes (a deploy does not retire them).
+ * Their id is 8 hex digits; a process type named `run` has replicas 1 to 10.
+ */
 export function isOneOffName(name: string): boolean {
-  return /-v\d+-run-[0-9a-z]+$/.test(name);
+  return /-v\d+-run-[0-9a-f]{8}$/.test(name);
 }

@@ -55,7 +55,7 @@ export function processRoutes(processes: ProcessService): Route[] {
         const app = decodeAppName(params[0]);
         const cmd = decodeRun(await readJsonObject(req));
         // Refusals (no such app, no release) are plain JSON errors before the stream starts.
-        processes.formation(app);
+        processes.runnable(app);
         await streamRun(processes, app, cmd, res);
       },
     },

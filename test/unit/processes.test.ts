@@ -6,6 +6,7 @@ import { scaleDiff, scaleProcesses } from '../../src/deploy/scale.js';
 import { routeFor } from '../../src/deploy/processes.js';
 import { assertScalable, effectiveFormation, parseFormation } from '../../src/domain/processes.js';
 import { processesStatus } from '../../src/apps/process-service.js';
+import { isOneOffName } from '../../src/docker/labels.js';
 import type { Release } from '../../src/domain/types.js';
 import { captureLogger, FakeRouter, FakeRunner, FakeStore } from './fakes/ports.js';
 
@@ -189,6 +190,12 @@ describe('formation rules', () => {
     expect(processesStatus([{ type: 'web', status: 'restarting' }, { type: 'web', status: 'exited' }, { type: 'worker', status: 'running' }])).toBe('crashed');
     expect(processesStatus([{ type: 'web', status: 'running' }, { type: 'web', status: 'restarting' }])).toBe('degraded');
     expect(processesStatus([{ type: 'web', status: 'running' }])).toBe('running');
+  });
+
+  it('tells one-off containers from the replicas of a process type named run', () => {
+    expect(isOneOffName('minpaas-app-v3-run-1a2b3c4d')).toBe(true);
+    expect(isOneOffName('minpaas-app-v3-run-1')).toBe(false);
+    expect(isOneOffName('minpaas-app-v3-web-10')).toBe(false);
   });
 
   it('splits streamed output into lines across chunks', () => {
