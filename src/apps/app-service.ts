@@ -130,16 +130,26 @@ export class AppService {
     return this.get(app.name);
   }
 
-  async logs(name: string, tail: number): Promise<string> {
+  async logs(name: string, tail: number, process?: string): Promise<string> {
     const app = this.app(name);
-    if (!app.container) return '';
-    return this.deps.runner.logs(app.container, tail);
+    const container = this.containerOf(app, process);
+    if (!container) return '';
+    return this.deps.runner.logs(container, tail);
   }
 
-  async followLogs(name: string, tail: number): Promise<LogStream> {
+  async followLogs(name: string, tail: number, process?: string): Promise<LogStream> {
     const app = this.app(name);
-    if (!app.container) throw new MinPaasError('CONFLICT', `${app.name} has no running release yet`);
-    return this.deps.runner.followLogs(app.container, tail);
+    const container = this.containerOf(app, process);
+    if (!container) throw new MinPaasError('CONFLICT', `${app.name} has no running release yet`);
+    return this.deps.runner.followLogs(container, tail);
+  }
+
+  /** The container of one process (`worker.1`), or the app's main one (web.1) when none is named. */
+  private containerOf(app: AppRow, process: string | undefined): string | null {
+    if (process === undefined) return app.container;
+    const found = this.deps.store.listProcesses(app.name).find((p) => `${p.type}.${p.replica}` === process);
+    if (!found) throw notFound(`${app.name} runs no process ${process}; minpaas ps ${app.name} lists them`);
+    return found.container;
   }
 
   deploys(name: string): Deploy[] {

@@ -35,6 +35,14 @@ function tailParam(query: URLSearchParams): number {
   return n;
 }
 
+/** `?process=worker.1`: one process's logs (default: web.1). */
+function processParam(query: URLSearchParams): string | undefined {
+  const raw = query.get('process');
+  if (raw === null || raw === '') return undefined;
+  if (!/^[a-z][a-z0-9_-]{0,29}\.\d{1,2}$/.test(raw)) throw invalid('process must name one process, e.g. worker.1');
+  return raw;
+}
+
 /**
  * Streams container logs until the client leaves, then stops reading from Docker. A
  * client may leave while the Docker stream is still being set up: then it is stopped
@@ -46,7 +54,7 @@ async function followLogs(apps: AppService, ctx: RouteContext): Promise<void> {
     gone = true;
   };
   ctx.res.once('close', onGone);
-  const { stream, stop } = await apps.followLogs(decodeAppName(ctx.params[0]), tailParam(ctx.query));
+  const { stream, stop } = await apps.followLogs(decodeAppName(ctx.params[0]), tailParam(ctx.query), processParam(ctx.query));
   ctx.res.off('close', onGone);
   if (gone || ctx.res.destroyed) {
     stop();
@@ -122,7 +130,7 @@ export function apiRoutes(apps: AppService): Route[] {
       handle: async (ctx) => {
         const follow = ['1', 'true', 'yes'].includes(ctx.query.get('follow') ?? '');
         if (follow) return followLogs(apps, ctx);
-        sendText(ctx.res, 200, await apps.logs(decodeAppName(ctx.params[0]), tailParam(ctx.query)));
+        sendText(ctx.res, 200, await apps.logs(decodeAppName(ctx.params[0]), tailParam(ctx.query), processParam(ctx.query)));
       },
     },
     { method: 'GET', path: new RegExp(`^/apps/${NAME}/config$`), handle: async ({ res, params }) => sendJson(res, 200, apps.getConfig(decodeAppName(params[0]))) },

@@ -127,11 +127,13 @@ describe('processes: Procfile types, formation, release phase, one-off runs', ()
       `worker.1 minpaas-${app}-v1-worker-1 running`,
     ]);
     const log = await eventually(async () => {
-      const text = await t.docker.logs(`minpaas-${app}-v1-worker-1`, 50);
+      const text = (await t.api('GET', `/apps/${app}/logs?process=worker.1&tail=50`)).text;
       expect(text).toMatch(/heartbeat worker\.1 \d+/);
       return text;
     });
     expect(log).toContain('worker up worker.1');
+    expect((await t.api('GET', `/apps/${app}/logs?process=web.2`)).text).toContain('web up web.2');
+    expect((await t.api('GET', `/apps/${app}/logs?process=clock.1`)).status).toBe(404);
     // Workers get no route: the router serves exactly the three web replicas.
     expect(t.server.router.routes().find((r) => r.app === app)?.targets).toHaveLength(3);
   }, 60_000);
