@@ -69,10 +69,10 @@ async function startOne(ctx: StartContext, spec: ProcessSpec, undo: UndoStack, o
   const name = dynoName(spec.type, spec.replica);
   if (web) {
     const healthy = await runner.waitHealthy(container, ctx.healthTimeoutMs);
-    out.step(`${name}: health check passed (HTTP ${healthy.status} after ${(healthy.elapsedMs / 1000).toFixed(1)} s)`);
+    out.step(`Health check passed: ${name} (HTTP ${healthy.status} after ${(healthy.elapsedMs / 1000).toFixed(1)} s)`);
   } else {
     await runner.waitStable(container, ctx.workerStartupSeconds);
-    out.step(`${name}: up for ${ctx.workerStartupSeconds} s`);
+    out.step(`Up for ${ctx.workerStartupSeconds} s: ${name}`);
   }
   return { type: spec.type, replica: spec.replica, container: container.name, address: container.address };
 }

@@ -52,10 +52,11 @@ export interface RunOutcome {
 }
 
 function switchLine(app: AppRow, webCount: number, report: ServeReport): string {
-  if (report.added) return `Routed port ${app.port} to ${webCount} web process${webCount === 1 ? '' : 'es'}`;
+  const web = `${webCount} web process${webCount === 1 ? '' : 'es'}`;
+  if (report.added) return `Routed port ${app.port} to ${web}`;
   return report.drained
-    ? `Switched traffic to ${webCount} web process${webCount === 1 ? '' : 'es'}; old release drained in ${report.drainMs} ms`
-    : `Switched traffic; old release still busy after ${report.drainMs} ms, stopping it anyway`;
+    ? `Switched traffic; old release drained in ${report.drainMs} ms (${web})`
+    : `Switched traffic; old release still busy after ${report.drainMs} ms, stopping it anyway (${web})`;
 }
 
 function formationLine(formation: Formation): string {

@@ -64,8 +64,8 @@ describe('the Run stage', () => {
     expect(t.runner.containers.get('minpaas-web-v2-web-1')?.keepRunning).toBe(true);
     expect(t.runner.calls).toEqual(['start minpaas-web-v2-web-1', 'health minpaas-web-v2-web-1', 'keepRunning minpaas-web-v2-web-1', 'retire minpaas-web-v1']);
     expect(t.router.calls).toEqual([`serve web ${NEW}`, 'persist']);
-    expect(t.out.text()).toContain('-----> web.1: health check passed (HTTP 200 after 0.1 s)');
-    expect(t.out.text()).toContain('-----> Switched traffic to 1 web process; old release drained in 42 ms');
+    expect(t.out.text()).toContain('-----> Health check passed: web.1 (HTTP 200 after 0.1 s)');
+    expect(t.out.text()).toContain('-----> Switched traffic; old release drained in 42 ms (1 web process)');
   });
 
   it('a first release adds the route and has nothing to retire', async () => {
