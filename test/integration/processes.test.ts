@@ -237,6 +237,19 @@ require('http').createServer((req, res) => {
     expect((await t.docker.listOwnedContainerNames(app)).sort()).toEqual([1, 2, 3].map((i) => `minpaas-${app}-v1-web-${i}`));
   }, 300_000);
 
+  it('a rollback skips the release command unless asked', async () => {
+    const lastLog = async (): Promise<string> => {
+      const [latest] = (await t.api('GET', `/apps/${app}/deploys`)).json as Array<{ id: number }>;
+      return (await t.api('GET', `/apps/${app}/deploys/${latest!.id}/log`)).text;
+    };
+    expect((await t.api('POST', `/apps/${app}/rollback`, { release: 1 })).status).toBe(200);
+    expect(await lastLog()).not.toContain('Running the release command');
+    expect((await t.api('POST', `/apps/${app}/rollback`, { release: 1, runReleasePhase: true })).status).toBe(200);
+    expect(await lastLog()).toMatch(/release-marker v1 run\.[0-9a-f]+ greeting=hello/);
+    expect((await t.api('POST', `/apps/${app}/rollback`, { release: 1, runReleasePhase: 'yes' })).status).toBe(400);
+    expect([...(await dynosSeen(port, 12))].sort()).toEqual(['web.1', 'web.2', 'web.3']);
+  }, 120_000);
+
   it('the formation survives a control-plane restart; the processes keep serving', async () => {
     const before = (await t.api('GET', `/apps/${app}/ps`)).json as { processes: Array<{ container: string }> };
     await t.server.close();
