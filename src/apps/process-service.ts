@@ -1,5 +1,5 @@
 import type { DeployPipeline } from '../deploy/pipeline.js';
-import { dynoName, effectiveFormation, WEB_TYPE, type Formation, type ProcessPlacement } from '../domain/processes.js';
+import { dynoName, effectiveFormation, WEB_TYPE, type Formation } from '../domain/processes.js';
 import { effectiveResources, type Resources } from '../domain/resources.js';
 import type { AppRow, Release } from '../domain/types.js';
 import { invalid, MinPaasError, notFound } from '../errors.js';
@@ -56,12 +56,22 @@ export function decodeRun(body: Record<string, unknown>): RunCommand {
   return { command: command as string[], ...(typeof timeout === 'number' ? { timeoutSeconds: timeout } : {}) };
 }
 
-/** The app's state from its processes: crashed when it has web processes and none of them runs. */
-export function processesStatus(processes: Array<Pick<ProcessPlacement, 'type'> & { status: string }>): string {
+/** A process restarted after a crash counts as up only once it has stayed up this long (a restart loop flickers through running). */
+export const STABLE_AFTER_RESTART_SECONDS = 5;
+
+type ProcessState = Pick<ProcessRecord, 'type' | 'status' | 'restarts' | 'uptime'>;
+
+function isUp(p: ProcessState): boolean {
+  if (p.status !== 'running') return false;
+  return p.restarts === 0 || p.uptime === null || p.uptime >= STABLE_AFTER_RESTART_SECONDS;
+}
+
+/** The app's state from its processes: crashed when it has web processes and none of them is up. */
+export function processesStatus(processes: ProcessState[]): string {
   if (processes.length === 0) return 'none';
   const web = processes.filter((p) => p.type === WEB_TYPE);
-  if (web.length > 0 && web.every((p) => p.status !== 'running')) return 'crashed';
-  return processes.every((p) => p.status === 'running') ? 'running' : 'degraded';
+  if (web.length > 0 && !web.some(isUp)) return 'crashed';
+  return processes.every(isUp) ? 'running' : 'degraded';
 }
 
 function uptimeOf(state: ContainerStatus | null): number | null {

@@ -216,7 +216,7 @@ require('http').createServer((req, res) => {
       // The other one too: crashed in ps and apps:info, and the router answers 503, not a hang.
       await httpGet(crashPort, '/crash');
       await eventually(async () => expect((await ps()).status).toBe('crashed'), 30_000, 200);
-      expect((await t.api('GET', `/apps/${crashy}`)).json.status).toBe('crashed');
+      await eventually(async () => expect((await t.api('GET', `/apps/${crashy}`)).json.status).toBe('crashed'), 30_000, 200);
       await eventually(async () => expect((await httpGet(crashPort, '/'))?.status).toBe(503), 30_000, 200);
     } finally {
       await t.api('DELETE', `/apps/${crashy}`);

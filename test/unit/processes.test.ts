@@ -187,9 +187,14 @@ describe('formation rules', () => {
   });
 
   it('an app whose web processes all crashed is crashed, not running', () => {
-    expect(processesStatus([{ type: 'web', status: 'restarting' }, { type: 'web', status: 'exited' }, { type: 'worker', status: 'running' }])).toBe('crashed');
-    expect(processesStatus([{ type: 'web', status: 'running' }, { type: 'web', status: 'restarting' }])).toBe('degraded');
-    expect(processesStatus([{ type: 'web', status: 'running' }])).toBe('running');
+    const p = (type: string, status: string, restarts = 0, uptime: number | null = 60) => ({ type, status, restarts, uptime });
+    expect(processesStatus([p('web', 'restarting', 3, null), p('web', 'exited', 1, null), p('worker', 'running')])).toBe('crashed');
+    expect(processesStatus([p('web', 'running'), p('web', 'restarting', 2, null)])).toBe('degraded');
+    expect(processesStatus([p('web', 'running')])).toBe('running');
+    // A restart loop passes through "running" for a moment: that is not up yet.
+    expect(processesStatus([p('web', 'running', 4, 0), p('web', 'exited', 2, null)])).toBe('crashed');
+    expect(processesStatus([p('web', 'running', 4, 30)])).toBe('running');
+    expect(processesStatus([])).toBe('none');
   });
 
   it('tells one-off containers from the replicas of a process type named run', () => {
