@@ -152,10 +152,11 @@ function checkOptions(opts: HaproxyConfigOptions): HaproxyTimeouts {
 }
 
 /**
- * `check`: a TCP connect every 2 s takes a crashed replica out of the rotation (and back
- * when it answers again); a request that meets it first is sent to another (redispatch).
+ * `check`: a TCP connect every second takes a crashed replica out of the rotation after two
+ * failures and back at the first success; a request that meets it first is sent to
+ * another replica (redispatch).
  */
-const SERVER_OPTIONS = 'check inter 2s fall 2 rise 2';
+const SERVER_OPTIONS = 'check inter 1s fall 2 rise 1';
 
 function serverLine(name: string, target: Target | null): string {
   // `disabled` starts the server in maintenance; the admin socket makes it ready later.

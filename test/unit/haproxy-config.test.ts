@@ -21,7 +21,7 @@ const opts: HaproxyConfigOptions = { dataDir: '/var/lib/minpaas', appBind: '127.
 const web: RouteSpec = { app: 'web', port: 10001, slot: 'blue', targets: [{ host: '127.0.0.1', port: 32768 }] };
 const api: RouteSpec = { app: 'api-2', port: 10002, slot: 'green', targets: [{ host: '127.0.0.1', port: 32769 }] };
 const idle: RouteSpec = { app: 'idle', port: 10003, slot: 'blue', targets: [] };
-const OPTS = 'check inter 2s fall 2 rise 2';
+const OPTS = 'check inter 1s fall 2 rise 1';
 
 /** A backend's expected lines: the serving group's first servers at `targets`, every other server parked. */
 function backend(name: string, slot: 'blue' | 'green', targets: string[]): string[] {
