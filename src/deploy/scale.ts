@@ -1,6 +1,7 @@
 import { effectiveFormation, scalableTypes, WEB_TYPE, type Formation, type ProcessPlacement } from '../domain/processes.js';
 import type { Resources } from '../domain/resources.js';
 import type { AppRow, Release } from '../domain/types.js';
+import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Router } from '../router/types.js';
 import type { Runner } from '../runner/types.js';
@@ -60,29 +61,32 @@ export async function scaleProcesses(ports: ScalePorts, plan: ScalePlan, out: De
   const running = store.listProcesses(app.name).filter((p) => scalableTypes(release.processTypes).includes(p.type));
   const target = effectiveFormation(release.processTypes, { ...store.getFormation(app.name), ...plan.changes });
   const { start, stop } = scaleDiff(running, target);
+  let kept: ProcessPlacement[];
+  let arming: Promise<void>;
   try {
     const ctx = { ...ports, app, release, appPort: plan.appPort, resources: plan.resources };
     if (start.length) out.step(`Starting ${start.map((s) => `${s.type}.${s.replica}`).join(', ')}`);
     const started = await startProcesses(ctx, start, undo, out);
-    const arming = armRestarts(runner, logger, started);
+    arming = armRestarts(runner, logger, started);
     undo.push('let the restart policies settle', () => arming);
     const stopping = new Set(stop.map((p) => p.container));
-    const kept = [...running.filter((p) => !stopping.has(p.container)), ...started];
+    kept = [...running.filter((p) => !stopping.has(p.container)), ...started];
     if (start.some((s) => s.type === WEB_TYPE) || stop.some((p) => p.type === WEB_TYPE)) {
       undo.push('route back to the replicas that served', () => router.serve(routeFor(app, running)));
       const report = await router.serve(routeFor(app, kept));
       out.step(`Web group now ${routeFor(app, kept).targets.length} replica(s); the previous group drained in ${report.drainMs} ms`);
     }
     store.commitScale(app.name, plan.changes, kept, plan.deployId, release.number);
-    await arming;
-    await router.persist();
-    if (stop.length) {
-      out.step(`Stopping ${stop.map((p) => `${p.type}.${p.replica}`).join(', ')}`);
-      await runner.retire(stop.map((p) => p.container));
-    }
-    return kept;
   } catch (err) {
     await undo.runAll();
     throw err;
   }
+  // Committed: what follows is logged when it fails (start-up reconciliation catches up), never undone.
+  await arming;
+  await router.persist().catch((err: unknown) => logger.error({ err: errorMessage(err) }, 'could not write the router config; it is written again on the next change or start-up'));
+  if (stop.length) {
+    out.step(`Stopping ${stop.map((p) => `${p.type}.${p.replica}`).join(', ')}`);
+    await runner.retire(stop.map((p) => p.container)).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'stopping the replicas scaled away failed; the next start-up removes them'));
+  }
+  return kept;
 }

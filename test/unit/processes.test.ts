@@ -166,6 +166,17 @@ describe('scaling the serving release', () => {
     expect(t.runner.containers.has('minpaas-app-v2-web-2')).toBe(false);
   });
 
+  it('a failure after the commit (router file, stopping) is logged, never undone', async () => {
+    const t = await deployed({ web: 3 });
+    t.router.failing.add('persist');
+    t.runner.failing.add('retire');
+    await t.scale({ web: 1 });
+    expect(t.router.targets('app')).toEqual(['10.0.2.2:3000']);
+    expect(t.store.getFormation('app')).toEqual({ web: 1 });
+    expect(t.lines().some((l) => String(l.msg).includes('could not write the router config'))).toBe(true);
+    expect(t.lines().some((l) => String(l.msg).includes('stopping the replicas scaled away failed'))).toBe(true);
+  });
+
   it('numbers new replicas after those that run, and stops the highest ones', () => {
     const p = (type: string, replica: number) => ({ type, replica, container: `${type}-${replica}`, address: null });
     expect(scaleDiff([p('web', 1), p('web', 2)], { web: 4, worker: 1 })).toEqual({ start: [{ type: 'web', replica: 3 }, { type: 'web', replica: 4 }, { type: 'worker', replica: 1 }], stop: [] });
