@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
 import type { Autocannon, AutocannonInstance, AutocannonResult } from '../helpers/autocannon.js';
@@ -177,6 +178,11 @@ describe('processes: Procfile types, formation, release phase, one-off runs', ()
     const left = (await t.docker.listOwnedContainerNames(app)).filter((n) => n.includes('-run-'));
     expect(left).toEqual([]);
     expect((await runOneOff(t.url, app, { command: [] })).status).toBe(400);
+    // The CLI (its code in-process, against this server) prints the output and returns the exit code.
+    const io = { stdout: '', stderr: '', out: (s: string) => void (io.stdout += s), err: (s: string) => void (io.stderr += s) };
+    expect(await runCli(['run', app, '--url', t.url, '--token', TEST_TOKEN, '--', 'sh', '-c', 'echo cli $DYNO; echo e >&2; exit 5'], io)).toBe(5);
+    expect(io.stdout).toMatch(/^cli run\.[0-9a-f]+\n$/);
+    expect(io.stderr).toBe('e\n');
   }, 60_000);
 
   it('crashed replicas restart with back-off and show in ps; all web replicas down is `crashed`, not running', async () => {
