@@ -79,6 +79,8 @@ export async function runRelease(ports: RunPorts, plan: RunPlan, out: DeployLog)
   const undo = new UndoStack(logger);
   let arming: Promise<void> = Promise.resolve();
   try {
+    // Registered first, so it runs last: a first release that fails leaves no network behind.
+    if (app.release === null) undo.push("remove what the runner made for the app's first release", () => runner.removeApp(app.name));
     const releaseCommand = release.processTypes[RELEASE_TYPE];
     if (plan.runReleasePhase && releaseCommand) {
       const req = { app: app.name, release: release.number, imageId: release.imageId, env: release.env, resources: plan.resources, timeoutMs: ports.releaseTimeoutMs };

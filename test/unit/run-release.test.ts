@@ -78,6 +78,16 @@ describe('the Run stage', () => {
     expect(t.store.apps.get('web')?.release).toBe(2);
   });
 
+  it('a first release that fails removes what the runner made for the app (its network)', async () => {
+    const t = setup({ previous: false });
+    t.runner.networks.add('web');
+    t.runner.failing.add('health');
+    await expect(t.run()).rejects.toMatchObject({ code: 'HEALTH_CHECK_FAILED' });
+    t.expectUntouched();
+    expect(t.runner.calls.at(-1)).toBe('removeApp web');
+    expect(t.runner.networks.has('web')).toBe(false);
+  });
+
   it('start fails: nothing to undo, the old release serves', async () => {
     const t = setup();
     t.runner.failing.add('start');
