@@ -266,6 +266,7 @@ export class DeployPipeline {
       log.step(`Scaled ${app.name}: ${Object.entries(changes).map(([t, n]) => `${t}=${n}`).join(' ')}`);
     } catch (err) {
       log.fail(errorMessage(err));
+      if (!isMinPaasError(err)) this.deps.log.error({ app: appName, changes, err }, 'scaling failed');
       if (deployId !== null) store.failDeploy(deployId, errorMessage(err));
       throw isMinPaasError(err) ? err : new MinPaasError('BUILD_FAILED', `scaling failed: ${errorMessage(err)}`, log.tail(30));
     } finally {
