@@ -44,7 +44,7 @@ async function seed(dataDir: string, prefix: string): Promise<void> {
       store.commitRelease({
         release: { app: name, number: 1, imageTag: `minpaas/${name}:v1`, imageId: `sha256:${'0'.repeat(64)}`, env: store.getEnv(name), commit: 'c0ffee', kind: 'build', description: 'Deploy c0ffee', processTypes: { web: 'npm start' }, listenPort: null },
         // The container does not exist: the server finds it missing, as after a lost engine.
-        placement: { container: `${name}-v1-bench`, address: { host: '172.30.0.2', port: 3000 } },
+        processes: [{ type: 'web', replica: 1, container: `${name}-v1-bench`, address: { host: '172.30.0.2', port: 3000 } }],
         deployId: deploy.id,
         source: null,
       });

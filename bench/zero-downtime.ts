@@ -12,6 +12,10 @@
  *
  * Every phase ends by itself: the load has a duration cap, and is stopped 1 s after the
  * operation is over and the old container is gone. Only 127.0.0.1 is targeted.
+ *
+ * Then the same with web=3 (processes, issue 10): scale 1→3, a push, a config change, a
+ * scale 3→1 and back 1→3, and a rollback, each under the same load: three replicas
+ * behind the router round-robin, every change moving the whole group.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -202,9 +206,10 @@ async function main(): Promise<void> {
 
   const backendStats = (): Promise<Record<string, number>> => backendCounters(t.dataDir, app);
 
+  // Done once the app runs no more containers than its processes (retired ones are gone).
   const waitRetired = async (): Promise<void> => {
     const deadline = Date.now() + 60_000;
-    while ((await t.docker.listOwnedContainerNames(app)).length > 1) {
+    while ((await t.docker.listOwnedContainerNames(app)).length > t.server.store.listProcesses(app).length) {
       if (Date.now() > deadline) throw new Error('the old container was not retired within 60 s');
       await sleep(100);
     }
@@ -243,7 +248,10 @@ async function main(): Promise<void> {
     const after = await backendStats();
     const haproxy = troubleDeltas(before, after);
     let switched: boolean | null = null;
-    if (from !== undefined && to !== undefined) {
+    if (from !== undefined && from === to) {
+      // A scale: the answers stay the same.
+      switched = report.bodies.length === 1 && report.bodies[0]!.body === from;
+    } else if (from !== undefined && to !== undefined) {
       const a = report.bodies.find((b) => b.body === from);
       const b = report.bodies.find((x) => x.body === to);
       switched = report.bodies.length === 2 && a !== undefined && b !== undefined && a.first < b.first && b.last > a.last;
@@ -282,6 +290,17 @@ async function main(): Promise<void> {
     await phase('rollback to release v2', () => api('POST', `/apps/${app}/rollback`, { release: 2 }), body('code v4', 'two'), body('code v2'));
     // The same load with no deploy again: tells what the operations cost from what the (shared) machine did meanwhile.
     await phase('baseline after (no deploy)', null);
+
+    // web=3: every operation moves a group of three replicas.
+    const scale = (web: number) => () => api('PATCH', `/apps/${app}/formation`, { web });
+    await phase('scale web 1→3', scale(3), body('code v2'), body('code v2'));
+    await repo.commit(nodeApp('code v5'), 'v5');
+    await phase('web=3 push (code v2 → v5)', () => push(5), body('code v2'), body('code v5'));
+    const pushed = t.server.store.getApp(app)!.release!;
+    await phase('web=3 config (GREETING=three)', () => api('PATCH', `/apps/${app}/config`, { GREETING: 'three' }), body('code v5'), body('code v5', 'three'));
+    await phase('scale web 3→1', scale(1), body('code v5', 'three'), body('code v5', 'three'));
+    await phase('scale web 1→3', scale(3), body('code v5', 'three'), body('code v5', 'three'));
+    await phase(`web=3 rollback to v${pushed}`, () => api('POST', `/apps/${app}/rollback`, { release: pushed }), body('code v5', 'three'), body('code v5'));
   } catch (err) {
     failure = err;
   } finally {

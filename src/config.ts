@@ -21,6 +21,12 @@ export interface Config {
   publicHost: string;
   appBind: string;
   healthTimeoutMs: number;
+  /** Processes (issue 10): a worker counts as started once up this long. */
+  workerStartupSeconds: number;
+  /** Most a Procfile `release:` command may take. */
+  releaseTimeoutMs: number;
+  /** Most a one-off run (`minpaas run`) may take when the request sets no timeout. */
+  runTimeoutMs: number;
   drainTimeoutMs: number;
   /** How many releases keep their image (older images are removed after a deploy). */
   keepReleases: number;
@@ -100,6 +106,9 @@ export function loadConfig(env: Env = process.env): Config {
     publicHost: env.MINPAAS_PUBLIC_HOST || '127.0.0.1',
     appBind: env.MINPAAS_APP_BIND || '127.0.0.1',
     healthTimeoutMs: integer(env, 'MINPAAS_HEALTH_TIMEOUT', 30, 1, 3600) * 1000,
+    workerStartupSeconds: integer(env, 'MINPAAS_WORKER_STARTUP', 3, 0, 300),
+    releaseTimeoutMs: integer(env, 'MINPAAS_RELEASE_TIMEOUT', 300, 1, 86400) * 1000,
+    runTimeoutMs: integer(env, 'MINPAAS_RUN_TIMEOUT', 3600, 1, 86400) * 1000,
     drainTimeoutMs: integer(env, 'MINPAAS_DRAIN_TIMEOUT', 30, 0, 3600) * 1000,
     keepReleases: integer(env, 'MINPAAS_KEEP_RELEASES', 5, 1, 1000),
     buildTimeoutMs: integer(env, 'MINPAAS_BUILD_TIMEOUT', 15 * 60, 10, 24 * 3600) * 1000,

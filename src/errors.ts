@@ -17,6 +17,7 @@ export const ErrorCodes = {
   HEALTH_CHECK_FAILED: 422,
   CLONE_FAILED: 422,
   RELEASE_UNAVAILABLE: 409,
+  RELEASE_FAILED: 422,
   METHOD_NOT_ALLOWED: 405,
   /** Anything that is not a MinPaasError: answered without internals, with the request id to find it in the log. */
   INTERNAL: 500,

@@ -3,6 +3,9 @@ import path from 'node:path';
 import { AppService } from './apps/app-service.js';
 import { createAccessLayer, type AccessLayer } from './auth/access-layer.js';
 import type { Authenticator } from './auth/authenticator.js';
+import { ProcessService } from './apps/process-service.js';
+import type { AppRow } from './domain/types.js';
+import { processRoutes } from './http/process-routes.js';
 import { loadOrCreateInstanceId, loadOrCreateToken } from './auth/token.js';
 import { BaseImages } from './build/base-images.js';
 import { DockerfileBuilder } from './build/dockerfile-builder.js';
@@ -114,6 +117,7 @@ interface Parts {
   locks: DeployLocks;
   pipeline: DeployPipeline;
   apps: AppService;
+  processes: ProcessService;
   repos: RepoStore;
   publicUrl: (port: number) => string;
 }
@@ -147,14 +151,18 @@ function assemble(config: Config, store: Store, docker: DockerEngine, beforeDest
     locks,
     workspaces: path.join(config.dataDir, 'workspaces'),
     healthTimeoutMs: config.healthTimeoutMs,
+    workerStartupSeconds: config.workerStartupSeconds,
+    releaseTimeoutMs: config.releaseTimeoutMs,
     portInUse: (port) => portInUse(config.appBind, port),
     publicUrl,
     defaultResources,
     log: rootLog.child({ component: 'deploy' }),
   });
   const hostCapacity = (): Promise<{ memoryBytes: number; cpus: number }> => docker.hostCapacity();
-  const apps = new AppService({ store, images, runner, router, pipeline, repos, publicUrl, defaultResources, hostCapacity, statuses, beforeDestroy });
-  return { guard, runner, router, metrics, images, locks, pipeline, apps, repos, publicUrl };
+  const processes = new ProcessService({ store, runner, pipeline, defaultResources, runTimeoutMs: config.runTimeoutMs });
+  const processStatus = (app: AppRow): Promise<{ status: string; restartCount: number }> => processes.status(app);
+  const apps = new AppService({ store, images, runner, router, pipeline, repos, publicUrl, defaultResources, hostCapacity, statuses, beforeDestroy, processStatus });
+  return { guard, runner, router, metrics, images, locks, pipeline, apps, processes, repos, publicUrl };
 }
 
 /**
@@ -172,7 +180,7 @@ async function listenAll(
   const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(parts.pipeline), rootLog.child({ component: 'git' }));
   await hooks.listen();
   const git = new GitHttp(parts.repos, access.git, rootLog.child({ component: 'git' }), (name) => store.getApp(name) !== undefined);
-  const routes = [...apiRoutes(parts.apps), ...forges.routes, ...access.routes];
+  const routes = [...apiRoutes(parts.apps), ...processRoutes(parts.processes), ...forges.routes, ...access.routes];
   const server = createHttpServer({
     token,
     guard: access.guard,

@@ -30,6 +30,8 @@ export interface AppServiceDeps {
   statuses: ContainerStatuses;
   /** Runs first when an app is destroyed (its preview apps go with it). */
   beforeDestroy?: (app: string) => Promise<void>;
+  /** The state of an app with a release, from all its processes (crashed when no web process runs). */
+  processStatus?: (app: AppRow) => Promise<{ status: string; restartCount: number }>;
 }
 
 /** What an app record needs from the store besides the app row, by app name. */
@@ -62,9 +64,11 @@ export class AppService {
     return apps.map((a) => this.record(a, statuses.get(a.name)!, facts));
   }
 
+  /** One app: its state from all its processes (crashed, degraded…) when the process model knows them. */
   async get(name: string): Promise<AppRecord> {
     const app = this.app(name);
-    return this.record(app, (await this.deps.statuses.forApps([app])).get(app.name)!);
+    const fromProcesses = app.release !== null && this.deps.processStatus ? await this.deps.processStatus(app) : undefined;
+    return this.record(app, fromProcesses ?? (await this.deps.statuses.forApps([app])).get(app.name)!);
   }
 
   /**
@@ -139,28 +143,38 @@ export class AppService {
     return this.deps.store.listReleases(this.app(name).name).map(releaseRecord);
   }
 
-  /** A new release with release N's image and config. */
-  async rollback(name: string, number: number): Promise<AppRecord> {
+  /** A new release with release N's image and config; its release command runs only when asked. */
+  async rollback(name: string, number: number, runReleasePhase = false): Promise<AppRecord> {
     const app = this.app(name);
     const outcome = await this.deps.pipeline.redeploy(app.name, 'rollback', 'rollback', async (current) => {
       const base = this.deps.store.getRelease(current.name, number);
       if (!base) throw notFound(`${current.name} has no release v${number}`);
-      return { base, env: base.env, description: `Rollback to v${number}` };
+      return { base, env: base.env, description: `Rollback to v${number}`, runReleasePhase };
     });
     await outcome.settled;
     return this.get(app.name);
   }
 
-  async logs(name: string, tail: number): Promise<string> {
+  async logs(name: string, tail: number, process?: string): Promise<string> {
     const app = this.app(name);
-    if (!app.container) return '';
-    return this.deps.runner.logs(app.container, tail);
+    const container = this.containerOf(app, process);
+    if (!container) return '';
+    return this.deps.runner.logs(container, tail);
   }
 
-  async followLogs(name: string, tail: number): Promise<LogStream> {
+  async followLogs(name: string, tail: number, process?: string): Promise<LogStream> {
     const app = this.app(name);
-    if (!app.container) throw new MinPaasError('CONFLICT', `${app.name} has no running release yet`);
-    return this.deps.runner.followLogs(app.container, tail);
+    const container = this.containerOf(app, process);
+    if (!container) throw new MinPaasError('CONFLICT', `${app.name} has no running release yet`);
+    return this.deps.runner.followLogs(container, tail);
+  }
+
+  /** The container of one process (`worker.1`), or the app's main one (web.1) when none is named. */
+  private containerOf(app: AppRow, process: string | undefined): string | null {
+    if (process === undefined) return app.container;
+    const found = this.deps.store.listProcesses(app.name).find((p) => `${p.type}.${p.replica}` === process);
+    if (!found) throw notFound(`${app.name} runs no process ${process}; minpaas ps ${app.name} lists them`);
+    return found.container;
   }
 
   deploys(name: string): Deploy[] {
@@ -207,7 +221,8 @@ export class AppService {
     const asked = (value: number | null | undefined): number | null => (value ? value : null);
     assertWithinHost({ memoryBytes: asked(changes.memoryLimit), cpus: asked(changes.cpuLimit) }, await this.deps.hostCapacity());
     await this.deps.pipeline.exclusive(app.name, async () => {
-      if (app.container) await this.deps.runner.updateLimits(app.container, effectiveResources({ ...app, ...limits }, this.deps.defaultResources));
+      // Every process of the serving release (web replicas and workers alike).
+      for (const p of this.deps.store.listProcesses(app.name)) await this.deps.runner.updateLimits(p.container, effectiveResources({ ...app, ...limits }, this.deps.defaultResources));
       this.deps.store.setLimits(app.name, limits);
     });
     return this.get(app.name);

@@ -13,6 +13,7 @@ import { loginCommand } from './commands/login.js';
 import { backupCommand, refuseInstallFlags, restoreCommand, serverInstall, SERVER_FLAGS } from './commands/operator.js';
 import { logsCommand } from './commands/logs.js';
 import { previewsCommand } from './commands/previews.js';
+import { processCommands } from './commands/processes.js';
 import { releasesCommands } from './commands/releases.js';
 import { resourcesCommands } from './commands/resources.js';
 import { resolveSettings, type Settings } from './settings.js';
@@ -52,6 +53,7 @@ export const COMMANDS: Command[] = [
   ...configCommands,
   logsCommand,
   ...releasesCommands,
+  ...processCommands,
   ...resourcesCommands,
   gitRemoteCommand,
   ...forgeCommands(),

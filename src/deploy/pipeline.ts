@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Images } from '../build/images.js';
 import { assertSelfContained } from '../build/source-tree.js';
 import { allocatePort } from '../domain/ports.js';
+import { assertScalable, type Formation } from '../domain/processes.js';
 import { effectiveResources, type Resources } from '../domain/resources.js';
 import type { AppRow, BuilderName, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
 import { errorMessage, internalError, isMinPaasError, MinPaasError } from '../errors.js';
@@ -17,7 +18,8 @@ import { DeployLog, type LineSink } from './deploy-log.js';
 import { liveDeploys } from './live-deploys.js';
 import type { DeployLocks, Unlock } from './lock.js';
 import { sourceOrigin, type Receiver, type SourceSpec } from './receive.js';
-import { runRelease, type RunOutcome } from './run-release.js';
+import { runRelease, type RunOutcome, type RunPorts } from './run-release.js';
+import { scaleProcesses } from './scale.js';
 
 /** What a failed deploy tells its caller: a typed error as it is, anything else INTERNAL with the deploy id. */
 export function publicDeployError(err: unknown, deployId: number | null): MinPaasError {
@@ -86,6 +88,17 @@ export interface PipelineDeps {
   defaultResources: Resources;
   /** Deploy counters and step durations (/metrics). */
   metrics?: DeployMetrics;
+  workerStartupSeconds: number;
+  releaseTimeoutMs: number;
+}
+
+/** What a config change or rollback releases: the release whose image it reuses, and its config. */
+export interface RedeployPick {
+  base: Release;
+  env: EnvVars;
+  description: string;
+  /** Rollbacks skip the release command unless asked. */
+  runReleasePhase?: boolean;
 }
 
 /**
@@ -166,6 +179,7 @@ export class DeployPipeline {
           listenPort: plan.listenPort,
           appPort: plan.listenPort,
           source: { runtime: plan.runtime.name, ...sourceOrigin(req.from) },
+          runReleasePhase: true,
         });
         receiver.released(req.from);
         return released;
@@ -181,10 +195,10 @@ export class DeployPipeline {
     appName: string,
     source: DeploySource,
     kind: ReleaseKind,
-    pick: (app: AppRow) => Promise<{ base: Release; env: EnvVars; description: string }>,
+    pick: (app: AppRow) => Promise<RedeployPick>,
     onLine?: LineSink,
   ): Promise<DeployResult> {
-    const prepare = async (app: AppRow): Promise<{ base: Release; env: EnvVars; description: string }> => {
+    const prepare = async (app: AppRow): Promise<RedeployPick> => {
       const picked = await pick(app);
       if (!(await this.deps.images.exists(picked.base.imageId))) {
         throw new MinPaasError('RELEASE_UNAVAILABLE', `the image of v${picked.base.number} was removed; push or deploy again instead`);
@@ -192,7 +206,7 @@ export class DeployPipeline {
       return picked;
     };
     return this.run({ app: appName, source, wait: false, onLine, createIfMissing: false, prepare }, async (log, app, deployId, picked) => {
-      const { base, env, description } = picked;
+      const { base, env, description, runReleasePhase } = picked;
       const number = this.deps.store.nextReleaseNumber(app.name);
       log.step(`${description}: v${number} from the image of v${base.number}`);
       return this.release(app, log, deployId, {
@@ -207,6 +221,7 @@ export class DeployPipeline {
         listenPort: base.listenPort,
         appPort: base.listenPort ?? runtimeByName(app.runtime).appPort,
         source: null,
+        runReleasePhase: runReleasePhase ?? kind !== 'rollback',
       });
     });
   }
@@ -225,24 +240,56 @@ export class DeployPipeline {
       appPort: number;
       /** What a build learned about the app's source; null for releases of an existing image. */
       source: SourceInfo | null;
+      runReleasePhase: boolean;
     },
   ): Promise<RunOutcome> {
-    const { appPort, source, ...release } = r;
-    const { metrics } = this.deps;
+    const { appPort, source, runReleasePhase, ...release } = r;
     const outcome = await runRelease(
-      {
-        runner: this.deps.runner,
-        router: this.deps.router,
-        store: this.deps.store,
-        log: this.deps.log,
-        healthTimeoutMs: this.deps.healthTimeoutMs,
-        ...(metrics ? { measured: (step: 'health_check' | 'switch' | 'drain', ms: number) => metrics.stepTook(step, ms) } : {}),
-      },
-      { app, release: { app: app.name, ...release }, appPort, resources: effectiveResources(app, this.deps.defaultResources), deployId, source },
+      this.runPorts(),
+      { app, release: { app: app.name, ...release }, appPort, resources: effectiveResources(app, this.deps.defaultResources), deployId, source, runReleasePhase },
       log,
     );
-    metrics?.released(app.name, release.kind);
+    this.deps.metrics?.released(app.name, release.kind);
     return outcome;
+  }
+
+  private runPorts(): RunPorts {
+    const { runner, router, store, log, healthTimeoutMs, workerStartupSeconds, releaseTimeoutMs, metrics } = this.deps;
+    const measured = metrics ? { measured: (step: 'health_check' | 'switch' | 'drain', ms: number) => metrics.stepTook(step, ms) } : {};
+    return { runner, router, store, log, healthTimeoutMs, workerStartupSeconds, releaseTimeoutMs, ...measured };
+  }
+
+  /**
+   * `ps:scale`: under the app's lock (409 while a deploy runs), recorded in the deploys
+   * history (source `scale`) with its log. Before the first release only the counts are stored.
+   */
+  async scale(appName: string, changes: Formation): Promise<void> {
+    const { store } = this.deps;
+    const unlock = this.deps.locks.tryAcquire(appName);
+    const log = new DeployLog();
+    let deployId: number | null = null;
+    try {
+      const app = store.getApp(appName);
+      if (!app) throw new MinPaasError('NOT_FOUND', `no app named ${appName}`);
+      const release = app.release === null ? undefined : store.getRelease(app.name, app.release);
+      assertScalable(changes, release?.processTypes ?? null);
+      if (!release) return store.setFormation(app.name, changes);
+      deployId = store.startDeploy(app.name, 'scale', release.commit).id;
+      const appPort = release.listenPort ?? runtimeByName(app.runtime).appPort;
+      const resources = effectiveResources(app, this.deps.defaultResources);
+      await scaleProcesses({ ...this.runPorts(), store }, { app, release, appPort, resources, changes, deployId }, log);
+      log.step(`Scaled ${app.name}: ${Object.entries(changes).map(([t, n]) => `${t}=${n}`).join(' ')}`);
+    } catch (caught) {
+      // As for deploys: an internal failure is a 500 naming the deploy, its message only in the server log.
+      const err = publicDeployError(caught, deployId);
+      log.fail(err.message);
+      if (!isMinPaasError(caught)) this.deps.log.error({ app: appName, changes, err: errorMessage(caught), deployId }, 'scaling failed');
+      if (deployId !== null) store.failDeploy(deployId, err.message);
+      throw err;
+    } finally {
+      if (deployId !== null) store.saveDeployLog(deployId, log.text());
+      unlock();
+    }
   }
 
   /**

@@ -1,15 +1,21 @@
+import { effectiveFormation, RELEASE_TYPE, type Formation, type ProcessPlacement } from '../domain/processes.js';
 import type { Resources } from '../domain/resources.js';
-import type { Address, AppRow, Release } from '../domain/types.js';
+import type { AppRow, Release } from '../domain/types.js';
+import { isOneOffName } from '../docker/labels.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
-import type { Route, Router, ServeReport } from '../router/types.js';
-import type { Runner, RunningContainer } from '../runner/types.js';
+import type { Router, ServeReport } from '../router/types.js';
+import type { Runner } from '../runner/types.js';
 import type { NewRelease, SourceInfo, Store } from '../store/store.js';
 import type { DeployLog } from './deploy-log.js';
+import { armRestarts, processSpecs, routeFor, startProcesses } from './processes.js';
+import { runReleasePhase } from './release-phase.js';
 import { UndoStack } from './undo.js';
 
-/** What the Run stage needs of the store: its commit point. */
-export type RunStore = Pick<Store, 'commitRelease'>;
+export { routeFor } from './processes.js';
+
+/** What the Run stage needs of the store: its commit point and the app's process state. */
+export type RunStore = Pick<Store, 'commitRelease' | 'getFormation' | 'listProcesses'>;
 
 export interface RunPorts {
   runner: Runner;
@@ -19,6 +25,10 @@ export interface RunPorts {
   healthTimeoutMs: number;
   /** Told how long the health check, the switch and the old release's drain took (/metrics). */
   measured?: (step: 'health_check' | 'switch' | 'drain', ms: number) => void;
+  /** How long a worker must stay up to count as started (MINPAAS_WORKER_STARTUP). */
+  workerStartupSeconds: number;
+  /** Most the release command may take (MINPAAS_RELEASE_TIMEOUT). */
+  releaseTimeoutMs: number;
 }
 
 /** One release to run: the app as the lock found it, and the release row to commit. */
@@ -29,33 +39,36 @@ export interface RunPlan {
   resources: Resources;
   deployId: number;
   source: SourceInfo | null;
+  /** Run the Procfile's `release:` command first (every deploy but rollbacks, unless asked). */
+  runReleasePhase: boolean;
 }
 
 export interface RunOutcome {
   release: Release;
-  container: RunningContainer;
+  processes: ProcessPlacement[];
   /**
-   * Settles (never rejects) once the route is persisted, the restart policy armed and the
-   * old containers stopped and removed. The release serves before that.
+   * Settles (never rejects) once the route is persisted, the restart policies armed and
+   * the old containers stopped and removed. The release serves before that.
    */
   settled: Promise<void>;
 }
 
-/** The app's route as it serves at `address` (no address: nothing serves). */
-export function routeOf(app: Pick<AppRow, 'name' | 'port'>, address: Address | null): Route {
-  return { app: app.name, port: app.port, targets: address ? [address] : [] };
+function switchLine(app: AppRow, webCount: number, report: ServeReport): string {
+  const web = `${webCount} web process${webCount === 1 ? '' : 'es'}`;
+  if (report.added) return `Routed port ${app.port} to ${web}`;
+  return report.drained
+    ? `Switched traffic; old release drained in ${report.drainMs} ms (${web})`
+    : `Switched traffic; old release still busy after ${report.drainMs} ms, stopping it anyway (${web})`;
 }
 
-function switchLine(container: string, app: AppRow, report: ServeReport): string {
-  if (report.added) return `Routed port ${app.port} to ${container}`;
-  return report.drained
-    ? `Switched traffic; old release drained in ${report.drainMs} ms`
-    : `Switched traffic; old release still busy after ${report.drainMs} ms, stopping it anyway`;
+function formationLine(formation: Formation): string {
+  return Object.entries(formation).map(([type, count]) => `${type}=${count}`).join(' ');
 }
 
 /**
- * The Run stage, top to bottom: start → wait healthy → switch traffic → commit the release
- * → (after the answer) persist the route and retire the old containers. Until the commit,
+ * The Run stage, top to bottom: release command → start every process of the formation
+ * → wait until each is up → switch traffic to the web group → commit the release →
+ * (after the answer) persist the route and retire the old containers. Until the commit,
  * every step has registered its undo and a failure runs them in reverse, so the previous
  * release serves as before and nothing of the attempt is left. After the commit the
  * release is live: a failure to persist or retire is logged (start-up reconciliation
@@ -68,51 +81,41 @@ export async function runRelease(ports: RunPorts, plan: RunPlan, out: DeployLog)
   const undo = new UndoStack(logger);
   let arming: Promise<void> = Promise.resolve();
   try {
-    out.step(`Starting v${release.number}`);
-    const container = await runner.start({
-      app: app.name,
-      release: release.number,
-      imageId: release.imageId,
-      env: release.env,
-      appPort: plan.appPort,
-      resources: plan.resources,
-    });
-    undo.push('remove the new container', () => runner.remove(container.name));
-
-    const healthy = await runner.waitHealthy(container, ports.healthTimeoutMs);
-    ports.measured?.('health_check', healthy.elapsedMs);
-    out.step(`Health check passed (HTTP ${healthy.status} after ${(healthy.elapsedMs / 1000).toFixed(1)} s)`);
-    // Docker takes ~0.2 s to change the restart policy: done while traffic switches.
-    arming = runner.keepRunning(container.name).catch((err: unknown) => {
-      logger.error({ container: container.name, err: errorMessage(err) }, 'could not set the restart policy; the app will not be restarted if it crashes');
-    });
-    undo.push('let the restart policy settle', () => arming);
+    // Registered first, so it runs last: a first release that fails leaves no network behind.
+    if (app.release === null) undo.push("remove what the runner made for the app's first release", () => runner.removeApp(app.name));
+    const releaseCommand = release.processTypes[RELEASE_TYPE];
+    if (plan.runReleasePhase && releaseCommand) {
+      const req = { app: app.name, release: release.number, imageId: release.imageId, env: release.env, resources: plan.resources, timeoutMs: ports.releaseTimeoutMs };
+      await runReleasePhase(runner, req, releaseCommand, out);
+    }
+    const formation = effectiveFormation(release.processTypes, store.getFormation(app.name));
+    out.step(`Starting v${release.number}: ${formationLine(formation)}`);
+    const ctx = { ...ports, app, release, appPort: plan.appPort, resources: plan.resources };
+    const processes = await startProcesses(ctx, processSpecs(formation), undo, out);
+    arming = armRestarts(runner, logger, processes);
+    undo.push('let the restart policies settle', () => arming);
 
     // Registered first: a switch can half-happen (switched, then lost while draining).
-    undo.push('route back to the previous release', () =>
-      app.address ? router.serve(routeOf(app, app.address)) : router.remove(app.name),
-    );
+    const previous = store.listProcesses(app.name);
+    undo.push('route back to the previous release', () => (previous.length ? router.serve(routeFor(app, previous)) : router.remove(app.name)));
+    const route = routeFor(app, processes);
     const switchStarted = performance.now();
-    const switched = await router.serve(routeOf(app, container.address)).catch((err: unknown) => {
+    const switched = await router.serve(route).catch((err: unknown) => {
       throw new Error(`the router could not switch to the new release: ${errorMessage(err)}`);
     });
     // serve() returns once the old targets drained: the switch itself is what is left.
     ports.measured?.('switch', Math.max(0, performance.now() - switchStarted - switched.drainMs));
     if (!switched.added) ports.measured?.('drain', switched.drainMs);
-    out.step(switchLine(container.name, app, switched));
+    out.step(switchLine(app, route.targets.length, switched));
 
-    const committed = store.commitRelease({
-      release,
-      placement: { container: container.name, address: container.address },
-      deployId: plan.deployId,
-      source: plan.source,
-    });
-    // Listed under the lock, stopped after it: the next deploy's container is never among them.
+    const committed = store.commitRelease({ release, processes, deployId: plan.deployId, source: plan.source });
+    // Listed under the lock, stopped after it: the next deploy's containers are never among them.
+    const mine = new Set(processes.map((p) => p.container));
     const stale = (await runner.containersOf(app.name).catch((err: unknown) => {
       logger.warn({ err: errorMessage(err) }, 'could not list the old containers; the next start-up removes them');
       return [] as string[];
-    })).filter((name) => name !== container.name);
-    return { release: committed, container, settled: afterCommit(ports, logger, arming, stale) };
+    })).filter((name) => !mine.has(name) && !isOneOffName(name));
+    return { release: committed, processes, settled: afterCommit(ports, logger, arming, stale) };
   } catch (err) {
     await undo.runAll();
     throw err;

@@ -27,8 +27,10 @@ export interface ContainerSpec {
   /** Image ID (immutable) or tag. */
   image: string;
   env: Record<string, string>;
-  /** The port the app listens on inside the container; nothing is published on the host. */
-  appPort: number;
+  /** The port the app listens on inside the container (web only); nothing is published on the host. */
+  appPort: number | null;
+  /** Replaces the image's CMD (process types other than the one baked in). */
+  cmd?: string[];
   /** The Docker network the container joins (its app's own network). */
   network: string;
   labels: Record<string, string>;
@@ -47,6 +49,8 @@ export interface ContainerState {
   status: string;
   exitCode: number;
   restartCount: number;
+  /** ISO time of its last start; null before the first. */
+  startedAt: string | null;
   /** The container's IPv4 address on its network while it runs (Docker may change it on a restart). */
   ip: string | null;
   /** The port the app listens on inside the container (its exposed port). */
@@ -217,7 +221,8 @@ export class DockerEngine {
       Image: spec.image,
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       Labels: spec.labels,
-      ExposedPorts: { [`${spec.appPort}/tcp`]: {} },
+      ...(spec.cmd ? { Cmd: spec.cmd } : {}),
+      ...(spec.appPort !== null ? { ExposedPorts: { [`${spec.appPort}/tcp`]: {} } } : {}),
       HostConfig: {
         NetworkMode: spec.network,
         // No restarts until the release proved healthy: a crash on start must stay a
@@ -230,6 +235,56 @@ export class DockerEngine {
     });
     await container.start();
     return container.id;
+  }
+
+  /**
+   * Runs a one-off container to its end (release phase, `minpaas run`): its output goes
+   * to `onOutput` as it comes, it is killed after `timeoutMs` (or when `signal` aborts)
+   * and removed in every case. Resolves to its exit code (null when killed).
+   */
+  async runOneOff(spec: ContainerSpec, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void, timeoutMs: number, signal?: AbortSignal): Promise<{ exitCode: number | null; timedOut: boolean }> {
+    try {
+      await this.run(spec);
+    } catch (err) {
+      // Created but not started (say, its command does not exist): it goes too.
+      await this.remove(spec.name);
+      throw err;
+    }
+    const container = this.docker.getContainer(spec.name);
+    let timedOut = false;
+    let killed = false;
+    const kill = (): void => {
+      killed = true;
+      void container.kill().catch(() => undefined);
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill();
+    }, timeoutMs);
+    signal?.addEventListener('abort', kill, { once: true });
+    try {
+      const raw = (await container.logs({ stdout: true, stderr: true, follow: true })) as unknown as Readable;
+      const sink = (name: 'stdout' | 'stderr'): Writable =>
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            onOutput(name, chunk);
+            done();
+          },
+        });
+      const ended = new Promise<void>((resolve) => {
+        raw.on('end', resolve);
+        raw.on('close', resolve);
+        raw.on('error', () => resolve());
+      });
+      this.docker.modem.demuxStream(raw, sink('stdout'), sink('stderr'));
+      const { StatusCode } = (await container.wait()) as { StatusCode: number };
+      await ended;
+      return { exitCode: killed ? null : StatusCode, timedOut };
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', kill);
+      await this.remove(spec.name);
+    }
   }
 
   private capacity: { memoryBytes: number; cpus: number } | undefined;
@@ -275,6 +330,7 @@ export class DockerEngine {
       status: info.State.Status,
       exitCode: info.State.ExitCode,
       restartCount: info.RestartCount,
+      startedAt: info.State.StartedAt && !info.State.StartedAt.startsWith('0001') ? info.State.StartedAt : null,
       ip: info.State.Running ? ip : null,
       appPort: exposed.find((port) => Number.isInteger(port)) ?? null,
       app: labels[LABEL_APP] ?? null,

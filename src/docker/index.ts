@@ -5,4 +5,4 @@ export type { BuildRequest, ContainerSpec, ContainerState, ContainerSummary, Own
 export type { OwnedNetwork } from './networks.js';
 export { buildLimitOptions, containerGuardsHostConfig, hostConfigFor } from './resources.js';
 export { BuildStreamParser } from './build-stream.js';
-export { containerName, imageTag, networkName, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED, LABEL_RELEASE } from './labels.js';
+export { containerName, isOneOffName, oneOffName, imageTag, networkName, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED, LABEL_RELEASE } from './labels.js';

@@ -36,6 +36,20 @@ export function imageTag(app: string, release: number): string {
   return `minpaas/${app}:v${release}`;
 }
 
-export function containerName(app: string, release: number): string {
-  return `minpaas-${app}-v${release}`;
+/** A process of a release: `minpaas-APP-vN-web-1`. */
+export function containerName(app: string, release: number, type: string, replica: number): string {
+  return `minpaas-${app}-v${release}-${type}-${replica}`;
+}
+
+/** A one-off container (release phase, `minpaas run`): `minpaas-APP-vN-run-ID`. */
+export function oneOffName(app: string, release: number, id: string): string {
+  return `minpaas-${app}-v${release}-run-${id}`;
+}
+
+/**
+ * One-off containers are never a release's processes (a deploy does not retire them).
+ * Their id is 8 hex digits; a process type named `run` has replicas 1 to 10.
+ */
+export function isOneOffName(name: string): boolean {
+  return /-v\d+-run-[0-9a-f]{8}$/.test(name);
 }

@@ -67,7 +67,7 @@ export function releaseRecord({ imageTag, ...rest }: Release): ReleaseRecord {
 }
 
 export type DeployStatus = 'running' | 'succeeded' | 'failed';
-export type DeploySource = 'push' | 'api' | 'config' | 'rollback' | 'webhook';
+export type DeploySource = 'push' | 'api' | 'config' | 'rollback' | 'webhook' | 'scale';
 
 export interface Deploy {
   id: number;

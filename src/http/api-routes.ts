@@ -22,6 +22,13 @@ import { EnvVarsSchema } from './schemas/common.js';
 import type { RouteDoc } from './schemas/route-doc.js';
 import { z } from './schemas/zod.js';
 
+/** Rollbacks skip the Procfile's release command unless `"runReleasePhase": true`. */
+function decodeRunReleasePhase(body: Record<string, unknown>): boolean {
+  const value = body.runReleasePhase;
+  if (value !== undefined && typeof value !== 'boolean') throw invalid('runReleasePhase must be true or false');
+  return value === true;
+}
+
 export interface RouteContext {
   req: http.IncomingMessage;
   res: http.ServerResponse;
@@ -55,6 +62,14 @@ function tailParam(query: URLSearchParams): number {
   return n;
 }
 
+/** `?process=worker.1`: one process's logs (default: web.1). */
+function processParam(query: URLSearchParams): string | undefined {
+  const raw = query.get('process');
+  if (raw === null || raw === '') return undefined;
+  if (!/^[a-z][a-z0-9_-]{0,29}\.\d{1,2}$/.test(raw)) throw invalid('process must name one process, e.g. worker.1');
+  return raw;
+}
+
 /**
  * Streams container logs until the client leaves, then stops reading from Docker. A
  * client may leave while the Docker stream is still being set up: then it is stopped
@@ -66,7 +81,7 @@ async function followLogs(apps: AppService, ctx: RouteContext): Promise<void> {
     gone = true;
   };
   ctx.res.once('close', onGone);
-  const { stream, stop } = await apps.followLogs(decodeAppName(ctx.params[0]), tailParam(ctx.query));
+  const { stream, stop } = await apps.followLogs(decodeAppName(ctx.params[0]), tailParam(ctx.query), processParam(ctx.query));
   ctx.res.off('close', onGone);
   if (gone || ctx.res.destroyed) {
     stop();
@@ -195,7 +210,7 @@ export function apiRoutes(apps: AppService): Route[] {
       handle: async (ctx) => {
         const follow = ['1', 'true', 'yes'].includes(ctx.query.get('follow') ?? '');
         if (follow) return followLogs(apps, ctx);
-        sendText(ctx.res, 200, await apps.logs(decodeAppName(ctx.params[0]), tailParam(ctx.query)));
+        sendText(ctx.res, 200, await apps.logs(decodeAppName(ctx.params[0]), tailParam(ctx.query), processParam(ctx.query)));
       },
       doc: {
         path: '/apps/{name}/logs',
@@ -246,7 +261,7 @@ export function apiRoutes(apps: AppService): Route[] {
       path: new RegExp(`^/apps/${NAME}/rollback$`),
       access: { need: 'deploy' },
       audit: { action: 'rollback', detail: fieldsOf('release') },
-      handle: async ({ res, params, body }) => sendJson(res, 200, await apps.rollback(decodeAppName(params[0]), decodeRollback(obj(body)))),
+      handle: async ({ res, params, body }) => sendJson(res, 200, await apps.rollback(decodeAppName(params[0]), decodeRollback(obj(body)), decodeRunReleasePhase(obj(body)))),
       doc: { path: '/apps/{name}/rollback', summary: "A new release with release N's image and config", body: RollbackBody, responses: json('The app', AppRecordSchema), errors: [400, 404, 409, 422] },
     },
     {

@@ -7,15 +7,26 @@ import type { Address } from '../domain/types.js';
 export type Slot = 'blue' | 'green';
 export type Target = Address;
 
-/** One app's route in HAProxy's terms: which of its two slots serves, and where it points. */
+/**
+ * One app's route in HAProxy's terms: which of its two groups (blue, green) serves, and
+ * the web replicas its servers point at.
+ */
 export interface RouteSpec {
   app: string;
   /** The stable public port the frontend binds. */
   port: number;
-  /** The slot that serves now. */
+  /** The group that serves now. */
   slot: Slot;
-  /** Where the serving slot points; null while the app has no running release (503). */
-  target: Target | null;
+  /** Where the serving group's servers point, round-robin; empty while the app has no running web process (503). */
+  targets: Target[];
+}
+
+/** Servers per group: the most web replicas an app can run (see domain/processes.ts). */
+export const GROUP_SIZE = 10;
+
+/** The i-th (0-based) server of a group: blue1…blue10, green1…green10. */
+export function serverName(slot: Slot, index: number): string {
+  return `${slot}${index + 1}`;
 }
 
 /**
@@ -121,7 +132,8 @@ function checkRoutes(routes: RouteSpec[]): void {
     assertAppName(route.app);
     assertPort(route.port, `${route.app} frontend`);
     if (route.slot !== 'blue' && route.slot !== 'green') throw new Error(`invalid slot for ${route.app}: ${String(route.slot)}`);
-    if (route.target !== null) assertTarget(route.target);
+    if (route.targets.length > GROUP_SIZE) throw new Error(`${route.app} has ${route.targets.length} web targets; the router serves at most ${GROUP_SIZE}`);
+    for (const target of route.targets) assertTarget(target);
     if (apps.has(route.app)) throw new Error(`duplicate route for app ${route.app}`);
     if (ports.has(route.port)) throw new Error(`port ${route.port} is used by two apps`);
     apps.add(route.app);
@@ -139,24 +151,35 @@ function checkOptions(opts: HaproxyConfigOptions): HaproxyTimeouts {
   return timeouts;
 }
 
-function serverLine(slot: Slot, target: Target | null): string {
-  // `disabled` starts the slot in maintenance; the admin socket makes it ready later.
+/**
+ * `check`: a TCP connect every second takes a crashed replica out of the rotation after two
+ * failures and back at the first success; a request that meets it first is sent to
+ * another replica (redispatch).
+ */
+const SERVER_OPTIONS = 'check inter 1s fall 2 rise 1';
+
+function serverLine(name: string, target: Target | null): string {
+  // `disabled` starts the server in maintenance; the admin socket makes it ready later.
   const where = target ?? PLACEHOLDER;
-  return `    server ${slot} ${formatAddress(where.host, where.port)}${target === null ? ' disabled' : ''}`;
+  return `    server ${name} ${formatAddress(where.host, where.port)} ${SERVER_OPTIONS}${target === null ? ' disabled' : ''}`;
+}
+
+/** The backend: two groups of GROUP_SIZE servers; the serving group's first servers point at the web replicas. */
+export function backendSection(route: RouteSpec): string[] {
+  const lines = [`backend ${backendName(route.app)}`, '    balance roundrobin', '    option redispatch', '    retries 3'];
+  for (const slot of ['blue', 'green'] as const) {
+    for (let i = 0; i < GROUP_SIZE; i++) lines.push(serverLine(serverName(slot, i), slot === route.slot ? (route.targets[i] ?? null) : null));
+  }
+  return [...lines, ''];
 }
 
 function appSections(route: RouteSpec, bind: string): string[] {
-  const servers: Record<Slot, Target | null> = { blue: null, green: null };
-  servers[route.slot] = route.target;
   return [
     `frontend ${frontendName(route.app)}`,
     `    bind ${formatAddress(bind, route.port)}`,
     `    default_backend ${backendName(route.app)}`,
     '',
-    `backend ${backendName(route.app)}`,
-    serverLine('blue', servers.blue),
-    serverLine('green', servers.green),
-    '',
+    ...backendSection(route),
   ];
 }
 
@@ -200,7 +223,7 @@ function renderText(routes: RouteSpec[], opts: HaproxyConfigOptions, layout: str
  * tell whether a reload is needed without trusting the file on disk.
  */
 export function layoutFingerprint(routes: RouteSpec[], opts: HaproxyConfigOptions): string {
-  const shape = routes.map((r) => ({ ...r, slot: 'blue' as const, target: null }));
+  const shape = routes.map((r) => ({ ...r, slot: 'blue' as const, targets: [] }));
   return createHash('sha256').update(renderText(shape, opts, null)).digest('hex').slice(0, 16);
 }
 

@@ -8,7 +8,6 @@ import {
   LAYOUT_ENV,
   assertAppName,
   assertTarget,
-  backendName,
   formatAddress,
   layoutFingerprint,
   otherSlot,
@@ -19,8 +18,8 @@ import {
   type Slot,
 } from './haproxy-config.js';
 import { HaproxyProcess } from './haproxy-process.js';
-import { reapplyPlan, switchCommand } from './slots.js';
-import { findStatRow, isMaint, parseShowStat, type StatRow } from './sockets.js';
+import { groupRows, groupServes, groupServesExactly, groupSessions, reapplyPlan, switchCommand } from './slots.js';
+import { parseShowStat, type StatRow } from './sockets.js';
 import type { Route, Router, ServeReport } from './types.js';
 import { parseTraffic, type AppTraffic } from './traffic.js';
 
@@ -37,15 +36,11 @@ export interface HaproxyRouterOptions {
   timeouts?: Partial<HaproxyTimeouts>;
 }
 
-/** This router takes one target per app (two slots); several would need more servers per backend. */
-function singleTarget(route: Route): Address | null {
-  if (route.targets.length > 1) throw new Error(`the HAProxy router serves one target per app; ${route.app} got ${route.targets.length}`);
-  return route.targets[0] ?? null;
+function sameTargets(a: Address[], b: Address[]): boolean {
+  return a.length === b.length && a.every((t, i) => t.host === b[i]!.host && t.port === b[i]!.port);
 }
 
-function sameTarget(a: Address | null, b: Address | null): boolean {
-  return a === null || b === null ? a === b : a.host === b.host && a.port === b.port;
-}
+const copyTargets = (targets: Address[]): Address[] => targets.map((t) => ({ host: t.host, port: t.port }));
 
 /**
  * The Router on HAProxy. Its `served` map is what it made live (runtime and file alike):
@@ -91,14 +86,14 @@ export class HaproxyRouter implements Router {
   }
 
   routes(): Route[] {
-    return this.specs().map((r) => ({ app: r.app, port: r.port, targets: r.target ? [r.target] : [] }));
+    return this.specs().map((r) => ({ app: r.app, port: r.port, targets: copyTargets(r.targets) }));
   }
 
   /** Replace what serves with `routes`, keeping each app's current slot. */
   private adopt(routes: Route[]): void {
     const next = new Map<string, RouteSpec>();
     for (const route of routes) {
-      next.set(route.app, { app: route.app, port: route.port, slot: this.served.get(route.app)?.slot ?? 'blue', target: singleTarget(route) });
+      next.set(route.app, { app: route.app, port: route.port, slot: this.served.get(route.app)?.slot ?? 'blue', targets: copyTargets(route.targets) });
     }
     this.served.clear();
     for (const [app, spec] of next) this.served.set(app, spec);
@@ -174,18 +169,19 @@ export class HaproxyRouter implements Router {
 
   async serve(route: Route): Promise<ServeReport> {
     assertAppName(route.app);
-    const target = singleTarget(route);
-    if (target) assertTarget(target);
+    const targets = copyTargets(route.targets);
+    for (const target of targets) assertTarget(target);
     const current = this.served.get(route.app);
-    if (current && current.port === route.port && sameTarget(current.target, target)) return { added: false, drained: true, drainMs: 0 };
-    if (!current || current.port !== route.port || current.target === null || target === null) {
+    if (current && current.port === route.port && sameTargets(current.targets, targets)) return { added: false, drained: true, drainMs: 0 };
+    if (!current || current.port !== route.port || current.targets.length === 0 || targets.length === 0) {
       // A new port (a reload), or nothing to drain: make the route so.
       await this.ensureRunning([...this.routes().filter((r) => r.app !== route.app), route]);
       return { added: !current, drained: true, drainMs: 0 };
     }
     const next = otherSlot(current.slot);
     const started = performance.now();
-    await this.exclusive(() => this.switchSlot(route.app, current.slot, target));
+    // Any change of targets (a deploy, a scale, a replica that moved) moves the whole group.
+    await this.exclusive(() => this.switchSlot(route.app, current.slot, targets));
     const switchMs = performance.now() - started;
     const drain = await this.drain(route.app, current.slot, next);
     this.log.info({ app: route.app, slot: next, switchMs: Math.round(switchMs), ...drain }, 'router switched');
@@ -193,32 +189,33 @@ export class HaproxyRouter implements Router {
   }
 
   /** Blue/green at runtime (see switchCommand), checked afterwards. Called inside `exclusive`. */
-  private async switchSlot(app: string, current: Slot, target: Address): Promise<void> {
+  private async switchSlot(app: string, current: Slot, targets: Address[]): Promise<void> {
     const next = otherSlot(current);
     const [cur, nxt] = this.slotRows(await this.stat(), app, current, next);
-    if (isMaint(cur) && !isMaint(nxt)) throw new Error(`router state of ${app} is not what it served: slot ${next} serves, not ${current}`);
-    const answer = await this.process.admin(switchCommand(app, current, target));
+    if (!groupServes(cur) && groupServes(nxt)) throw new Error(`router state of ${app} is not what it served: group ${next} serves, not ${current}`);
+    const answer = await this.process.admin(switchCommand(app, current, targets, cur));
     const [curAfter, nxtAfter] = this.slotRows(await this.stat(), app, current, next);
-    if (isMaint(nxtAfter) || !isMaint(curAfter) || nxtAfter.addr !== formatAddress(target.host, target.port)) {
+    if (groupServes(curAfter) || !groupServesExactly(nxtAfter, targets)) {
       throw new Error(`switching ${app} to ${next} failed; HAProxy answered: ${answer.trim() || '(nothing)'}`);
     }
     const spec = this.served.get(app);
-    if (spec) this.served.set(app, { ...spec, slot: next, target: { host: target.host, port: target.port } });
+    if (spec) this.served.set(app, { ...spec, slot: next, targets: copyTargets(targets) });
   }
 
-  /** Wait until the old slot has no current or queued session, bounded by the drain timeout. */
+  /** Wait until the old group has no current or queued session, bounded by the drain timeout. */
   private async drain(app: string, old: Slot, next: Slot): Promise<{ drained: boolean; drainMs: number }> {
     const started = performance.now();
     for (;;) {
       // Under the lock: a reload meanwhile finishes (its old workers, which may still hold
-      // sessions to the old slot, gone) before this poll can count the slot as drained.
-      const [oldRow, nextRow] = this.slotRows(await this.exclusive(() => this.stat()), app, old, next);
-      // A restart or reload in between would have brought back the file's slots.
-      if (isMaint(nextRow)) throw new Error(`the router lost the switch of ${app} to ${next} (HAProxy restarted or reloaded meanwhile)`);
+      // sessions to the old group, gone) before this poll can count the group as drained.
+      const [oldGroup, nextGroup] = this.slotRows(await this.exclusive(() => this.stat()), app, old, next);
+      // A restart or reload in between would have brought back the file's groups.
+      if (!groupServes(nextGroup)) throw new Error(`the router lost the switch of ${app} to ${next} (HAProxy restarted or reloaded meanwhile)`);
       const elapsed = performance.now() - started;
-      if (oldRow.scur === 0 && oldRow.qcur === 0) return { drained: true, drainMs: Math.round(elapsed) };
+      const sessions = groupSessions(oldGroup);
+      if (sessions === 0) return { drained: true, drainMs: Math.round(elapsed) };
       if (elapsed >= this.drainTimeoutMs) {
-        this.log.warn({ app, slot: old, scur: oldRow.scur, qcur: oldRow.qcur }, 'drain timeout reached with sessions left');
+        this.log.warn({ app, slot: old, sessions }, 'drain timeout reached with sessions left');
         return { drained: false, drainMs: Math.round(elapsed) };
       }
       await sleep(this.drainPollMs);
@@ -275,11 +272,8 @@ export class HaproxyRouter implements Router {
     return parseShowStat(await this.process.admin('show stat'));
   }
 
-  private slotRows(rows: StatRow[], app: string, a: Slot, b: Slot): [StatRow, StatRow] {
-    const rowA = findStatRow(rows, backendName(app), a);
-    const rowB = findStatRow(rows, backendName(app), b);
-    if (rowA === undefined || rowB === undefined) throw new Error(`the router has no route for app ${app}`);
-    return [rowA, rowB];
+  private slotRows(rows: StatRow[], app: string, a: Slot, b: Slot): [StatRow[], StatRow[]] {
+    return [groupRows(rows, app, a), groupRows(rows, app, b)];
   }
 
   /** The layout fingerprint the running worker loaded (see layoutFingerprint). */
@@ -300,12 +294,12 @@ export class HaproxyRouter implements Router {
       const { slot, commands } = reapplyPlan(route, blue, green);
       this.served.set(route.app, { ...route, slot });
       if (commands.length === 0) continue;
-      this.log.info({ app: route.app, slot, target: route.target }, 're-applying the route at runtime');
+      this.log.info({ app: route.app, slot, targets: route.targets }, 're-applying the route at runtime');
       const answer = await this.process.admin(commands.join(' ; '));
       const [blueAfter, greenAfter] = this.slotRows(await this.stat(), route.app, 'blue', 'green');
       const servingAfter = slot === 'blue' ? blueAfter : greenAfter;
       const idleAfter = slot === 'blue' ? greenAfter : blueAfter;
-      if (isMaint(servingAfter) !== (route.target === null) || !isMaint(idleAfter)) {
+      if (!groupServesExactly(servingAfter, route.targets) || groupServes(idleAfter)) {
         throw new Error(`could not re-apply the route of ${route.app}; HAProxy answered: ${answer.trim() || '(nothing)'}`);
       }
     }

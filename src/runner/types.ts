@@ -1,22 +1,48 @@
 import type { Resources } from '../domain/resources.js';
 import type { Address, EnvVars } from '../domain/types.js';
 
-/** One release of an app to run as a container. */
+/** One process (a replica of a process type) of a release to run as a container. */
 export interface ContainerRequest {
   app: string;
   release: number;
+  /** Procfile process type and replica: the container's name and $DYNO (`web.1`). */
+  type: string;
+  replica: number;
+  /** The type's command, run by a shell; null runs the image's own CMD (web). */
+  command: string | null;
   /** Image ID (immutable) to run. */
   imageId: string;
   env: EnvVars;
-  /** The port the app listens on inside the container ($PORT). */
-  appPort: number;
+  /** The port a web process listens on inside the container ($PORT); null for workers. */
+  appPort: number | null;
   resources: Resources;
 }
 
+/** A one-off container of a release (release phase, `minpaas run`), removed when it ends. */
+export interface OneOffRequest {
+  app: string;
+  release: number;
+  imageId: string;
+  env: EnvVars;
+  resources: Resources;
+  /** A shell command line (the release phase) or an argument vector (`minpaas run`). */
+  command: string | string[];
+  timeoutMs: number;
+  signal?: AbortSignal;
+}
+
+export interface OneOffResult {
+  /** Null when it was killed (timeout or the client went away). */
+  exitCode: number | null;
+  timedOut: boolean;
+}
+
+export type OutputSink = (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+
 export interface RunningContainer {
   name: string;
-  /** Where the container answers; the router's target. */
-  address: Address;
+  /** Where the container answers; the router's target. Null for workers (no port). */
+  address: Address | null;
 }
 
 export interface Healthy {
@@ -32,6 +58,8 @@ export interface ContainerStatus {
   status: string;
   running: boolean;
   restartCount: number;
+  /** When it last started (ISO time), for uptimes; null when unknown. */
+  startedAt: string | null;
   /** Null while it is not running. */
   address: Address | null;
 }
@@ -50,6 +78,10 @@ export interface Runner {
   start(req: ContainerRequest): Promise<RunningContainer>;
   /** Resolves once the container answers HTTP; throws HEALTH_CHECK_FAILED with its last log lines. */
   waitHealthy(container: RunningContainer, timeoutMs: number): Promise<Healthy>;
+  /** Resolves once a worker has stayed up for `seconds`; throws HEALTH_CHECK_FAILED when it exits before. */
+  waitStable(container: RunningContainer, seconds: number): Promise<void>;
+  /** Runs a one-off container to its end, streaming its output; it is removed afterwards. */
+  runOneOff(req: OneOffRequest, onOutput: OutputSink): Promise<OneOffResult>;
   /** From now on the container is restarted when it crashes. */
   keepRunning(name: string): Promise<void>;
   /** Names of every container of the app, serving or not. */

@@ -152,4 +152,26 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX audit_by_app ON audit (app, id);
   `,
+  // Processes (issue 10): each app's formation (how many of each process type; a type
+  // without a row runs 1) and where every process of the serving release runs. Apps that
+  // ran one container keep it as web.1.
+  `
+  CREATE TABLE formation (
+    app    TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+    type   TEXT NOT NULL,
+    count  INTEGER NOT NULL CHECK (count >= 0),
+    PRIMARY KEY (app, type)
+  );
+  CREATE TABLE processes (
+    app        TEXT NOT NULL REFERENCES apps(name) ON DELETE CASCADE,
+    type       TEXT NOT NULL,
+    replica    INTEGER NOT NULL,
+    container  TEXT NOT NULL UNIQUE,
+    host       TEXT,
+    port       INTEGER,
+    PRIMARY KEY (app, type, replica)
+  );
+  INSERT INTO processes (app, type, replica, container, host, port)
+    SELECT name, 'web', 1, container, container_host, container_port FROM apps WHERE container IS NOT NULL;
+  `,
 ];

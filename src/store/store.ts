@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import type { AppRow, BuilderName, Deploy, DeploySource, DeployStatus, EnvVars, Placement, ProcessTypes, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
+import type { Address, AppRow, BuilderName, Deploy, DeploySource, DeployStatus, EnvVars, Placement, ProcessTypes, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
+import type { Formation, ProcessPlacement } from '../domain/processes.js';
 import { redactUrlsIn } from '../domain/repo-url.js';
 import { PLAINTEXT, type ValueCipher } from '../secrets/cipher.js';
 import { AuthStore } from './auth-store.js';
@@ -81,17 +82,36 @@ export interface SourceInfo {
 /** The commit point of a deploy, written in one transaction. */
 export interface ReleaseCommit {
   release: NewRelease;
-  placement: Placement;
+  /** Every process of the release; the app row keeps the first (web.1) as its container. */
+  processes: ProcessPlacement[];
   deployId: number;
   /** Null for releases of an existing image (config changes, rollbacks). */
   source: SourceInfo | null;
 }
 
-const placementParams = (p: Placement): Record<string, unknown> => ({
-  container: p.container,
-  containerHost: p.address.host,
-  containerPort: p.address.port,
+type MainPlacement = { container: string; address: Address | null };
+
+const placementParams = (p: MainPlacement | null): Record<string, unknown> => ({
+  container: p?.container ?? null,
+  containerHost: p?.address?.host ?? null,
+  containerPort: p?.address?.port ?? null,
 });
+
+/** The process the app row names as its container: web.1, else the first one. */
+function mainPlacement(processes: ProcessPlacement[]): MainPlacement | null {
+  const main = processes.find((p) => p.address !== null) ?? processes[0];
+  return main ? { container: main.container, address: main.address } : null;
+}
+
+function toProcess(r: Row): ProcessPlacement & { app: string } {
+  return {
+    app: r.app as string,
+    type: r.type as string,
+    replica: r.replica as number,
+    container: r.container as string,
+    address: r.host && r.port ? { host: r.host as string, port: r.port as number } : null,
+  };
+}
 
 /**
  * The only user of SQLite. WAL mode, every multi-row write in one transaction, so a
@@ -312,7 +332,8 @@ export class Store {
    * a live release whose deploy is recorded as failed.
    */
   commitRelease(commit: ReleaseCommit): Release {
-    const { release, placement } = commit;
+    const { release } = commit;
+    const placement = mainPlacement(commit.processes);
     this.tx(() => {
       const t = now();
       this.db
@@ -329,10 +350,65 @@ export class Store {
            container_port = @containerPort, updated_at = @t WHERE name = @app`,
         )
         .run({ ...placementParams(placement), number: release.number, app: release.app, t });
+      this.replaceProcesses(release.app, commit.processes);
       if (commit.source) this.updateSource(release.app, commit.source);
       this.finishDeploy(commit.deployId, release.number, release.commit);
     });
     return this.getRelease(release.app, release.number)!;
+  }
+
+  // processes
+
+  /** The counts stored by scaling (types never scaled have no entry: they run 1). */
+  getFormation(app: string): Formation {
+    const rows = this.db.prepare('SELECT type, count FROM formation WHERE app = ? ORDER BY type').all(app) as Row[];
+    return Object.fromEntries(rows.map((r) => [r.type as string, r.count as number]));
+  }
+
+  /** Where each process of the serving release runs, web first, by replica. */
+  listProcesses(app?: string): Array<ProcessPlacement & { app: string }> {
+    const sql = `SELECT * FROM processes ${app ? 'WHERE app = ?' : ''} ORDER BY app, type != 'web', type, replica`;
+    return (this.db.prepare(sql).all(...(app ? [app] : [])) as Row[]).map(toProcess);
+  }
+
+  /**
+   * A scale's commit point: the new counts and the processes that run now, in one
+   * transaction (a deploy in a scale's deploy record is finished with it).
+   */
+  commitScale(app: string, formation: Formation, processes: ProcessPlacement[], deployId: number, release: number): void {
+    this.tx(() => {
+      const upsert = this.db.prepare('INSERT INTO formation (app, type, count) VALUES (?, ?, ?) ON CONFLICT (app, type) DO UPDATE SET count = excluded.count');
+      for (const [type, count] of Object.entries(formation)) upsert.run(app, type, count);
+      this.replaceProcesses(app, processes);
+      this.db
+        .prepare(`UPDATE apps SET container = @container, container_host = @containerHost, container_port = @containerPort, updated_at = @t WHERE name = @app`)
+        .run({ ...placementParams(mainPlacement(processes)), app, t: now() });
+      this.finishDeploy(deployId, release, this.getRelease(app, release)?.commit ?? null);
+    });
+  }
+
+  /** Counts set before the app has a release: applied by its first deploy. */
+  setFormation(app: string, formation: Formation): void {
+    const upsert = this.db.prepare('INSERT INTO formation (app, type, count) VALUES (?, ?, ?) ON CONFLICT (app, type) DO UPDATE SET count = excluded.count');
+    this.tx(() => {
+      for (const [type, count] of Object.entries(formation)) upsert.run(app, type, count);
+    });
+  }
+
+  /** A process came back at another address (a restart): its row and, for the main one, the app's. */
+  setProcessAddress(app: string, container: string, address: Address): void {
+    this.tx(() => {
+      this.db.prepare('UPDATE processes SET host = ?, port = ? WHERE app = ? AND container = ?').run(address.host, address.port, app, container);
+      this.db
+        .prepare('UPDATE apps SET container_host = ?, container_port = ?, updated_at = ? WHERE name = ? AND container = ?')
+        .run(address.host, address.port, now(), app, container);
+    });
+  }
+
+  private replaceProcesses(app: string, processes: ProcessPlacement[]): void {
+    this.db.prepare('DELETE FROM processes WHERE app = ?').run(app);
+    const insert = this.db.prepare('INSERT INTO processes (app, type, replica, container, host, port) VALUES (?, ?, ?, ?, ?, ?)');
+    for (const p of processes) insert.run(app, p.type, p.replica, p.container, p.address?.host ?? null, p.address?.port ?? null);
   }
 
   // deploys

@@ -1,3 +1,5 @@
+import type { ProcessService } from '../../src/apps/process-service.js';
+import { processRoutes } from '../../src/http/process-routes.js';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -75,6 +77,18 @@ const fakeConnections = {
 
 const fakePreviews = { list: () => [] } as unknown as PreviewService;
 
+/** A stand-in for the process service: fixed answers; a run streams one line and exits 0. */
+const fakeProcesses = {
+  formation: () => ({ web: 1 }),
+  scale: async () => ({ web: 2 }),
+  ps: async (app: string) => ({ app, processes: [] }),
+  runnable: () => undefined,
+  run: async (_app: string, _cmd: unknown, onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) => void) => {
+    onOutput('stdout', Buffer.from('ran\n'));
+    return { exitCode: 0, timedOut: false };
+  },
+} as unknown as ProcessService;
+
 export interface Harness {
   url: string;
   store: Store;
@@ -98,7 +112,7 @@ export async function startHarness(opts: { failuresPerMinute?: number } = {}): P
   const log = pino({ level: 'debug' }, new Writable({ write: (chunk, _enc, done) => void (logLines.push(String(chunk)), done()) }));
   const access = createAccessLayer({ store, secrets, ownerToken: OWNER_TOKEN, failuresPerMinute: opts.failuresPerMinute ?? 1_000_000, log });
   const apps = fakeApps(store);
-  const routes = [...apiRoutes(apps), ...forgeRoutes(fakeConnections, fakePreviews, store, () => null), ...access.routes];
+  const routes = [...apiRoutes(apps), ...processRoutes(fakeProcesses), ...forgeRoutes(fakeConnections, fakePreviews, store, () => null), ...access.routes];
   const repos = new RepoStore(path.join(dir, 'repos'), path.join(PROJECT_ROOT, 'hooks'), 10 * 1024 * 1024);
   const git = new GitHttp(repos, access.git, log, (name) => store.getApp(name) !== undefined);
   // Webhook endpoints stand-in: accepts every delivery (the audit hook is what is tested).

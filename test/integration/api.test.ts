@@ -82,7 +82,7 @@ describe('POST /deploy from a git URL', () => {
       name: app,
       runtime: 'node',
       repo: repoUrl,
-      container: `minpaas-${app}-v1`,
+      container: `minpaas-${app}-v1-web-1`,
       image: `minpaas/${app}:v1`,
       url: `http://127.0.0.1:${port}`,
       env: { GREETING: 'hello' },
@@ -137,8 +137,8 @@ describe('POST /deploy from a git URL', () => {
     expect(res.json.details.join('\n')).toContain('install-fails-on-purpose');
     expect(await body(port)).toBe('hello v2 greeting=hello\n');
     expect((await t.api('GET', `/apps/${app}/config`)).json).toEqual({ GREETING: 'hello' });
-    expect((await t.api('GET', `/apps/${app}`)).json).toMatchObject({ release: 2, branch: null, container: `minpaas-${app}-v2` });
-    expect((await t.docker.listOwnedContainers(app)).map((c) => c.name)).toEqual([`minpaas-${app}-v2`]);
+    expect((await t.api('GET', `/apps/${app}`)).json).toMatchObject({ release: 2, branch: null, container: `minpaas-${app}-v2-web-1` });
+    expect((await t.docker.listOwnedContainers(app)).map((c) => c.name)).toEqual([`minpaas-${app}-v2-web-1`]);
   });
 });
 

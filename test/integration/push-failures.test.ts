@@ -69,7 +69,7 @@ describe.each([
     expect(t.server.store.listReleases(app)).toHaveLength(1);
     expect(t.server.store.listDeploys(app)[0]!.status).toBe('failed');
     const containers = await t.docker.listOwnedContainers(app);
-    expect(containers.map((c) => c.name)).toEqual([`minpaas-${app}-v1`]);
+    expect(containers.map((c) => c.name)).toEqual([`minpaas-${app}-v1-web-1`]);
     expect((await t.docker.listOwnedImages(app)).map((i) => i.tags.join(',')).sort()).toEqual(imagesBefore);
     // Back to the good tree for the next case.
     await repo.git('reset', '-q', '--hard', 'HEAD~1');

@@ -64,7 +64,7 @@ describe.each([
     // v1's container is retired once it drained; only v2's is left, and it runs.
     const containers = await eventually(async () => {
       const list = await t.docker.listOwnedContainers(app);
-      expect(list.map((c) => c.name)).toEqual([`minpaas-${app}-v2`]);
+      expect(list.map((c) => c.name)).toEqual([`minpaas-${app}-v2-web-1`]);
       return list;
     });
     expect(containers[0]!.running).toBe(true);

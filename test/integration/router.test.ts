@@ -206,7 +206,7 @@ describe('HaproxyRouter against real HAProxy', () => {
   it('ensureRunning re-applies the given targets at runtime without a reload', async () => {
     // Runtime drifts (as after a crash mid-swap): app one back on A.
     await router.process.admin(
-      `set server be_one/blue addr 127.0.0.1 port ${a.target.port} ; set server be_one/blue state ready ; set server be_one/green state maint`,
+      `set server be_one/blue1 addr 127.0.0.1 port ${a.target.port} ; set server be_one/blue1 state ready ; set server be_one/green1 state maint`,
     );
     expect(await get(port1)).toEqual({ status: 200, body: 'A' });
     const before = await router.process.showProc();
@@ -242,8 +242,8 @@ describe('HaproxyRouter against real HAProxy', () => {
       expect(router.routes()).toEqual(routesBefore);
       // Forced past that check, HAProxy refuses the reload and the old worker keeps serving.
       const bad: RouteSpec[] = [
-        { app: 'one', port: port1, slot: 'blue', target: b.target },
-        { app: 'three', port: taken, slot: 'blue', target: c.target },
+        { app: 'one', port: port1, slot: 'blue', targets: [b.target] },
+        { app: 'three', port: taken, slot: 'blue', targets: [c.target] },
       ];
       await router.process.writeConfig(renderHaproxyConfig(bad, { dataDir, appBind: '127.0.0.1' }));
       const started = performance.now();

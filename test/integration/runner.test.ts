@@ -26,7 +26,7 @@ CMD ["node", "-e", "require('http').createServer((q, s) => { if (q.url === '/exi
 `;
 
 async function get(c: RunningContainer, path = '/'): Promise<string | null> {
-  return fetch(`http://${c.address.host}:${c.address.port}${path}`, { signal: AbortSignal.timeout(2000) }).then(
+  return fetch(`http://${c.address!.host}:${c.address!.port}${path}`, { signal: AbortSignal.timeout(2000) }).then(
     (r) => r.text(),
     () => null,
   );
@@ -53,9 +53,9 @@ describe('the Docker runner', () => {
   let first: RunningContainer;
 
   it('starts a release on the app’s own network, reached at its address, no host port published', async () => {
-    first = await runner.start({ app, release: 1, imageId: image, env: { GREETING: 'hi' }, appPort: 3000, resources });
-    expect(first.name).toBe(`minpaas-${app}-v1`);
-    expect(first.address.port).toBe(3000);
+    first = await runner.start({ type: 'web', replica: 1, command: null, app, release: 1, imageId: image, env: { GREETING: 'hi' }, appPort: 3000, resources });
+    expect(first.name).toBe(`minpaas-${app}-v1-web-1`);
+    expect(first.address!.port).toBe(3000);
     const healthy = await runner.waitHealthy(first, 20_000);
     expect(healthy.status).toBe(200);
     expect(await get(first)).toBe('up 3000 hi');
@@ -69,8 +69,8 @@ describe('the Docker runner', () => {
     // Its default command (bash without a terminal) exits at once: before or after start()
     // has read its address, the failure is the same.
     const failure = { code: 'HEALTH_CHECK_FAILED', message: 'health check failed: the app exited (code 0) before it answered HTTP' };
-    const name = `minpaas-${app}-v2`;
-    const started = await runner.start({ app, release: 2, imageId: 'minpaas-base/debian:bookworm', env: {}, appPort: 3000, resources }).then(
+    const name = `minpaas-${app}-v2-web-1`;
+    const started = await runner.start({ type: 'web', replica: 1, command: null, app, release: 2, imageId: 'minpaas-base/debian:bookworm', env: {}, appPort: 3000, resources }).then(
       (broken) => expect(runner.waitHealthy(broken, 10_000)).rejects.toMatchObject(failure),
       (err: unknown) => expect(err).toMatchObject(failure),
     );
@@ -104,7 +104,7 @@ describe('the Docker runner', () => {
   });
 
   it('retire stops and removes; removeApp takes the network too', async () => {
-    const second = await runner.start({ app, release: 3, imageId: image, env: {}, appPort: 4000, resources });
+    const second = await runner.start({ type: 'web', replica: 1, command: null, app, release: 3, imageId: image, env: {}, appPort: 4000, resources });
     await runner.retire([first.name]);
     expect(await runner.containersOf(app)).toEqual([second.name]);
     await runner.removeApp(app);

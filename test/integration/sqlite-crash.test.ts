@@ -127,7 +127,7 @@ function verify(promised: Promises, round: number): string {
       expect(current, `${where}: ${app.name} points at v${app.release}, which has no row`).toBeDefined();
       expect(list[0]!.number, `${where}: ${app.name}'s current release is not its newest`).toBe(app.release);
       expect(store.getEnv(app.name), `${where}: ${app.name}'s env differs from v${app.release}'s snapshot`).toEqual(current!.env);
-      expect(app.container, where).toBe(`minpaas-${app.name}-v${app.release}`);
+      expect(app.container, where).toBe(`minpaas-${app.name}-v${app.release}-web-1`);
       expect(app.address, `${where}: ${app.name} has a release but no address`).not.toBeNull();
       expect(app.branch, `${where}: updateSource of the release's transaction is missing`).toBe('main');
       // Every succeeded deploy names a release that exists (finishDeploy is in the same transaction).

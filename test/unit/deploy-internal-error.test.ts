@@ -29,6 +29,8 @@ describe('a deploy that fails on an internal error', () => {
       locks: new DeployLocks(),
       workspaces: path.join(dir, 'workspaces'),
       healthTimeoutMs: 1000,
+      workerStartupSeconds: 1,
+      releaseTimeoutMs: 1000,
       portInUse: async () => false,
       publicUrl: (port) => `http://127.0.0.1:${port}`,
       log: pino({ level: 'silent' }),

@@ -18,9 +18,22 @@ import type { RouteSpec } from '../../src/router/haproxy-config.js';
 const execFileAsync = promisify(execFile);
 const opts: HaproxyConfigOptions = { dataDir: '/var/lib/minpaas', appBind: '127.0.0.1' };
 
-const web: RouteSpec = { app: 'web', port: 10001, slot: 'blue', target: { host: '127.0.0.1', port: 32768 } };
-const api: RouteSpec = { app: 'api-2', port: 10002, slot: 'green', target: { host: '127.0.0.1', port: 32769 } };
-const idle: RouteSpec = { app: 'idle', port: 10003, slot: 'blue', target: null };
+const web: RouteSpec = { app: 'web', port: 10001, slot: 'blue', targets: [{ host: '127.0.0.1', port: 32768 }] };
+const api: RouteSpec = { app: 'api-2', port: 10002, slot: 'green', targets: [{ host: '127.0.0.1', port: 32769 }] };
+const idle: RouteSpec = { app: 'idle', port: 10003, slot: 'blue', targets: [] };
+const OPTS = 'check inter 1s fall 2 rise 1';
+
+/** A backend's expected lines: the serving group's first servers at `targets`, every other server parked. */
+function backend(name: string, slot: 'blue' | 'green', targets: string[]): string[] {
+  const lines = [`backend ${name}`, '    balance roundrobin', '    option redispatch', '    retries 3'];
+  for (const group of ['blue', 'green'] as const) {
+    for (let i = 0; i < 10; i++) {
+      const at = group === slot ? targets[i] : undefined;
+      lines.push(`    server ${group}${i + 1} ${at ?? '127.0.0.1:1'} ${OPTS}${at ? '' : ' disabled'}`);
+    }
+  }
+  return lines;
+}
 
 /** The lines of one section, from its header to the next blank line. */
 function section(text: string, header: string): string[] {
@@ -50,13 +63,20 @@ describe('renderHaproxyConfig', () => {
   it('points the serving slot at its target and parks the idle slot, disabled', () => {
     const text = renderHaproxyConfig([web, api], opts);
     expect(section(text, 'frontend fe_web')).toEqual(['frontend fe_web', '    bind 127.0.0.1:10001', '    default_backend be_web']);
-    expect(section(text, 'backend be_web')).toEqual(['backend be_web', '    server blue 127.0.0.1:32768', '    server green 127.0.0.1:1 disabled']);
-    expect(section(text, 'backend be_api-2')).toEqual(['backend be_api-2', '    server blue 127.0.0.1:1 disabled', '    server green 127.0.0.1:32769']);
+    expect(section(text, 'backend be_web')).toEqual(backend('be_web', 'blue', ['127.0.0.1:32768']));
+    expect(section(text, 'backend be_api-2')).toEqual(backend('be_api-2', 'green', ['127.0.0.1:32769']));
   });
 
-  it('disables both slots of an app without a running release (HAProxy answers 503)', () => {
+  it('points one server of the serving group at each web replica, in order (round-robin)', () => {
+    const three = { ...web, slot: 'green' as const, targets: [2, 3, 4].map((i) => ({ host: `172.20.0.${i}`, port: 3000 })) };
+    expect(section(renderHaproxyConfig([three], opts), 'backend be_web')).toEqual(backend('be_web', 'green', ['172.20.0.2:3000', '172.20.0.3:3000', '172.20.0.4:3000']));
+    const eleven = { ...web, targets: Array.from({ length: 11 }, (_, i) => ({ host: `172.20.0.${i + 2}`, port: 3000 })) };
+    expect(() => renderHaproxyConfig([eleven], opts)).toThrow(/at most 10/);
+  });
+
+  it('disables both groups of an app without a running release (HAProxy answers 503)', () => {
     const text = renderHaproxyConfig([idle], opts);
-    expect(section(text, 'backend be_idle')).toEqual(['backend be_idle', '    server blue 127.0.0.1:1 disabled', '    server green 127.0.0.1:1 disabled']);
+    expect(section(text, 'backend be_idle')).toEqual(backend('be_idle', 'blue', []));
   });
 
   it('is deterministic whatever the order of the routes', () => {
@@ -66,7 +86,7 @@ describe('renderHaproxyConfig', () => {
   it('binds the configured address and writes IPv6 addresses in brackets', () => {
     expect(renderHaproxyConfig([web], { ...opts, appBind: '0.0.0.0' })).toContain('    bind 0.0.0.0:10001');
     expect(renderHaproxyConfig([web], { ...opts, appBind: '::1' })).toContain('    bind [::1]:10001');
-    expect(renderHaproxyConfig([{ ...web, target: { host: '::1', port: 5000 } }], opts)).toContain('    server blue [::1]:5000');
+    expect(renderHaproxyConfig([{ ...web, targets: [{ host: '::1', port: 5000 }] }], opts)).toContain('    server blue1 [::1]:5000 check');
   });
 
   it('refuses anything that could inject config', () => {
@@ -76,8 +96,8 @@ describe('renderHaproxyConfig', () => {
     }
     expect(bad({ port: 0 })).toThrow(/port/);
     expect(bad({ port: 70000 })).toThrow(/port/);
-    expect(bad({ target: { host: 'localhost', port: 80 } })).toThrow(/IP address/);
-    expect(bad({ target: { host: '127.0.0.1 check', port: 80 } })).toThrow(/IP address/);
+    expect(bad({ targets: [{ host: 'localhost', port: 80 }] })).toThrow(/IP address/);
+    expect(bad({ targets: [{ host: '127.0.0.1', port: 80 }, { host: '127.0.0.1 check', port: 80 }] })).toThrow(/IP address/);
     expect(() => renderHaproxyConfig([web], { ...opts, appBind: '1.2.3.4:5' })).toThrow(/bind address/);
     expect(() => renderHaproxyConfig([web], { ...opts, dataDir: '/tmp/a b' })).toThrow(/data dir/);
     expect(() => renderHaproxyConfig([web], { ...opts, timeouts: { client: '1s\n' } })).toThrow(/timeout/);
@@ -92,7 +112,7 @@ describe('renderHaproxyConfig', () => {
 describe('layoutFingerprint', () => {
   it('ignores slots and targets (runtime state) but not apps, ports or the bind address', () => {
     const base = layoutFingerprint([web, api], opts);
-    expect(layoutFingerprint([{ ...web, slot: 'green', target: { host: '127.0.0.1', port: 40000 } }, { ...api, target: null }], opts)).toBe(base);
+    expect(layoutFingerprint([{ ...web, slot: 'green', targets: [{ host: '127.0.0.1', port: 40000 }, { host: '127.0.0.1', port: 40001 }] }, { ...api, targets: [] }], opts)).toBe(base);
     expect(layoutFingerprint([web], opts)).not.toBe(base);
     expect(layoutFingerprint([web, { ...api, port: 10009 }], opts)).not.toBe(base);
     expect(layoutFingerprint([web, api], { ...opts, appBind: '0.0.0.0' })).not.toBe(base);

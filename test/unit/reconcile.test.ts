@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AddressFollower } from '../../src/deploy/address-follower.js';
 import { reconcile } from '../../src/deploy/reconcile.js';
-import { routeOf } from '../../src/deploy/run-release.js';
+import { routeFor } from '../../src/deploy/run-release.js';
 import { DeployLocks } from '../../src/deploy/lock.js';
 import { captureLogger, FakeRouter, FakeRunner, FakeStore } from './fakes/ports.js';
 
@@ -44,7 +44,7 @@ describe('start-up reconciliation', () => {
 
     expect(report).toEqual({
       interrupted: 1,
-      restarted: ['stopped'],
+      restarted: ['minpaas-stopped-v3'],
       missing: ['gone'],
       removedOrphans: ['minpaas-up-v2'],
       removedApps: ['deleted'],
@@ -76,7 +76,7 @@ describe('the address follower', () => {
     const w = world();
     const app = w.store.addApp('web', 10001, { release: 1, placement: { container: 'minpaas-web-v1', address: addr('10.0.1.2') } });
     w.runner.add('minpaas-web-v1', 'web', addr('10.0.1.2'));
-    w.router.live.set('web', routeOf(app, addr('10.0.1.2')));
+    w.router.live.set('web', routeFor(app, [{ type: 'web', replica: 1, container: 'minpaas-web-v1', address: addr('10.0.1.2') }]));
     const follower = new AddressFollower(w.ports);
     expect(await follower.follow('minpaas-web-v1')).toBe(false); // same address: nothing to do
     w.runner.containers.get('minpaas-web-v1')!.address = addr('10.0.1.7');
@@ -91,7 +91,7 @@ describe('the address follower', () => {
     const app = w.store.addApp('web', 10001, { release: 1, placement: { container: 'minpaas-web-v1', address: addr('10.0.1.2') } });
     w.runner.add('minpaas-web-v1', 'web', addr('10.0.1.2'));
     w.runner.add('minpaas-web-v2', 'web', addr('10.0.2.2'));
-    w.router.live.set('web', routeOf(app, addr('10.0.1.2')));
+    w.router.live.set('web', routeFor(app, [{ type: 'web', replica: 1, container: 'minpaas-web-v1', address: addr('10.0.1.2') }]));
     const follower = new AddressFollower(w.ports);
     expect(await follower.follow('minpaas-web-v2')).toBe(false);
     await follower.start();
@@ -105,15 +105,48 @@ describe('the address follower', () => {
     const w = world();
     const app = w.store.addApp('web', 10001, { release: 1, placement: { container: 'minpaas-web-v1', address: addr('10.0.1.2') } });
     w.runner.add('minpaas-web-v1', 'web', addr('10.0.1.5'));
-    w.router.live.set('web', routeOf(app, addr('10.0.1.2')));
+    w.router.live.set('web', routeFor(app, [{ type: 'web', replica: 1, container: 'minpaas-web-v1', address: addr('10.0.1.2') }]));
     const unlock = w.locks.tryAcquire('web'); // a deploy runs
     const following = new AddressFollower(w.ports).follow('minpaas-web-v1');
     await new Promise((r) => setTimeout(r, 10));
     expect(w.router.calls).toEqual([]);
     // The deploy released v2 meanwhile: v1 no longer serves, so its move is not followed.
-    w.store.setPlacement('web', { container: 'minpaas-web-v2', address: addr('10.0.2.2') });
+    w.store.processes.set('web', [{ type: 'web', replica: 1, container: 'minpaas-web-v2', address: addr('10.0.2.2') }]);
     unlock();
     expect(await following).toBe(false);
     expect(w.router.calls).toEqual([]);
+  });
+
+  it('follows one web replica of several: the whole group is routed again, the others unchanged', async () => {
+    const w = world();
+    const app = w.store.addApp('web', 10001, { release: 1, placement: { container: 'minpaas-web-v1-web-1', address: addr('10.0.1.2') } });
+    const procs = [1, 2, 3].map((i) => ({ type: 'web', replica: i, container: `minpaas-web-v1-web-${i}`, address: addr(`10.0.1.${i + 1}`) }));
+    w.store.processes.set('web', [...procs, { type: 'worker', replica: 1, container: 'minpaas-web-v1-worker-1', address: null }]);
+    for (const p of procs) w.runner.add(p.container, 'web', p.address);
+    w.runner.add('minpaas-web-v1-worker-1', 'web', null);
+    w.router.live.set('web', routeFor(app, procs));
+    const follower = new AddressFollower(w.ports);
+    expect(await follower.follow('minpaas-web-v1-worker-1')).toBe(false); // workers have no route
+    w.runner.containers.get('minpaas-web-v1-web-2')!.address = addr('10.0.1.9');
+    expect(await follower.follow('minpaas-web-v1-web-2')).toBe(true);
+    expect(w.router.targets('web')).toEqual(['10.0.1.2:3000', '10.0.1.9:3000', '10.0.1.4:3000']);
+  });
+});
+
+describe('start-up reconciliation with several processes per app', () => {
+  it('keeps, restarts and routes every replica, and removes one-offs and retired replicas', async () => {
+    const w = world();
+    w.store.addApp('app', 10001, { release: 2, placement: { container: 'minpaas-app-v2-web-1', address: addr('10.0.2.2') } });
+    const procs = [1, 2].map((i) => ({ type: 'web', replica: i, container: `minpaas-app-v2-web-${i}`, address: addr(`10.0.2.${i + 1}`) }));
+    w.store.processes.set('app', [...procs, { type: 'worker', replica: 1, container: 'minpaas-app-v2-worker-1', address: null }]);
+    w.runner.add('minpaas-app-v2-web-1', 'app', addr('10.0.2.2'));
+    w.runner.add('minpaas-app-v2-web-2', 'app', addr('10.0.2.3'), false); // crashed, not restarted
+    w.runner.add('minpaas-app-v2-worker-1', 'app', null);
+    w.runner.add('minpaas-app-v2-web-3', 'app', addr('10.0.2.4')); // scaled away, stop interrupted
+    w.runner.add('minpaas-app-v2-run-1a2b3c4d', 'app', null); // a one-off whose client left with the server
+    const report = await reconcile(w.ports);
+    expect(report.restarted).toEqual(['minpaas-app-v2-web-2']);
+    expect(report.removedOrphans.sort()).toEqual(['minpaas-app-v2-run-1a2b3c4d', 'minpaas-app-v2-web-3']);
+    expect(w.router.targets('app')).toEqual(['10.0.2.2:3000', '10.0.2.3:3000']);
   });
 });

@@ -1,47 +1,85 @@
 import { describe, expect, it } from 'vitest';
 import type { RouteSpec } from '../../src/router/haproxy-config.js';
-import { reapplyPlan, servingSlot, switchCommand } from '../../src/router/slots.js';
+import { groupServesExactly, groupSessions, reapplyPlan, servingSlot, switchCommand } from '../../src/router/slots.js';
 import type { StatRow } from '../../src/router/sockets.js';
 
-const row = (server: 'blue' | 'green', status: string, addr: string): StatRow => ({ proxy: 'be_web', server, type: 2, status, scur: 0, qcur: 0, addr });
-const route = (target: { host: string; port: number } | null, slot: 'blue' | 'green' = 'blue'): RouteSpec => ({ app: 'web', port: 10001, slot, target });
+type Slot = 'blue' | 'green';
+const PARKED = '127.0.0.1:1';
+
+/** A group's ten server rows: the first ones serve at `addrs`, the rest are parked. */
+function group(slot: Slot, addrs: string[], status = 'UP'): StatRow[] {
+  return Array.from({ length: 10 }, (_, i) => ({
+    proxy: 'be_web',
+    server: `${slot}${i + 1}`,
+    type: 2,
+    status: addrs[i] ? status : 'MAINT',
+    scur: 0,
+    qcur: 0,
+    addr: addrs[i] ?? PARKED,
+  }));
+}
+const route = (targets: Array<{ host: string; port: number }>, slot: Slot = 'blue'): RouteSpec => ({ app: 'web', port: 10001, slot, targets });
 const A = { host: '172.20.0.2', port: 3000 };
+const B = { host: '172.20.0.3', port: 3000 };
+const parkAll = (slot: Slot): string[] => Array.from({ length: 10 }, (_, i) => `set server be_web/${slot}${i + 1} state maint`);
 
-describe('blue/green slot commands', () => {
-  it('switches to the idle slot in one line', () => {
-    expect(switchCommand('web', 'blue', A)).toBe(
-      'set server be_web/green addr 172.20.0.2 port 3000 ; set server be_web/green state ready ; set server be_web/blue state maint',
+describe('blue/green group commands', () => {
+  it('switches to the idle group in one line: every web replica gets a server, the serving group is parked', () => {
+    expect(switchCommand('web', 'blue', [A, B], group('blue', ['172.20.0.9:3000']))).toBe(
+      [
+        'set server be_web/green1 addr 172.20.0.2 port 3000',
+        'set server be_web/green1 state ready',
+        'set server be_web/green2 addr 172.20.0.3 port 3000',
+        'set server be_web/green2 state ready',
+        'set server be_web/blue1 state maint',
+      ].join(' ; '),
     );
+    // Without rows, every server of the current group is parked.
+    expect(switchCommand('web', 'green', [A]).split(' ; ').slice(2)).toEqual(parkAll('green'));
   });
 
-  it('finds the serving slot', () => {
-    expect(servingSlot(row('blue', 'MAINT', ''), row('green', 'UP', 'x'))).toBe('green');
-    expect(servingSlot(row('blue', 'MAINT', ''), row('green', 'MAINT', ''))).toBeNull();
+  it('finds the serving group, counts its sessions and tells whether it serves exactly the targets', () => {
+    expect(servingSlot(group('blue', []), group('green', ['x']))).toBe('green');
+    expect(servingSlot(group('blue', []), group('green', []))).toBeNull();
+    const busy = group('blue', ['172.20.0.2:3000', '172.20.0.3:3000']).map((r, i) => ({ ...r, scur: i === 1 ? 1 : 0, qcur: i === 1 ? 2 : 0 }));
+    expect(groupSessions(busy)).toBe(3);
+    expect(groupServesExactly(group('blue', ['172.20.0.2:3000', '172.20.0.3:3000']), [A, B])).toBe(true);
+    expect(groupServesExactly(group('blue', ['172.20.0.2:3000', '172.20.0.3:3000']), [A])).toBe(false);
+    expect(groupServesExactly(group('blue', ['172.20.0.2:3000']), [A, B])).toBe(false);
   });
 
-  it('does nothing when the serving slot already points at the target', () => {
-    expect(reapplyPlan(route(A), row('blue', 'MAINT', '127.0.0.1:1'), row('green', 'no check', '172.20.0.2:3000'))).toEqual({ slot: 'green', commands: [] });
+  it('does nothing when the serving group already serves the targets', () => {
+    expect(reapplyPlan(route([A, B]), group('blue', []), group('green', ['172.20.0.2:3000', '172.20.0.3:3000']))).toEqual({ slot: 'green', commands: [] });
   });
 
-  it('moves a target that differs to the idle slot, never the busy one in place', () => {
-    expect(reapplyPlan(route(A), row('blue', 'UP', '172.20.0.9:3000'), row('green', 'MAINT', '127.0.0.1:1'))).toEqual({
+  it('moves targets that differ to the idle group, never the busy one in place', () => {
+    expect(reapplyPlan(route([A, B]), group('blue', ['172.20.0.2:3000']), group('green', []))).toEqual({
       slot: 'green',
-      commands: ['set server be_web/green addr 172.20.0.2 port 3000', 'set server be_web/green state ready', 'set server be_web/blue state maint'],
+      commands: [
+        'set server be_web/green1 addr 172.20.0.2 port 3000',
+        'set server be_web/green1 state ready',
+        'set server be_web/green2 addr 172.20.0.3 port 3000',
+        'set server be_web/green2 state ready',
+        'set server be_web/blue1 state maint',
+      ],
     });
   });
 
-  it('brings up the route slot when nothing serves, and parks a stray second slot', () => {
-    expect(reapplyPlan(route(A, 'blue'), row('blue', 'MAINT', '127.0.0.1:1'), row('green', 'MAINT', '127.0.0.1:1')).commands).toEqual([
-      'set server be_web/blue addr 172.20.0.2 port 3000',
-      'set server be_web/blue state ready',
+  it('brings up the route group when nothing serves, and parks a stray second group', () => {
+    expect(reapplyPlan(route([A], 'blue'), group('blue', []), group('green', [])).commands).toEqual([
+      'set server be_web/blue1 addr 172.20.0.2 port 3000',
+      'set server be_web/blue1 state ready',
     ]);
-    expect(reapplyPlan(route(A), row('blue', 'UP', '172.20.0.2:3000'), row('green', 'UP', '172.20.0.7:3000'))).toEqual({
+    expect(reapplyPlan(route([A]), group('blue', ['172.20.0.2:3000']), group('green', ['172.20.0.7:3000']))).toEqual({
       slot: 'blue',
-      commands: ['set server be_web/green state maint'],
+      commands: ['set server be_web/green1 state maint'],
     });
   });
 
-  it('puts every slot in maintenance for an app without a release', () => {
-    expect(reapplyPlan(route(null), row('blue', 'UP', '172.20.0.2:3000'), row('green', 'MAINT', '')).commands).toEqual(['set server be_web/blue state maint']);
+  it('puts every server in maintenance for an app without a web process', () => {
+    expect(reapplyPlan(route([]), group('blue', ['172.20.0.2:3000', '172.20.0.3:3000']), group('green', [])).commands).toEqual([
+      'set server be_web/blue1 state maint',
+      'set server be_web/blue2 state maint',
+    ]);
   });
 });

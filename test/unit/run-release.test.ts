@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DeployLog } from '../../src/deploy/deploy-log.js';
-import { routeOf, runRelease, type RunPlan } from '../../src/deploy/run-release.js';
+import { routeFor, runRelease, type RunPlan } from '../../src/deploy/run-release.js';
 import { captureLogger, FakeRouter, FakeRunner, FakeStore, InjectedFailure } from './fakes/ports.js';
 
 /**
@@ -21,7 +21,7 @@ function setup(opts: { previous?: boolean } = {}) {
   if (previous) {
     runner.add('minpaas-web-v1', 'web', OLD);
     app = store.addApp('web', 10001, { release: 1, placement: { container: 'minpaas-web-v1', address: OLD } });
-    router.live.set('web', routeOf(app, OLD));
+    router.live.set('web', routeFor(app, [{ type: 'web', replica: 1, container: 'minpaas-web-v1', address: OLD }]));
     router.persisted = new Map(router.live);
   } else {
     app = store.addApp('web', 10001);
@@ -35,8 +35,9 @@ function setup(opts: { previous?: boolean } = {}) {
     resources: { memoryBytes: null, cpus: null },
     deployId,
     source: null,
+    runReleasePhase: true,
   };
-  const run = () => runRelease({ runner, router, store, log, healthTimeoutMs: 1000 }, plan, out);
+  const run = () => runRelease({ runner, router, store, log, healthTimeoutMs: 1000, workerStartupSeconds: 3, releaseTimeoutMs: 5000 }, plan, out);
   /** Nothing of the attempt is left: the previous release serves as before. */
   const expectUntouched = (): void => {
     expect([...runner.containers.keys()]).toEqual(previous ? ['minpaas-web-v1'] : []);
@@ -55,16 +56,16 @@ describe('the Run stage', () => {
     expect(outcome.release.number).toBe(2);
     // Serving and committed before the old one goes.
     expect(t.router.target('web')).toBe(NEW);
-    expect(t.store.apps.get('web')).toMatchObject({ release: 2, container: 'minpaas-web-v2', address: { host: '10.0.2.2', port: 3000 } });
+    expect(t.store.apps.get('web')).toMatchObject({ release: 2, container: 'minpaas-web-v2-web-1', address: { host: '10.0.2.2', port: 3000 } });
     expect(t.store.deploys.get(t.deployId)).toEqual({ status: 'succeeded', release: 2 });
     await outcome.settled;
     expect(t.router.persisted.get('web')?.targets).toEqual([{ host: '10.0.2.2', port: 3000 }]);
-    expect([...t.runner.containers.keys()]).toEqual(['minpaas-web-v2']);
-    expect(t.runner.containers.get('minpaas-web-v2')?.keepRunning).toBe(true);
-    expect(t.runner.calls).toEqual(['start minpaas-web-v2', 'health minpaas-web-v2', 'keepRunning minpaas-web-v2', 'retire minpaas-web-v1']);
+    expect([...t.runner.containers.keys()]).toEqual(['minpaas-web-v2-web-1']);
+    expect(t.runner.containers.get('minpaas-web-v2-web-1')?.keepRunning).toBe(true);
+    expect(t.runner.calls).toEqual(['start minpaas-web-v2-web-1', 'health minpaas-web-v2-web-1', 'keepRunning minpaas-web-v2-web-1', 'retire minpaas-web-v1']);
     expect(t.router.calls).toEqual([`serve web ${NEW}`, 'persist']);
-    expect(t.out.text()).toContain('-----> Health check passed (HTTP 200 after 0.1 s)');
-    expect(t.out.text()).toContain('-----> Switched traffic; old release drained in 42 ms');
+    expect(t.out.text()).toContain('-----> Health check passed: web.1 (HTTP 200 after 0.1 s)');
+    expect(t.out.text()).toContain('-----> Switched traffic; old release drained in 42 ms (1 web process)');
   });
 
   it('a first release adds the route and has nothing to retire', async () => {
@@ -72,9 +73,19 @@ describe('the Run stage', () => {
     const outcome = await t.run();
     await outcome.settled;
     expect(t.router.target('web')).toBe(NEW);
-    expect(t.out.text()).toContain('-----> Routed port 10001 to minpaas-web-v2');
+    expect(t.out.text()).toContain('-----> Routed port 10001 to 1 web process');
     expect(t.runner.calls.at(-1)).toBe('retire ');
     expect(t.store.apps.get('web')?.release).toBe(2);
+  });
+
+  it('a first release that fails removes what the runner made for the app (its network)', async () => {
+    const t = setup({ previous: false });
+    t.runner.networks.add('web');
+    t.runner.failing.add('health');
+    await expect(t.run()).rejects.toMatchObject({ code: 'HEALTH_CHECK_FAILED' });
+    t.expectUntouched();
+    expect(t.runner.calls.at(-1)).toBe('removeApp web');
+    expect(t.runner.networks.has('web')).toBe(false);
   });
 
   it('start fails: nothing to undo, the old release serves', async () => {
@@ -90,7 +101,7 @@ describe('the Run stage', () => {
     t.runner.failing.add('health');
     await expect(t.run()).rejects.toMatchObject({ code: 'HEALTH_CHECK_FAILED' });
     t.expectUntouched();
-    expect(t.runner.calls).toEqual(['start minpaas-web-v2', 'health minpaas-web-v2', 'remove minpaas-web-v2']);
+    expect(t.runner.calls).toEqual(['start minpaas-web-v2-web-1', 'health minpaas-web-v2-web-1', 'remove minpaas-web-v2-web-1']);
     expect(t.router.calls).toEqual([]);
   });
 
@@ -101,7 +112,7 @@ describe('the Run stage', () => {
     await expect(t.run()).rejects.toThrow(/the router could not switch to the new release: injected serve failure/);
     t.expectUntouched();
     expect(t.router.calls).toEqual([`serve web ${NEW}`, 'serve web 10.0.1.2:3000']);
-    expect(t.runner.calls.slice(-1)).toEqual(['remove minpaas-web-v2']);
+    expect(t.runner.calls.slice(-1)).toEqual(['remove minpaas-web-v2-web-1']);
   });
 
   it('a switch that half happened (lost while draining) is routed back too', async () => {
@@ -128,7 +139,7 @@ describe('the Run stage', () => {
     t.expectUntouched();
     expect(t.router.calls).toEqual([`serve web ${NEW}`, 'serve web 10.0.1.2:3000']);
     // The restart policy had settled before the container went.
-    expect(t.runner.calls).toEqual(['start minpaas-web-v2', 'health minpaas-web-v2', 'keepRunning minpaas-web-v2', 'remove minpaas-web-v2']);
+    expect(t.runner.calls).toEqual(['start minpaas-web-v2-web-1', 'health minpaas-web-v2-web-1', 'keepRunning minpaas-web-v2-web-1', 'remove minpaas-web-v2-web-1']);
   });
 
   it('an undo that fails is logged and the other undos still run', async () => {
@@ -150,7 +161,7 @@ describe('the Run stage', () => {
     expect(t.router.target('web')).toBe(NEW);
     expect(t.router.persisted.get('web')?.targets).toEqual([OLD]);
     expect(t.store.apps.get('web')?.release).toBe(2);
-    expect([...t.runner.containers.keys()]).toEqual(['minpaas-web-v2']);
+    expect([...t.runner.containers.keys()]).toEqual(['minpaas-web-v2-web-1']);
     expect(t.lines().some((l) => l.level === 50 && String(l.msg).includes('could not write the router config'))).toBe(true);
   });
 
@@ -161,7 +172,7 @@ describe('the Run stage', () => {
     await outcome.settled;
     expect(t.router.target('web')).toBe(NEW);
     expect(t.store.deploys.get(t.deployId)?.status).toBe('succeeded');
-    expect([...t.runner.containers.keys()].sort()).toEqual(['minpaas-web-v1', 'minpaas-web-v2']);
+    expect([...t.runner.containers.keys()].sort()).toEqual(['minpaas-web-v1', 'minpaas-web-v2-web-1']);
     expect(t.lines().some((l) => String(l.msg).includes('retiring the old release failed'))).toBe(true);
   });
 

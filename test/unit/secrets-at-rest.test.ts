@@ -23,7 +23,7 @@ function fill(store: Store): void {
   const deploy = store.startDeploy('alpha', 'push', null);
   store.commitRelease({
     release: { app: 'alpha', number: 1, imageTag: 'img', imageId: 'sha256:1', env: { DATABASE_PASSWORD: SECRET_VALUES[0]!, API_KEY: SECRET_VALUES[1]! }, commit: null, kind: 'build', description: 'd', processTypes: {}, listenPort: null },
-    placement: { container: 'c', address: { host: '172.18.0.2', port: 3000 } },
+    processes: [{ type: 'web', replica: 1, container: 'c', address: { host: '172.18.0.2', port: 3000 } }],
     deployId: deploy.id,
     source: null,
   });

@@ -30,11 +30,12 @@ async function follow(ctx: CommandContext, path: string): Promise<number> {
 
 export const logsCommand: Command = {
   name: 'logs',
-  args: 'APP [-n N] [-f]',
+  args: 'APP [-n N] [-f] [-p worker.1]',
   summary: "show an app's recent output; -f keeps streaming it (Ctrl-C ends)",
   flags: [
     { name: 'tail', short: 'n', value: true, placeholder: 'N', description: 'how many recent lines (default 100)' },
     { name: 'follow', short: 'f', value: false, description: 'keep streaming new lines' },
+    { name: 'process', short: 'p', value: true, placeholder: 'TYPE.N', description: 'one process (see minpaas ps; default web.1)' },
   ],
   min: 1,
   max: 1,
@@ -43,6 +44,8 @@ export const logsCommand: Command = {
     const tail = stringFlag(ctx.flags, 'tail');
     const query = new URLSearchParams();
     if (tail !== undefined) query.set('tail', String(parseLineCount(tail)));
+    const process = stringFlag(ctx.flags, 'process');
+    if (process !== undefined) query.set('process', process);
     if (ctx.flags.follow) {
       query.set('follow', '1');
       return follow(ctx, appPath(app, `/logs?${query}`));

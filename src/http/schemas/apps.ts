@@ -49,7 +49,10 @@ export const ResourcesBody = z
   .openapi('ResourcesPatch');
 
 export const RollbackBody = z
-  .object({ release: z.union([z.number().int(), z.string()], { error: 'rollback needs {"release": N} with N a release number, e.g. 2' }).openapi({ example: 2 }) })
+  .object({
+    release: z.union([z.number().int(), z.string()], { error: 'rollback needs {"release": N} with N a release number, e.g. 2' }).openapi({ example: 2 }),
+    runReleasePhase: z.boolean({ error: 'runReleasePhase must be true or false' }).optional().openapi({ description: "Run the Procfile's release command (rollbacks skip it unless asked)" }),
+  })
   .openapi('Rollback');
 
 export const AppRecordSchema = z

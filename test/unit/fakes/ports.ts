@@ -1,9 +1,10 @@
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import type { Formation, ProcessPlacement } from '../../../src/domain/processes.js';
 import type { Address, AppRow, Placement, Release } from '../../../src/domain/types.js';
 import { MinPaasError } from '../../../src/errors.js';
 import type { Route, Router, ServeReport } from '../../../src/router/types.js';
-import type { ContainerRequest, ContainerStatus, Healthy, LogStream, Runner, RunningContainer } from '../../../src/runner/types.js';
+import type { ContainerRequest, ContainerStatus, Healthy, LogStream, OneOffRequest, OneOffResult, OutputSink, Runner, RunningContainer } from '../../../src/runner/types.js';
 import type { ReleaseCommit } from '../../../src/store/store.js';
 
 /** In-memory stand-ins for the Runner, the Router and the Store, for unit tests of the Run stage. */
@@ -26,12 +27,12 @@ export function captureLogger(): { log: Logger; lines: () => Array<Record<string
 interface FakeContainer {
   app: string;
   running: boolean;
-  address: Address;
+  address: Address | null;
   restartCount: number;
   keepRunning: boolean;
 }
 
-export type RunnerStep = 'start' | 'health' | 'keepRunning' | 'list' | 'retire' | 'remove' | 'restart';
+export type RunnerStep = 'start' | 'health' | 'stable' | 'keepRunning' | 'list' | 'retire' | 'remove' | 'restart';
 
 export class FakeRunner implements Runner {
   readonly containers = new Map<string, FakeContainer>();
@@ -44,23 +45,50 @@ export class FakeRunner implements Runner {
   }
 
   /** A container that already runs (e.g. the serving release before a deploy). */
-  add(name: string, app: string, address: Address, running = true): void {
+  add(name: string, app: string, address: Address | null, running = true): void {
     this.containers.set(name, { app, running, address, restartCount: 0, keepRunning: true });
   }
 
+  /** Containers whose health check (or worker start-up) fails, by name. */
+  readonly failingContainers = new Set<string>();
+  /** What each start was asked (type, command, env…). */
+  readonly requests: ContainerRequest[] = [];
+  /** One-off runs: what they were asked, and what they answer. */
+  readonly oneOffs: OneOffRequest[] = [];
+  oneOffResult: OneOffResult = { exitCode: 0, timedOut: false };
+  oneOffOutput: string[] = [];
+
   async start(req: ContainerRequest): Promise<RunningContainer> {
-    const name = `minpaas-${req.app}-v${req.release}`;
+    const name = `minpaas-${req.app}-v${req.release}-${req.type}-${req.replica}`;
     this.calls.push(`start ${name}`);
+    this.requests.push(req);
     this.fail('start');
-    const address = { host: `10.0.${req.release}.2`, port: req.appPort };
+    // Web replicas at 10.0.RELEASE.(replica+1); workers have no address.
+    const address = req.appPort !== null ? { host: `10.0.${req.release}.${req.replica + 1}`, port: req.appPort } : null;
     this.containers.set(name, { app: req.app, running: true, address, restartCount: 0, keepRunning: false });
     return { name, address };
   }
 
   async waitHealthy(container: RunningContainer): Promise<Healthy> {
     this.calls.push(`health ${container.name}`);
-    if (this.failing.has('health')) throw new MinPaasError('HEALTH_CHECK_FAILED', 'health check failed: the app exited (code 1) before it answered HTTP');
+    if (this.failing.has('health') || this.failingContainers.has(container.name)) {
+      throw new MinPaasError('HEALTH_CHECK_FAILED', 'health check failed: the app exited (code 1) before it answered HTTP');
+    }
     return { status: 200, elapsedMs: 120 };
+  }
+
+  async waitStable(container: RunningContainer, seconds: number): Promise<void> {
+    this.calls.push(`stable ${container.name} ${seconds}s`);
+    if (this.failing.has('stable') || this.failingContainers.has(container.name)) {
+      throw new MinPaasError('HEALTH_CHECK_FAILED', `${container.name} did not stay up ${seconds} s: the app exited (code 1)`);
+    }
+  }
+
+  async runOneOff(req: OneOffRequest, onOutput: OutputSink): Promise<OneOffResult> {
+    this.calls.push(`oneOff ${typeof req.command === 'string' ? req.command : req.command.join(' ')}`);
+    this.oneOffs.push(req);
+    for (const line of this.oneOffOutput) onOutput('stdout', Buffer.from(`${line}\n`));
+    return this.oneOffResult;
   }
 
   async keepRunning(name: string): Promise<void> {
@@ -82,7 +110,7 @@ export class FakeRunner implements Runner {
   private status(name: string): ContainerStatus | null {
     const c = this.containers.get(name);
     if (!c) return null;
-    return { name, app: c.app, status: c.running ? 'running' : 'exited', running: c.running, restartCount: c.restartCount, address: c.running ? c.address : null };
+    return { name, app: c.app, status: c.running ? 'running' : 'exited', running: c.running, restartCount: c.restartCount, startedAt: null, address: c.running ? c.address : null };
   }
 
   async inspect(name: string): Promise<ContainerStatus | null> {
@@ -168,6 +196,11 @@ export class FakeRouter implements Router {
     return t ? `${t.host}:${t.port}` : null;
   }
 
+  /** Every target of the app's web group, as "host:port". */
+  targets(app: string): string[] {
+    return (this.live.get(app)?.targets ?? []).map((t) => `${t.host}:${t.port}`);
+  }
+
   async ensureRunning(routes: Route[]): Promise<void> {
     this.calls.push(`ensureRunning ${routes.map((r) => r.app).join(',')}`);
     this.fail('ensureRunning');
@@ -220,7 +253,35 @@ export class FakeStore {
   readonly apps = new Map<string, AppRow>();
   readonly releases: Release[] = [];
   readonly deploys = new Map<number, { status: 'running' | 'succeeded' | 'failed'; release: number | null }>();
+  readonly processes = new Map<string, ProcessPlacement[]>();
+  readonly formations = new Map<string, Formation>();
   failCommit = false;
+
+  getFormation(app: string): Formation {
+    return { ...this.formations.get(app) };
+  }
+
+  listProcesses(app?: string): Array<ProcessPlacement & { app: string }> {
+    return [...this.processes].filter(([name]) => app === undefined || name === app).flatMap(([name, list]) => list.map((p) => ({ ...p, app: name })));
+  }
+
+  commitScale(app: string, formation: Formation, processes: ProcessPlacement[], deployId: number, release: number): void {
+    if (this.failCommit) throw new InjectedFailure('injected commit failure (SQLITE_BUSY)');
+    this.formations.set(app, { ...this.formations.get(app), ...formation });
+    this.setProcesses(app, processes);
+    this.deploys.set(deployId, { status: 'succeeded', release });
+  }
+
+  setProcessAddress(app: string, container: string, address: Address): void {
+    this.setProcesses(app, (this.processes.get(app) ?? []).map((p) => (p.container === container ? { ...p, address } : p)));
+  }
+
+  private setProcesses(app: string, processes: ProcessPlacement[]): void {
+    this.processes.set(app, processes.map((p) => ({ ...p })));
+    const main = processes.find((p) => p.address !== null) ?? processes[0];
+    const row = this.apps.get(app)!;
+    this.apps.set(app, { ...row, container: main?.container ?? null, address: main?.address ?? null });
+  }
 
   addApp(name: string, port: number, current?: { release: number; placement: Placement }): AppRow {
     const t = new Date(0).toISOString();
@@ -240,6 +301,7 @@ export class FakeStore {
       updatedAt: t,
     };
     this.apps.set(name, app);
+    if (current) this.processes.set(name, [{ type: 'web', replica: 1, container: current.placement.container, address: current.placement.address }]);
     return app;
   }
 
@@ -254,7 +316,8 @@ export class FakeStore {
     const release: Release = { ...commit.release, createdAt: new Date(0).toISOString() };
     this.releases.push(release);
     const app = this.apps.get(release.app)!;
-    this.apps.set(app.name, { ...app, release: release.number, container: commit.placement.container, address: commit.placement.address });
+    this.apps.set(app.name, { ...app, release: release.number });
+    this.setProcesses(app.name, commit.processes);
     this.deploys.set(commit.deployId, { status: 'succeeded', release: release.number });
     return release;
   }
@@ -263,10 +326,6 @@ export class FakeStore {
     return [...this.apps.values()];
   }
 
-  setPlacement(name: string, placement: Placement): void {
-    const app = this.apps.get(name)!;
-    this.apps.set(name, { ...app, container: placement.container, address: placement.address });
-  }
 
   failInterruptedDeploys(): number {
     let n = 0;
