@@ -4,6 +4,7 @@ import { parseCpus, parseMemory, parseSize } from './domain/resources.js';
 import { parsePipIndexUrl } from './build/pip-index.js';
 import { MinPaasError } from './errors.js';
 import { loadForgeSettings, type ForgeSettings } from './forges/settings.js';
+import { defaultControlBind, loadTlsSettings, type TlsSettings } from './tls/settings.js';
 
 /** Everything MinPaas reads from its environment, validated once at start. */
 export interface Config {
@@ -36,6 +37,8 @@ export interface Config {
   forges: ForgeSettings;
   /** MINPAAS_PIP_INDEX_URL: the package index of python builds; undefined = pip's default. */
   pipIndexUrl: string | undefined;
+  /** Host routing and TLS (MINPAAS_DOMAIN and friends). */
+  tls: TlsSettings;
 }
 
 /** Limits that hold for every app and build, whatever the app's own memory/CPU settings. */
@@ -84,7 +87,8 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     // 0 asks the OS for a free port (tests).
     port: integer(env, 'MINPAAS_PORT', 7000, 0, 65535),
-    host: env.MINPAAS_HOST || '0.0.0.0',
+    // With MINPAAS_DOMAIN the control plane is reached through the router: loopback by default.
+    host: defaultControlBind(env),
     dataDir: path.resolve(env.MINPAAS_DATA_DIR || './data'),
     token: env.MINPAAS_TOKEN || undefined,
     nodeBaseImage: nodeBase ?? DEFAULT_NODE_BASE_IMAGE,
@@ -103,6 +107,7 @@ export function loadConfig(env: Env = process.env): Config {
     projectRoot: PROJECT_ROOT,
     forges: loadForgeSettings(env),
     pipIndexUrl: parsePipIndexUrl(env.MINPAAS_PIP_INDEX_URL),
+    tls: loadTlsSettings(env),
   };
 }
 

@@ -28,7 +28,9 @@ import { apiRoutes } from './http/api-routes.js';
 import { AppNetworkGuard } from './http/network-guard.js';
 import { createHttpServer } from './http/server.js';
 import { log as rootLog, type Logger } from './log.js';
-import { createRouter } from './router/haproxy-router.js';
+import { controlSocketPath, createRouter } from './router/haproxy-router.js';
+import { domainRoutes } from './http/domain-routes.js';
+import { createTls, listenOnSocket, type Tls } from './tls/wiring.js';
 import type { Router } from './router/types.js';
 import { DockerRunner } from './runner/docker-runner.js';
 import { Store } from './store/store.js';
@@ -103,6 +105,7 @@ interface Parts {
   apps: AppService;
   repos: RepoStore;
   publicUrl: (port: number) => string;
+  tls: Tls | null;
 }
 
 /** Every part, wired: nothing runs yet. */
@@ -111,7 +114,12 @@ function assemble(config: Config, store: Store, docker: DockerEngine, beforeDest
   const hostConfig = { ...APP_HOST_CONFIG, ...containerGuardsHostConfig(config.limits) };
   const runner = new DockerRunner(docker, { stopTimeoutSeconds: 10, hostConfig, onNetwork: (subnets) => guard.add(subnets) });
   const router = createRouter(config, rootLog.child({ component: 'router' }));
-  const publicUrl = (port: number): string => `http://${config.publicHost}:${port}`;
+  const tls = createTls(config, store, router, rootLog.child({ component: 'tls' }));
+  // Ports are unique per app: with a domain, the app's URL is its host name.
+  const publicUrl = (port: number): string => {
+    const app = tls ? store.listApps().find((a) => a.port === port) : undefined;
+    return tls && app ? tls.domains.urlOf(app.name) : `http://${config.publicHost}:${port}`;
+  };
   const defaultResources = { memoryBytes: config.defaultMemoryBytes, cpus: config.defaultCpus };
   const images = createImages(config, store, docker);
   const repos = new RepoStore(path.join(config.dataDir, 'repos'), path.join(config.projectRoot, 'hooks'), config.maxPushBytes);
@@ -132,7 +140,7 @@ function assemble(config: Config, store: Store, docker: DockerEngine, beforeDest
   });
   const hostCapacity = (): Promise<{ memoryBytes: number; cpus: number }> => docker.hostCapacity();
   const apps = new AppService({ store, images, runner, router, pipeline, repos, publicUrl, defaultResources, hostCapacity, beforeDestroy });
-  return { guard, runner, router, images, locks, pipeline, apps, repos, publicUrl };
+  return { guard, runner, router, images, locks, pipeline, apps, repos, publicUrl, tls };
 }
 
 /**
@@ -145,19 +153,24 @@ async function listenAll(
   forges: Forges,
   store: Store,
   token: string,
-): Promise<{ server: http.Server; hooks: HookBridge; port: number }> {
+): Promise<{ server: http.Server; hooks: HookBridge; port: number; socketServer: http.Server | null }> {
   const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(parts.pipeline), rootLog.child({ component: 'git' }));
   await hooks.listen();
   const git = new GitHttp(parts.repos, token, rootLog.child({ component: 'git' }), (name) => store.getApp(name) !== undefined);
-  const server = createHttpServer({
+  const challenges = parts.tls?.challenges;
+  const httpDeps = {
     token,
-    routes: [...apiRoutes(parts.apps), ...forges.routes],
+    routes: [...apiRoutes(parts.apps), ...forges.routes, ...domainRoutes(parts.tls?.domains ?? null)],
     hooks: forges.hooks,
-    git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
+    git: { matches: isGitRequest, handle: (req: http.IncomingMessage, res: http.ServerResponse) => git.handle(req, res) },
     log: rootLog.child({ component: 'http' }),
-  });
+    ...(challenges ? { acmeChallenge: (t: string) => challenges.get(t) } : {}),
+  };
+  const server = createHttpServer(httpDeps);
   await parts.guard.attach(server);
-  return { server, hooks, port: await listen(server, config.port, config.host) };
+  const socketServer = parts.tls ? createHttpServer(httpDeps) : null;
+  if (socketServer) await listenOnSocket(socketServer, controlSocketPath(config.dataDir));
+  return { server, hooks, port: await listen(server, config.port, config.host), socketServer };
 }
 
 /**
@@ -177,6 +190,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const { runner, router, guard } = parts;
 
   const runLog = rootLog.child({ component: 'runner' });
+  await parts.tls?.domains.prepare();
   await catchUp({ runner, router, store, log: runLog }, parts.images, log);
   router.startWatchdog();
   const follower = new AddressFollower({ runner, router, store, log: runLog, queued: (app, fn) => parts.pipeline.queued(app, fn) });
@@ -189,7 +203,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   if (adopted.length) log.info({ apps: adopted }, 'made app records for repos and workspaces that had none');
 
   let listening = config.port;
-  const controlUrl = (): string => config.forges.publicUrl ?? `http://${config.publicHost}:${listening}`;
+  const controlUrl = (): string => config.forges.publicUrl ?? parts.tls?.domains.controlUrl() ?? `http://${config.publicHost}:${listening}`;
   forges = createForges({
     settings: config.forges,
     store,
@@ -201,8 +215,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
     fetchTimeoutMs: 120_000,
     log: rootLog.child({ component: 'forges' }),
   });
-  const { server, hooks, port } = await listenAll(config, parts, forges, store, tokenSource.token);
+  const { server, hooks, port, socketServer } = await listenAll(config, parts, forges, store, tokenSource.token);
   listening = port;
+  // After the control plane listens: the scheduler's first round answers ACME challenges.
+  await parts.tls?.domains.start().catch((err: unknown) => log.error({ err: errorMessage(err) }, 'could not load the host routes into the router'));
   forges.webhooks.resume();
   log.info({ port, host: config.host, dataDir: config.dataDir }, 'MinPaas is listening');
 
@@ -219,6 +235,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     forges,
     async close() {
       router.close();
+      parts.tls?.domains.close();
+      socketServer?.closeAllConnections();
+      if (socketServer) await new Promise<void>((resolve) => socketServer.close(() => resolve()));
       follower.close();
       guard.close();
       docker.closeLogStreams();

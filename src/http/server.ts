@@ -15,6 +15,8 @@ export interface HttpDeps {
   log: Logger;
   /** Forge webhooks: authenticated by their signature, not the bearer token. */
   hooks?: HookEndpoints;
+  /** ACME HTTP-01 answers by token (no auth: the ACME server fetches them through the router). */
+  acmeChallenge?: (token: string) => string | undefined;
 }
 
 /** One port serves the git remote and the admin API. */
@@ -40,6 +42,7 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
       return;
     }
     if (deps.hooks?.matches(req.method, path)) return await deps.hooks.handle(req, res, path);
+    if (deps.acmeChallenge && path.startsWith(ACME_PATH) && req.method === 'GET') return answerChallenge(res, deps.acmeChallenge(path.slice(ACME_PATH.length)));
     if (!tokenMatches(bearerToken(req.headers.authorization), deps.token)) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="MinPaas"');
       throw new MinPaasError('UNAUTHORIZED', 'missing or wrong token: send Authorization: Bearer <token> (see <data>/token)');
@@ -67,6 +70,13 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
       scrub: (text) => withoutSecrets(text, [deps.token]),
     });
   }
+}
+
+const ACME_PATH = '/.well-known/acme-challenge/';
+
+function answerChallenge(res: http.ServerResponse, answer: string | undefined): void {
+  res.writeHead(answer === undefined ? 404 : 200, { 'Content-Type': 'text/plain' });
+  res.end(answer ?? 'no such challenge');
 }
 
 /** The request's URL, or a 400 (before the token is checked) when it cannot be parsed. */

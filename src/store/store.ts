@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import type { AppRow, BuilderName, Deploy, DeploySource, EnvVars, Placement, ProcessTypes, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
 import { redactUrlsIn } from '../domain/repo-url.js';
+import { DomainStore } from './domain-store.js';
 import { ForgeStore } from './forge-store.js';
 import { MIGRATIONS } from './migrations.js';
 
@@ -98,6 +99,8 @@ export class Store {
   private readonly db: Database.Database;
   /** Forge connections, webhook deliveries, preview apps. */
   readonly forges: ForgeStore;
+  /** Host names and certificate status (issue 11). */
+  readonly domains: DomainStore;
 
   constructor(file: string) {
     this.db = new Database(file);
@@ -107,6 +110,7 @@ export class Store {
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
     this.forges = new ForgeStore(this.db);
+    this.domains = new DomainStore(this.db);
     this.redactStoredCredentials();
   }
 
