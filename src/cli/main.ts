@@ -13,6 +13,7 @@ import { logsCommand } from './commands/logs.js';
 import { previewsCommand } from './commands/previews.js';
 import { releasesCommands } from './commands/releases.js';
 import { resourcesCommands } from './commands/resources.js';
+import { domainsCommands } from './commands/domains.js';
 import { resolveSettings, type Settings } from './settings.js';
 
 const HELP_FLAG: FlagSpec = { name: 'help', short: 'h', value: false, description: 'show this help' };
@@ -44,6 +45,7 @@ export const COMMANDS: Command[] = [
   logsCommand,
   ...releasesCommands,
   ...resourcesCommands,
+  ...domainsCommands,
   gitRemoteCommand,
   ...forgeCommands(),
   previewsCommand,

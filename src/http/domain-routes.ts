@@ -25,16 +25,15 @@ export function domainRoutes(domains: DomainService | null): Route[] {
       method: 'DELETE',
       path: new RegExp(`^/apps/${NAME}/domains$`),
       handle: async ({ req, res, params }) => {
-        await service().remove(decodeAppName(params[0]), (await readJsonObject(req)).host);
-        res.writeHead(204).end();
+        const { host } = await readJsonObject(req);
+        sendJson(res, 200, { removed: await service().remove(decodeAppName(params[0]), host) });
       },
     },
     {
       method: 'DELETE',
       path: new RegExp(`^/apps/${NAME}/domains/${NAME}$`),
       handle: async ({ res, params }) => {
-        await service().remove(decodeAppName(params[0]), params[1]);
-        res.writeHead(204).end();
+        sendJson(res, 200, { removed: await service().remove(decodeAppName(params[0]), params[1]) });
       },
     },
     {

@@ -225,7 +225,7 @@ export class DomainService {
     return this.view(this.deps.store.domains.get(host)!);
   }
 
-  async remove(app: string, raw: unknown): Promise<void> {
+  async remove(app: string, raw: unknown): Promise<string> {
     this.requireApp(app);
     if (typeof raw !== 'string') throw invalid('name the host to remove');
     const host = normalizeHost(raw, false);
@@ -235,6 +235,7 @@ export class DomainService {
     this.deps.store.domains.delete(host);
     await this.syncRouter();
     await this.deps.router.removeCertificate(host);
+    return host;
   }
 
   /** certs:add: the chain and key, checked, serve every host of the app they cover. */

@@ -47,7 +47,8 @@ export function loadTlsSettings(env: Env): TlsSettings {
   const directory = env.MINPAAS_ACME_DIRECTORY || LETS_ENCRYPT_DIRECTORY;
   if (!/^https:\/\//.test(directory)) throw new MinPaasError('INVALID_INPUT', `MINPAAS_ACME_DIRECTORY must be an https URL, got "${directory}"`);
   const days = env.MINPAAS_RENEW_BEFORE_DAYS || '30';
-  if (!/^\d+$/.test(days) || Number(days) < 1 || Number(days) > 80) throw new MinPaasError('INVALID_INPUT', `MINPAAS_RENEW_BEFORE_DAYS must be a whole number from 1 to 80, got "${days}"`);
+  // Fractions are allowed for short-lived certificates (and tests against Pebble).
+  if (!/^\d+(\.\d+)?$/.test(days) || Number(days) <= 0 || Number(days) > 80) throw new MinPaasError('INVALID_INPUT', `MINPAAS_RENEW_BEFORE_DAYS must be a number of days above 0 and up to 80, got "${days}"`);
   const email = env.MINPAAS_ACME_EMAIL || null;
   if (email !== null && !/^[^\s@]+@[^\s@]+$/.test(email)) throw new MinPaasError('INVALID_INPUT', `MINPAAS_ACME_EMAIL must be an e-mail address, got "${email}"`);
   return {
