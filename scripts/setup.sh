@@ -22,6 +22,8 @@ command -v git >/dev/null || missing+=(git)
 command -v curl >/dev/null || missing+=(curl)
 command -v haproxy >/dev/null || missing+=(haproxy)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
+# Let's Encrypt's test ACME server: the TLS integration tests run it (pebble + pebble-challtestsrv).
+command -v pebble >/dev/null || missing+=(pebble)
 if ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null; then missing+=(docker.io); fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
