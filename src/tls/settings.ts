@@ -15,6 +15,8 @@ export interface TlsSettings {
   controlHost: string | null;
   /** MINPAAS_RENEW_BEFORE_DAYS: renew this long before expiry (default 30). */
   renewBeforeMs: number;
+  /** MINPAAS_ACME_RETRY_SECONDS: first retry after a failure, doubled per failure (default 300). */
+  retryBaseMs: number;
 }
 
 export const LETS_ENCRYPT_DIRECTORY = 'https://acme-v02.api.letsencrypt.org/directory';
@@ -49,6 +51,8 @@ export function loadTlsSettings(env: Env): TlsSettings {
   const days = env.MINPAAS_RENEW_BEFORE_DAYS || '30';
   // Fractions are allowed for short-lived certificates (and tests against Pebble).
   if (!/^\d+(\.\d+)?$/.test(days) || Number(days) <= 0 || Number(days) > 80) throw new MinPaasError('INVALID_INPUT', `MINPAAS_RENEW_BEFORE_DAYS must be a number of days above 0 and up to 80, got "${days}"`);
+  const retry = env.MINPAAS_ACME_RETRY_SECONDS || '300';
+  if (!/^\d+$/.test(retry) || Number(retry) < 1 || Number(retry) > 86400) throw new MinPaasError('INVALID_INPUT', `MINPAAS_ACME_RETRY_SECONDS must be a whole number from 1 to 86400, got "${retry}"`);
   const email = env.MINPAAS_ACME_EMAIL || null;
   if (email !== null && !/^[^\s@]+@[^\s@]+$/.test(email)) throw new MinPaasError('INVALID_INPUT', `MINPAAS_ACME_EMAIL must be an e-mail address, got "${email}"`);
   return {
@@ -59,6 +63,7 @@ export function loadTlsSettings(env: Env): TlsSettings {
     acmeEmail: email,
     controlHost: domain === null ? null : (hostSetting(env, 'MINPAAS_CONTROL_HOST') ?? `minpaas.${domain}`),
     renewBeforeMs: Number(days) * 24 * 3600 * 1000,
+    retryBaseMs: Number(retry) * 1000,
   };
 }
 

@@ -18,14 +18,13 @@ export function createTls(config: Config, store: Store, router: TlsRouter, log: 
   if (settings.domain === null || settings.controlHost === null) return null;
   const challenges = new ChallengeResponses();
   const issuer = new AcmeIssuer({ directoryUrl: settings.acmeDirectory, email: settings.acmeEmail, dir: path.join(config.dataDir, 'tls'), challenges, log });
-  const retryBaseMs = Number(process.env.MINPAAS_ACME_RETRY_SECONDS || '300') * 1000;
   const domains = new DomainService({
     store,
     router,
     settings: { ...settings, domain: settings.domain, controlHost: settings.controlHost },
     issuer,
     log,
-    ...(Number.isFinite(retryBaseMs) && retryBaseMs > 0 ? { retryBaseMs } : {}),
+    retryBaseMs: settings.retryBaseMs,
   });
   return { domains, challenges };
 }
