@@ -193,6 +193,10 @@ export class HaproxyRouter implements Router, HostRouter {
     await this.table?.loadCertFiles(hosts);
   }
 
+  certificateHosts(): string[] {
+    return this.table?.certHosts() ?? [];
+  }
+
   async remove(app: string): Promise<void> {
     await this.ensureRunning(this.routes().filter((r) => r.app !== app));
   }

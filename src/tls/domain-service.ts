@@ -14,6 +14,8 @@ export interface TlsRouter {
   installCertificate(host: string, pem: string): Promise<void>;
   removeCertificate(host: string): Promise<void>;
   restoreCertificates(hosts: string[]): Promise<void>;
+  /** Hosts the router holds a certificate for. */
+  certificateHosts(): string[];
 }
 
 export interface DomainServiceDeps {
@@ -129,7 +131,13 @@ export class DomainService {
   }
 
   private async syncRouter(): Promise<void> {
-    await this.deps.router.setHosts(this.hostRoutes());
+    const routes = this.hostRoutes();
+    await this.deps.router.setHosts(routes);
+    // Certificates of hosts that are gone (a deleted app's) leave memory and disk too.
+    const wanted = new Set(routes.map((r) => r.host));
+    for (const host of this.deps.router.certificateHosts()) {
+      if (!wanted.has(host)) await this.deps.router.removeCertificate(host);
+    }
   }
 
   /** One scheduler round: new apps, then every due certificate, one at a time. */

@@ -8,6 +8,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { masterCommand, parseShowProc, type ProcInfo } from '../../src/router/sockets.js';
 import { AppRepo } from '../helpers/git.js';
 import { eventually, freeLoopbackPort } from '../helpers/http.js';
 import { startPebble, type Pebble } from '../helpers/pebble.js';
@@ -121,6 +122,10 @@ async function issued(host: string, after?: string | null): Promise<{ expiresAt:
     90_000,
     300,
   );
+}
+
+function masterInfo(): Promise<ProcInfo> {
+  return masterCommand(path.join(srv.dataDir, 'router', 'master.sock'), 'show proc').then(parseShowProc);
 }
 
 async function openssl(args: string[]): Promise<void> {
@@ -340,13 +345,22 @@ describe('renewal, restart, swaps', () => {
         }
       }
     };
+    const reloadsBefore = (await masterInfo()).master.reloads;
     const workers = [worker(keepAlive), worker(keepAlive), worker(keepAlive), worker(false), worker(false)];
+    // Domain changes during the same load: map edits at runtime, never a reload.
+    for (let i = 0; i < 5; i++) {
+      const host = `churn${i}-${app}.example.test`;
+      expect((await srv.api('POST', `/apps/${app}/domains`, { host })).status).toBe(201);
+      expect((await srv.api('DELETE', `/apps/${app}/domains/${host}`)).status).toBe(200);
+    }
     const renewed = await issued(appHost, first.expiresAt);
     await sleep(1000);
     stop = true;
     await Promise.all(workers);
     keepAlive.destroy();
-    console.log(`renewal under load: ${ok} ok, ${failed} failed, ${serials.size} certificates seen; expiry ${first.expiresAt} -> ${renewed.expiresAt}`);
+    const reloadsAfter = (await masterInfo()).master.reloads;
+    console.log(`renewal under load: ${ok} ok, ${failed} failed, ${serials.size} certificates seen; expiry ${first.expiresAt} -> ${renewed.expiresAt}; haproxy reloads ${reloadsBefore} -> ${reloadsAfter}`);
+    expect(reloadsAfter).toBe(reloadsBefore);
     expect(errors.slice(0, 5)).toEqual([]);
     expect(failed).toBe(0);
     expect(ok).toBeGreaterThan(20);
@@ -382,7 +396,10 @@ describe('renewal, restart, swaps', () => {
     socket.write('ping1');
     await eventually(async () => (received.includes('r1:ping1') ? true : Promise.reject(new Error(received))), 5000, 50);
     await repo.commit(echoApp('r2'), 'r2');
-    const pushing = repo.push(srv.remote(app));
+    // This push goes over HTTPS through the router, to the control plane's own host name.
+    await fs.writeFile(path.join(tmp, 'root.pem'), root);
+    const httpsRemote = `https://x:test-token-0123456789@${controlHost}:${httpsPort}/${app}.git`;
+    const pushing = repo.git('-c', `http.curloptResolve=${controlHost}:${httpsPort}:127.0.0.1`, '-c', `http.sslCAInfo=${path.join(tmp, 'root.pem')}`, 'push', httpsRemote, 'main');
     // New requests reach r2 once the swap happened; the open tunnel still answers from r1.
     await eventually(async () => {
       const res = await httpsGet(appHost, '/');

@@ -27,6 +27,9 @@ class FakeTlsRouter implements TlsRouter {
     this.certs.delete(host);
   }
   async restoreCertificates(): Promise<void> {}
+  certificateHosts(): string[] {
+    return [...this.certs.keys()];
+  }
 }
 
 /** Issues self-signed certificates with openssl, or fails while `failing` says so. */
@@ -147,10 +150,13 @@ describe('DomainService', () => {
     expect(router.certs.has('www.example.com')).toBe(false);
   }, 20_000);
 
-  it('drops the rows of deleted apps', async () => {
+  it('drops the rows and certificates of deleted apps', async () => {
     await service.add('api', 'api.example.com');
+    await service.tick();
+    expect(router.certs.has('api.example.com')).toBe(true);
     store.deleteApp('api');
     await service.tick();
     expect(router.hosts.map((h) => h.host).sort()).toEqual(['minpaas.apps.example.com', 'web.apps.example.com']);
+    expect([...router.certs.keys()].sort()).toEqual(['minpaas.apps.example.com', 'web.apps.example.com']);
   }, 20_000);
 });
