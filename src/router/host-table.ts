@@ -109,7 +109,6 @@ export class HostTable {
   async installCert(channel: AdminChannel | null, host: string, pem: string): Promise<void> {
     assertHost(host);
     const file = certFileName(this.paths.certDir, host);
-    const known = this.certs.has(host);
     await writeAtomic(file, pem);
     this.certs.set(host, file);
     await writeAtomic(this.paths.crtList, this.crtListText());
@@ -118,10 +117,9 @@ export class HostTable {
     if (!loaded) await expectOk(channel.admin(`new ssl cert ${file}`), 'new ssl cert');
     await expectOk(adminPayloadCommand(channel.adminSocket, `set ssl cert ${file}`, pem), 'set ssl cert');
     await expectOk(channel.admin(`commit ssl cert ${file}`), 'commit ssl cert');
+    // A renewal of a listed certificate is done here; a new one joins the HTTPS bind's crt-list.
     const listed = (await channel.admin(`show ssl crt-list ${this.paths.crtList}`)).split('\n').some((line) => line.trim().startsWith(file));
-    if (!known || !listed) {
-      if (!listed) await expectOk(channel.admin(`add ssl crt-list ${this.paths.crtList} ${file}`), 'add ssl crt-list');
-    }
+    if (!listed) await expectOk(channel.admin(`add ssl crt-list ${this.paths.crtList} ${file}`), 'add ssl crt-list');
   }
 
   async removeCert(channel: AdminChannel | null, host: string): Promise<void> {

@@ -9,7 +9,7 @@ import tls from 'node:tls';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { masterCommand, parseShowProc, type ProcInfo } from '../../src/router/sockets.js';
-import { AppRepo } from '../helpers/git.js';
+import { AppRepo, run } from '../helpers/git.js';
 import { eventually, freeLoopbackPort } from '../helpers/http.js';
 import { startPebble, type Pebble } from '../helpers/pebble.js';
 import { ServerProcess } from '../helpers/server-process.js';
@@ -399,11 +399,19 @@ describe('renewal, restart, swaps', () => {
     // This push goes over HTTPS through the router, to the control plane's own host name.
     await fs.writeFile(path.join(tmp, 'root.pem'), root);
     const httpsRemote = `https://x:test-token-0123456789@${controlHost}:${httpsPort}/${app}.git`;
-    const pushing = repo.git('-c', `http.curloptResolve=${controlHost}:${httpsPort}:127.0.0.1`, '-c', `http.sslCAInfo=${path.join(tmp, 'root.pem')}`, 'push', httpsRemote, 'main');
+    // GIT_SSL_CAINFO (not http.sslCAInfo, which that variable overrides when the host sets it).
+    const pushing = run('git', ['-c', `http.curloptResolve=${controlHost}:${httpsPort}:127.0.0.1`, 'push', httpsRemote, 'main'], {
+      cwd: repo.dir,
+      env: { ...process.env, GIT_SSL_CAINFO: path.join(tmp, 'root.pem') },
+    });
     // New requests reach r2 once the swap happened; the open tunnel still answers from r1.
+    let pushDone: { code: number; output: string } | null = null;
+    void pushing.then((r) => (pushDone = r));
     await eventually(async () => {
+      if (pushDone !== null && pushDone.code !== 0) return 'push failed';
       const res = await httpsGet(appHost, '/');
       if (JSON.parse(res.body).release !== 'r2') throw new Error(res.body);
+      return 'r2';
     }, 300_000, 200);
     received = '';
     socket.write('ping2');
