@@ -15,6 +15,7 @@ export function domainRoutes(domains: DomainService | null): Route[] {
   const service = (): DomainService => domains ?? disabled();
   const list = (app: string): object => ({ app, httpsRedirect: service().httpsRedirect(app), domains: service().list(app) });
   return [
+    { method: 'GET', path: /^\/domains$/, handle: async ({ res }) => sendJson(res, 200, { domains: service().listAll() }) },
     { method: 'GET', path: new RegExp(`^/apps/${NAME}/domains$`), handle: async ({ res, params }) => sendJson(res, 200, list(decodeAppName(params[0]))) },
     {
       method: 'POST',

@@ -107,6 +107,11 @@ export class DomainService {
     this.timer = undefined;
   }
 
+  /** Resolves when no scheduler round runs (tests; shutdown before the store closes). */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
   /** Default rows for apps made since, none for apps gone (their rows go with them). */
   private syncRows(): void {
     const domains = this.deps.store.domains;
@@ -202,6 +207,12 @@ export class DomainService {
     this.requireApp(app);
     this.syncRows();
     return this.deps.store.domains.ofApp(app).map((d) => this.view(d));
+  }
+
+  /** Every host, the control plane's included (its certificate is no app's). */
+  listAll(): (DomainView & { app: string | null })[] {
+    this.syncRows();
+    return this.deps.store.domains.list().map((d) => ({ app: d.app, ...this.view(d) }));
   }
 
   view(d: DomainRecord): DomainView {

@@ -67,6 +67,8 @@ beforeEach(async () => {
 
 afterEach(async () => {
   service.close();
+  // add() starts a round in the background: it must not outlive this test's store.
+  await service.idle();
   store.close();
   await fs.rm(dir, { recursive: true, force: true });
 });
@@ -83,6 +85,8 @@ describe('DomainService', () => {
     // Redirects only once a certificate serves, and every host routed.
     expect(router.hosts.find((h) => h.host === 'web.apps.example.com')).toEqual({ host: 'web.apps.example.com', app: 'web', redirect: true });
     expect(router.hosts.find((h) => h.host === 'minpaas.apps.example.com')?.app).toBeNull();
+    // The control plane's host is listed with every app's.
+    expect(service.listAll().find((d) => d.host === 'minpaas.apps.example.com')).toMatchObject({ app: null, kind: 'control', certificate: { status: 'issued' } });
     // Nothing is due again until renewal time.
     issuer.calls = [];
     await service.tick();
