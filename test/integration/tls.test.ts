@@ -225,6 +225,8 @@ describe('host routing and automatic TLS', () => {
     expect(res.status).toBe(200);
     expect(res.authorized).toBe(true);
     expect((await httpsGet(controlHost, '/apps')).status).toBe(401);
+    const all = await srv.api('GET', '/domains');
+    expect(all.json.domains.find((d: { host: string }) => d.host === controlHost)).toMatchObject({ app: null, kind: 'control', certificate: { status: 'issued', source: 'acme' } });
   });
 });
 
