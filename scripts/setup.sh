@@ -24,6 +24,8 @@ command -v haproxy >/dev/null || missing+=(haproxy)
 command -v debootstrap >/dev/null || missing+=(debootstrap)
 # The dashboard's browser tests drive Debian's chromium (playwright-core downloads no browser here).
 command -v chromium >/dev/null || missing+=(chromium)
+# Let's Encrypt's test ACME server: the TLS integration tests run it (pebble + pebble-challtestsrv).
+command -v pebble >/dev/null || missing+=(pebble)
 if ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null; then missing+=(docker.io); fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"

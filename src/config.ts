@@ -4,6 +4,7 @@ import { parseCpus, parseMemory, parseSize } from './domain/resources.js';
 import { parsePipIndexUrl } from './build/pip-index.js';
 import { MinPaasError } from './errors.js';
 import { loadForgeSettings, type ForgeSettings } from './forges/settings.js';
+import { defaultControlBind, loadTlsSettings, type TlsSettings } from './tls/settings.js';
 
 /** Everything MinPaas reads from its environment, validated once at start. */
 export interface Config {
@@ -48,6 +49,8 @@ export interface Config {
   secretKeyFile: string;
   /** MINPAAS_AUTH_FAILURES_PER_MINUTE: failed logins per client address before 429s. */
   authFailuresPerMinute: number;
+  /** Host routing and TLS (MINPAAS_DOMAIN and friends). */
+  tls: TlsSettings;
 }
 
 /** Limits that hold for every app and build, whatever the app's own memory/CPU settings. */
@@ -96,7 +99,8 @@ export function loadConfig(env: Env = process.env): Config {
   return {
     // 0 asks the OS for a free port (tests).
     port: integer(env, 'MINPAAS_PORT', 7000, 0, 65535),
-    host: env.MINPAAS_HOST || '0.0.0.0',
+    // With MINPAAS_DOMAIN the control plane is reached through the router: loopback by default.
+    host: defaultControlBind(env),
     dataDir: path.resolve(env.MINPAAS_DATA_DIR || './data'),
     token: env.MINPAAS_TOKEN || undefined,
     metricsToken: env.MINPAAS_METRICS_TOKEN || undefined,
@@ -121,6 +125,7 @@ export function loadConfig(env: Env = process.env): Config {
     pipIndexUrl: parsePipIndexUrl(env.MINPAAS_PIP_INDEX_URL),
     secretKeyFile: path.resolve(env.MINPAAS_SECRET_KEY_FILE || path.join(env.MINPAAS_DATA_DIR || './data', 'secret.key')),
     authFailuresPerMinute: integer(env, 'MINPAAS_AUTH_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
+    tls: loadTlsSettings(env),
   };
 }
 

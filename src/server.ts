@@ -36,8 +36,10 @@ import { AppNetworkGuard } from './http/network-guard.js';
 import { operatorEndpoints } from './http/operator-wiring.js';
 import { createHttpServer } from './http/server.js';
 import { log as rootLog, type Logger } from './log.js';
+import { domainRoutes } from './http/domain-routes.js';
 import { Metrics } from './metrics/registry.js';
-import { createRouter, type HaproxyRouter } from './router/haproxy-router.js';
+import { controlSocketPath, createRouter, type HaproxyRouter } from './router/haproxy-router.js';
+import { createTls, listenOnSocket, type Tls } from './tls/wiring.js';
 import type { Router } from './router/types.js';
 import { ContainerStatuses } from './runner/container-statuses.js';
 import { DockerRunner } from './runner/docker-runner.js';
@@ -120,6 +122,7 @@ interface Parts {
   processes: ProcessService;
   repos: RepoStore;
   publicUrl: (port: number) => string;
+  tls: Tls | null;
 }
 
 /** Every part, wired: nothing runs yet. */
@@ -128,7 +131,12 @@ function assemble(config: Config, store: Store, docker: DockerEngine, beforeDest
   const hostConfig = { ...APP_HOST_CONFIG, ...containerGuardsHostConfig(config.limits) };
   const runner = new DockerRunner(docker, { stopTimeoutSeconds: 10, hostConfig, onNetwork: (subnets) => guard.add(subnets) });
   const router = createRouter(config, rootLog.child({ component: 'router' }));
-  const publicUrl = (port: number): string => `http://${config.publicHost}:${port}`;
+  const tls = createTls(config, store, router, rootLog.child({ component: 'tls' }));
+  // Ports are unique per app: with a domain, the app's URL is its host name.
+  const publicUrl = (port: number): string => {
+    const app = tls ? store.listApps().find((a) => a.port === port) : undefined;
+    return tls && app ? tls.domains.urlOf(app.name) : `http://${config.publicHost}:${port}`;
+  };
   const defaultResources = { memoryBytes: config.defaultMemoryBytes, cpus: config.defaultCpus };
   const images = createImages(config, store, docker);
   const statuses = new ContainerStatuses(docker);
@@ -162,7 +170,7 @@ function assemble(config: Config, store: Store, docker: DockerEngine, beforeDest
   const processes = new ProcessService({ store, runner, pipeline, defaultResources, runTimeoutMs: config.runTimeoutMs });
   const processStatus = (app: AppRow): Promise<{ status: string; restartCount: number }> => processes.status(app);
   const apps = new AppService({ store, images, runner, router, pipeline, repos, publicUrl, defaultResources, hostCapacity, statuses, beforeDestroy, processStatus });
-  return { guard, runner, router, metrics, images, locks, pipeline, apps, processes, repos, publicUrl };
+  return { guard, runner, router, metrics, images, locks, pipeline, apps, processes, repos, publicUrl, tls };
 }
 
 /**
@@ -176,23 +184,29 @@ async function listenAll(
   access: AccessLayer,
   store: Store,
   token: string,
-): Promise<{ server: http.Server; hooks: HookBridge; port: number; routes: Route[] }> {
+): Promise<{ server: http.Server; hooks: HookBridge; port: number; routes: Route[]; socketServer: http.Server | null }> {
   const hooks = new HookBridge(path.join(config.dataDir, 'run', 'hook.sock'), createPushHandler(parts.pipeline), rootLog.child({ component: 'git' }));
   await hooks.listen();
   const git = new GitHttp(parts.repos, access.git, rootLog.child({ component: 'git' }), (name) => store.getApp(name) !== undefined);
-  const routes = [...apiRoutes(parts.apps), ...processRoutes(parts.processes), ...forges.routes, ...access.routes];
-  const server = createHttpServer({
+  const challenges = parts.tls?.challenges;
+  const routes = [...apiRoutes(parts.apps), ...processRoutes(parts.processes), ...domainRoutes(parts.tls?.domains ?? null), ...forges.routes, ...access.routes];
+  const httpDeps = {
     token,
     guard: access.guard,
     routes,
     hooks: forges.hooks,
     operator: operatorEndpoints(routes, parts.metrics, config.metricsToken),
     dashboard: new Dashboard({ apps: dashboardApps(parts.apps), token, log: rootLog.child({ component: 'dashboard' }) }),
-    git: { matches: isGitRequest, handle: (req, res) => git.handle(req, res) },
+    git: { matches: isGitRequest, handle: (req: http.IncomingMessage, res: http.ServerResponse) => git.handle(req, res) },
     log: rootLog.child({ component: 'http' }),
-  });
+    ...(challenges ? { acmeChallenge: (t: string) => challenges.get(t) } : {}),
+  };
+  const server = createHttpServer(httpDeps);
   await parts.guard.attach(server);
-  return { server, hooks, port: await listen(server, config.port, config.host), routes };
+  // With a domain, the router reaches the control plane (API, git, ACME answers) on a unix socket.
+  const socketServer = parts.tls ? createHttpServer(httpDeps) : null;
+  if (socketServer) await listenOnSocket(socketServer, controlSocketPath(config.dataDir));
+  return { server, hooks, port: await listen(server, config.port, config.host), routes, socketServer };
 }
 
 /**
@@ -214,6 +228,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const { runner, router, guard } = parts;
 
   const runLog = rootLog.child({ component: 'runner' });
+  await parts.tls?.domains.prepare();
   await catchUp({ runner, router, store, log: runLog }, parts.images, log);
   router.startWatchdog();
   const follower = new AddressFollower({ runner, router, store, log: runLog, queued: (app, fn) => parts.pipeline.queued(app, fn) });
@@ -226,7 +241,7 @@ export async function startServer(config: Config): Promise<RunningServer> {
   if (adopted.length) log.info({ apps: adopted }, 'made app records for repos and workspaces that had none');
 
   let listening = config.port;
-  const controlUrl = (): string => config.forges.publicUrl ?? `http://${config.publicHost}:${listening}`;
+  const controlUrl = (): string => config.forges.publicUrl ?? parts.tls?.domains.controlUrl() ?? `http://${config.publicHost}:${listening}`;
   forges = createForges({
     settings: config.forges,
     store,
@@ -239,8 +254,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
     log: rootLog.child({ component: 'forges' }),
   });
   const access = createAccessLayer({ store, secrets, ownerToken: tokenSource.token, failuresPerMinute: config.authFailuresPerMinute, log: rootLog.child({ component: 'audit' }) });
-  const { server, hooks, port, routes } = await listenAll(config, parts, forges, access, store, tokenSource.token);
+  const { server, hooks, port, routes, socketServer } = await listenAll(config, parts, forges, access, store, tokenSource.token);
   listening = port;
+  // After the control plane listens: the scheduler's first round answers ACME challenges.
+  await parts.tls?.domains.start().catch((err: unknown) => log.error({ err: errorMessage(err) }, 'could not load the host routes into the router'));
   forges.webhooks.resume();
   log.info({ port, host: config.host, dataDir: config.dataDir }, 'MinPaas is listening');
 
@@ -259,6 +276,9 @@ export async function startServer(config: Config): Promise<RunningServer> {
     routes,
     async close() {
       router.close();
+      parts.tls?.domains.close();
+      socketServer?.closeAllConnections();
+      if (socketServer) await new Promise<void>((resolve) => socketServer.close(() => resolve()));
       follower.close();
       guard.close();
       docker.closeLogStreams();

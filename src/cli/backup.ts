@@ -13,11 +13,14 @@ import { backupDatabase, checkDatabase } from '../store/backup.js';
 /**
  * What a backup holds, by name in the data dir: the store, the bare repos, the admin token,
  * the instance id (it labels the containers and images this installation owns), the
- * secret key (without it the store's encrypted values cannot be opened) and TLS
- * certificates once there are any. Workspaces, build caches and the router's files are
+ * secret key (without it the store's encrypted values cannot be opened), the ACME account
+ * key (`tls/`) and the certificates the router serves (`router/certs/`). Workspaces, build caches and the router's files are
  * rebuilt from these.
  */
-export const BACKED_UP = ['minpaas.db', 'repos', 'token', 'instance-id', 'secret.key', 'certs'] as const;
+export const BACKED_UP = ['minpaas.db', 'repos', 'token', 'instance-id', 'secret.key', 'tls', 'router/certs'] as const;
+
+/** `name` or a path below it: what the archive may hold of a backed-up entry. */
+const withinEntry = (rel: string): boolean => BACKED_UP.some((name) => rel === name || rel.startsWith(`${name}/`) || name.startsWith(`${rel}/`));
 const MANIFEST = 'minpaas-backup.json';
 
 export interface BackupSummary {
@@ -42,6 +45,7 @@ export async function backup(dataDir: string, file: string): Promise<BackupSumma
       const from = path.join(dataDir, name);
       if (!fs.existsSync(from)) continue;
       // Symlinks are kept as links, never followed out of the data dir.
+      await fsp.mkdir(path.dirname(path.join(stage, name)), { recursive: true });
       await fsp.cp(from, path.join(stage, name), { recursive: true, verbatimSymlinks: true, preserveTimestamps: true });
       entries.push(name);
     }
@@ -89,7 +93,10 @@ export async function restore(file: string, dataDir: string, force: boolean): Pr
     await restrictToOwner(dataDir);
     const entries = BACKED_UP.filter((name) => fs.existsSync(path.join(stage, name)));
     for (const name of [...BACKED_UP, 'minpaas.db-wal', 'minpaas.db-shm']) await fsp.rm(path.join(dataDir, name), { recursive: true, force: true });
-    for (const name of entries) await fsp.rename(path.join(stage, name), path.join(dataDir, name)).catch(() => fsp.cp(path.join(stage, name), path.join(dataDir, name), { recursive: true, verbatimSymlinks: true }));
+    for (const name of entries) {
+      await fsp.mkdir(path.dirname(path.join(dataDir, name)), { recursive: true });
+      await fsp.rename(path.join(stage, name), path.join(dataDir, name)).catch(() => fsp.cp(path.join(stage, name), path.join(dataDir, name), { recursive: true, verbatimSymlinks: true }));
+    }
     await restrictToOwner(dataDir);
     return entries;
   } finally {
@@ -99,15 +106,13 @@ export async function restore(file: string, dataDir: string, force: boolean): Pr
 
 /** Only the names a backup holds are unpacked; nothing outside the stage dir. */
 async function extractArchive(file: string, stage: string): Promise<void> {
-  const allowed = new Set<string>([MANIFEST, ...BACKED_UP]);
   await pipeline(
     fs.createReadStream(file),
     zlib.createGunzip(),
     tar.extract(stage, {
       ignore: (name, header) => {
-        const rel = path.relative(stage, name);
-        const top = rel.split(path.sep)[0] ?? '';
-        return rel.startsWith('..') || path.isAbsolute(rel) || !allowed.has(top) || header?.type === 'link';
+        const rel = path.relative(stage, name).split(path.sep).join('/');
+        return rel.startsWith('..') || path.isAbsolute(rel) || !(rel === MANIFEST || withinEntry(rel)) || header?.type === 'link';
       },
       // (tar-fs reads umask; its type declarations lag behind.)
       umask: 0o077,

@@ -16,6 +16,7 @@ import { previewsCommand } from './commands/previews.js';
 import { processCommands } from './commands/processes.js';
 import { releasesCommands } from './commands/releases.js';
 import { resourcesCommands } from './commands/resources.js';
+import { domainsCommands } from './commands/domains.js';
 import { resolveSettings, type Settings } from './settings.js';
 
 const HELP_FLAG: FlagSpec = { name: 'help', short: 'h', value: false, description: 'show this help' };
@@ -55,6 +56,7 @@ export const COMMANDS: Command[] = [
   ...releasesCommands,
   ...processCommands,
   ...resourcesCommands,
+  ...domainsCommands,
   gitRemoteCommand,
   ...forgeCommands(),
   previewsCommand,

@@ -26,6 +26,8 @@ export interface HttpDeps {
   hooks?: HookEndpoints;
   /** The web dashboard (`/`, `/ui/...`): authenticated by its session cookie, not the bearer token. */
   dashboard?: { matches: (path: string) => boolean; handle: (req: http.IncomingMessage, res: http.ServerResponse, path: string, query: URLSearchParams) => Promise<void> };
+  /** ACME HTTP-01 answers by token (no auth: the ACME server fetches them through the router). */
+  acmeChallenge?: (token: string) => string | undefined;
 }
 
 /** One port serves the git remote and the admin API. */
@@ -56,6 +58,7 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
       deps.guard.auditHook(forge!, app!, req, res);
       return await deps.hooks.handle(req, res, path);
     }
+    if (deps.acmeChallenge && path.startsWith(ACME_PATH) && req.method === 'GET') return answerChallenge(res, deps.acmeChallenge(path.slice(ACME_PATH.length)));
     if (await handleOperatorEndpoint(deps.operator, deps.token, req, res, path)) return;
     // The dashboard has its own login (a session cookie, not the bearer token).
     if (deps.dashboard?.matches(path)) return await deps.dashboard.handle(req, res, path, url.searchParams);
@@ -87,6 +90,13 @@ async function dispatch(deps: HttpDeps, req: http.IncomingMessage, res: http.Ser
       scrub: (text) => scrubTokens(withoutSecrets(text, [deps.token])),
     });
   }
+}
+
+const ACME_PATH = '/.well-known/acme-challenge/';
+
+function answerChallenge(res: http.ServerResponse, answer: string | undefined): void {
+  res.writeHead(answer === undefined ? 404 : 200, { 'Content-Type': 'text/plain' });
+  res.end(answer ?? 'no such challenge');
 }
 
 /** The request's URL, or a 400 (before the token is checked) when it cannot be parsed. */

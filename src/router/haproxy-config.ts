@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { assertAppName as assertValidAppName } from '../domain/names.js';
 import type { Address } from '../domain/types.js';
+import { hostFrontendLines, type HostRoutingOptions } from './host-frontends.js';
 
 export type Slot = 'blue' | 'green';
 export type Target = Address;
@@ -86,6 +87,8 @@ export interface HaproxyConfigOptions {
   /** Address every app frontend binds (IPv4 or IPv6 literal; 0.0.0.0 to expose). */
   appBind: string;
   timeouts?: Partial<HaproxyTimeouts>;
+  /** Shared HTTP/HTTPS frontends by host name (MINPAAS_DOMAIN set); absent = per-app ports only. */
+  hostRouting?: HostRoutingOptions;
 }
 
 /** The environment variable the running HAProxy reports through `show env`. */
@@ -212,6 +215,7 @@ function renderText(routes: RouteSpec[], opts: HaproxyConfigOptions, layout: str
     `    timeout tunnel ${t.tunnel}`,
     '',
   ];
+  if (opts.hostRouting) lines.push(...hostFrontendLines(opts.dataDir, opts.appBind, opts.hostRouting));
   for (const route of sorted) lines.push(...appSections(route, opts.appBind));
   return lines.join('\n');
 }

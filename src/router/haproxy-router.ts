@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { Config } from '../config.js';
 import { portInUse } from '../domain/ports.js';
 import type { Address } from '../domain/types.js';
@@ -20,8 +21,10 @@ import {
 import { HaproxyProcess } from './haproxy-process.js';
 import { groupRows, groupServes, groupServesExactly, groupSessions, reapplyPlan, switchCommand } from './slots.js';
 import { parseShowStat, type StatRow } from './sockets.js';
-import type { Route, Router, ServeReport } from './types.js';
+import type { HostRoute, HostRouter, Route, Router, ServeReport } from './types.js';
 import { parseTraffic, type AppTraffic } from './traffic.js';
+import type { HostRoutingOptions } from './host-frontends.js';
+import { HostTable } from './host-table.js';
 
 export interface HaproxyRouterOptions {
   dataDir: string;
@@ -34,6 +37,8 @@ export interface HaproxyRouterOptions {
   /** How often a switch polls `show stat` while the old slot drains (default 50 ms). */
   drainPollMs?: number;
   timeouts?: Partial<HaproxyTimeouts>;
+  /** Shared HTTP/HTTPS frontends by host name (MINPAAS_DOMAIN set). */
+  hostRouting?: HostRoutingOptions;
 }
 
 function sameTargets(a: Address[], b: Address[]): boolean {
@@ -49,7 +54,7 @@ const copyTargets = (targets: Address[]): Address[] => targets.map((t) => ({ hos
  * switch commands run one at a time through `exclusive`, so the watchdog never mistakes
  * our own reload for a crash and a switch never lands on a worker being replaced.
  */
-export class HaproxyRouter implements Router {
+export class HaproxyRouter implements Router, HostRouter {
   readonly process: HaproxyProcess;
   private readonly configOptions: HaproxyConfigOptions;
   private readonly drainTimeoutMs: number;
@@ -61,10 +66,18 @@ export class HaproxyRouter implements Router {
   private watching = false;
   /** Per app: its route and which slot serves it. */
   private readonly served = new Map<string, RouteSpec>();
+  /** Host names and certificates (null when host routing is off). */
+  private readonly table: HostTable | null;
 
   constructor(opts: HaproxyRouterOptions) {
     this.process = new HaproxyProcess({ dataDir: opts.dataDir, log: opts.log, ...(opts.haproxyBin ? { haproxyBin: opts.haproxyBin } : {}) });
-    this.configOptions = { dataDir: opts.dataDir, appBind: opts.appBind, ...(opts.timeouts ? { timeouts: opts.timeouts } : {}) };
+    this.configOptions = {
+      dataDir: opts.dataDir,
+      appBind: opts.appBind,
+      ...(opts.timeouts ? { timeouts: opts.timeouts } : {}),
+      ...(opts.hostRouting ? { hostRouting: opts.hostRouting } : {}),
+    };
+    this.table = opts.hostRouting ? new HostTable(opts.dataDir) : null;
     this.drainTimeoutMs = opts.drainTimeoutMs;
     this.watchdogIntervalMs = opts.watchdogIntervalMs ?? 1000;
     this.drainPollMs = opts.drainPollMs ?? 50;
@@ -105,7 +118,7 @@ export class HaproxyRouter implements Router {
       this.adopt(routes);
       try {
         if (!(await this.process.isRunning())) {
-          await this.process.writeConfig(this.render());
+          await this.writeConfig(this.render());
           await this.process.start();
           return;
         }
@@ -118,7 +131,7 @@ export class HaproxyRouter implements Router {
           return;
         }
         await this.reapplyTargets();
-        await this.process.writeConfig(this.render());
+        await this.writeConfig(this.render());
       } catch (err) {
         this.served.clear();
         for (const [app, spec] of previous) this.served.set(app, spec);
@@ -127,25 +140,78 @@ export class HaproxyRouter implements Router {
     });
   }
 
+  /** The config, with the files it names (maps, crt-list, default certificate) in place first. */
+  private async writeConfig(text: string): Promise<void> {
+    await this.table?.prepareFiles();
+    await this.process.writeConfig(text);
+  }
+
+  private hostTable(): HostTable {
+    if (this.table === null) throw new Error('host routing is off (MINPAAS_DOMAIN is not set)');
+    return this.table;
+  }
+
+  /** The admin channel when HAProxy runs; null when it does not (the files are enough then). */
+  private async channel(): Promise<{ admin: (c: string) => Promise<string>; adminSocket: string } | null> {
+    if (!(await this.process.isRunning())) return null;
+    return { admin: (c) => this.process.admin(c), adminSocket: this.process.paths.adminSocket };
+  }
+
+  async setHosts(routes: HostRoute[]): Promise<void> {
+    const table = this.hostTable();
+    await this.exclusive(async () => {
+      const { hosts, redirects, commands } = table.plan(routes);
+      table.adopt(hosts, redirects);
+      await table.prepareFiles();
+      const channel = await this.channel();
+      if (channel === null || commands.length === 0) return;
+      // A few commands per line: one admin exchange each, and each map change is atomic.
+      for (let i = 0; i < commands.length; i += 20) {
+        const answer = await channel.admin(commands.slice(i, i + 20).join(' ; '));
+        if (/unknown|not found|error/i.test(answer)) throw new Error(`HAProxy refused a host map change: ${answer.trim().slice(0, 300)}`);
+      }
+      this.log.info({ changes: commands.length }, 'host routes changed at runtime');
+    });
+  }
+
+  async installCertificate(host: string, pem: string): Promise<void> {
+    const table = this.hostTable();
+    await this.exclusive(async () => table.installCert(await this.channel(), host, pem));
+  }
+
+  async removeCertificate(host: string): Promise<void> {
+    const table = this.hostTable();
+    await this.exclusive(async () => table.removeCert(await this.channel(), host));
+  }
+
+  /** Certificates the last run left on disk, for hosts still wanted (start-up, before ensureRunning). */
+  async restoreCertificates(hosts: string[]): Promise<void> {
+    await this.table?.loadCertFiles(hosts);
+  }
+
+  certificateHosts(): string[] {
+    return this.table?.certHosts() ?? [];
+  }
+
   async remove(app: string): Promise<void> {
     await this.ensureRunning(this.routes().filter((r) => r.app !== app));
   }
 
   async persist(): Promise<void> {
-    await this.exclusive(() => this.process.writeConfig(this.render()));
+    await this.exclusive(() => this.writeConfig(this.render()));
   }
 
   /** Swap the file in and reload; if HAProxy refuses, put the previous file back. */
   private async writeAndReload(text: string): Promise<void> {
     await this.assertNewPortsFree();
     const previous = await this.process.readConfig();
-    await this.process.writeConfig(text);
+    await this.writeConfig(text);
     try {
       await this.process.reload();
     } catch (err) {
       // A refused reload (say, a port taken by another program) leaves the old workers
       // serving the old config: the file must say the same, or a restart would fail too.
-      if (previous !== null) await this.process.writeConfig(previous).catch(() => undefined);
+      if (previous !== null) await this.writeConfig(previous).catch(() => undefined);
       throw err;
     }
   }
@@ -252,7 +318,7 @@ export class HaproxyRouter implements Router {
         if (this.timer === undefined || (await this.process.isRunning())) return;
         const started = performance.now();
         this.log.warn('haproxy is not running; the watchdog restarts it');
-        await this.process.writeConfig(this.render());
+        await this.writeConfig(this.render());
         await this.process.start();
         this.log.warn({ ms: Math.round(performance.now() - started) }, 'haproxy restarted by the watchdog');
       });
@@ -306,6 +372,13 @@ export class HaproxyRouter implements Router {
   }
 }
 
+/** The control plane's unix socket that the router's host frontends forward to. */
+export function controlSocketPath(dataDir: string): string {
+  return path.join(dataDir, 'run', 'control.sock');
+}
+
 export function createRouter(config: Config, log: Logger): HaproxyRouter {
-  return new HaproxyRouter({ dataDir: config.dataDir, appBind: config.appBind, drainTimeoutMs: config.drainTimeoutMs, log });
+  const { domain, httpPort, httpsPort } = config.tls;
+  const hostRouting = domain === null ? undefined : { httpPort, httpsPort, controlSocket: controlSocketPath(config.dataDir) };
+  return new HaproxyRouter({ dataDir: config.dataDir, appBind: config.appBind, drainTimeoutMs: config.drainTimeoutMs, log, ...(hostRouting ? { hostRouting } : {}) });
 }

@@ -169,3 +169,26 @@ export function parseShowProc(text: string): ProcInfo {
   if (master === undefined) throw new Error(`unexpected "show proc" answer: ${text.slice(0, 200)}`);
   return { master, workers, oldWorkers };
 }
+
+/**
+ * One admin command with a multi-line payload (`set ssl cert FILE <<` then the PEM): the
+ * payload ends at the first empty line, so it must hold none.
+ */
+export function adminPayloadCommand(socketPath: string, command: string, payload: string, opts: CommandOptions = {}): Promise<string> {
+  if (/[\r\n]/.test(command)) throw new Error(`HAProxy command must be one line: ${JSON.stringify(command)}`);
+  const body = payload.replace(/\r/g, '').trim();
+  if (/\n\s*\n/.test(body)) throw new Error('an HAProxy payload cannot hold an empty line');
+  return sendRaw(socketPath, `${command} <<\n${body}\n`, opts);
+}
+
+async function sendRaw(socketPath: string, text: string, opts: CommandOptions): Promise<string> {
+  const deadline = Date.now() + (opts.retryMs ?? 2000);
+  for (;;) {
+    try {
+      return await exchange(socketPath, text, false, opts.timeoutMs ?? 5000);
+    } catch (err) {
+      if (!RETRYABLE.has(errnoCode(err) ?? '') || Date.now() >= deadline) throw err;
+      await sleep(50);
+    }
+  }
+}

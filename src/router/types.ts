@@ -47,3 +47,21 @@ export interface Router {
   /** Stop HAProxy itself (tests and uninstall only). */
   stopProcess(): Promise<void>;
 }
+
+/** A host name the shared HTTP/HTTPS frontends serve (issue 11: APP.DOMAIN, custom domains, the control plane's host). */
+export interface HostRoute {
+  host: string;
+  /** The app whose backend serves it; null = the control plane. */
+  app: string | null;
+  /** Plain HTTP answers with a redirect to HTTPS (except the ACME challenge path). */
+  redirect: boolean;
+}
+
+/** Host routing and certificates, without a reload (routers that serve host names). */
+export interface HostRouter {
+  /** Serve exactly these host names (runtime map updates; the files are rewritten too). */
+  setHosts(routes: HostRoute[]): Promise<void>;
+  /** Load (or replace) the certificate of `host`: PEM chain then private key. */
+  installCertificate(host: string, pem: string): Promise<void>;
+  removeCertificate(host: string): Promise<void>;
+}

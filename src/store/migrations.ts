@@ -174,4 +174,24 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO processes (app, type, replica, container, host, port)
     SELECT name, 'web', 1, container, container_host, container_port FROM apps WHERE container IS NOT NULL;
   `,
+  // Host names and their certificates (issue 11). app NULL = the control plane's own host.
+  `
+  CREATE TABLE domains (
+    host           TEXT PRIMARY KEY,
+    app            TEXT REFERENCES apps(name) ON DELETE CASCADE,
+    kind           TEXT NOT NULL,
+    cert_source    TEXT,
+    cert_status    TEXT NOT NULL,
+    expires_at     TEXT,
+    error          TEXT,
+    next_retry_at  TEXT,
+    failures       INTEGER NOT NULL DEFAULT 0,
+    created_at     TEXT NOT NULL
+  );
+  CREATE INDEX domains_by_app ON domains (app);
+  CREATE TABLE app_tls (
+    app             TEXT PRIMARY KEY REFERENCES apps(name) ON DELETE CASCADE,
+    https_redirect  INTEGER NOT NULL
+  );
+  `,
 ];

@@ -4,6 +4,7 @@ import type { Formation, ProcessPlacement } from '../domain/processes.js';
 import { redactUrlsIn } from '../domain/repo-url.js';
 import { PLAINTEXT, type ValueCipher } from '../secrets/cipher.js';
 import { AuthStore } from './auth-store.js';
+import { DomainStore } from './domain-store.js';
 import { ForgeStore } from './forge-store.js';
 import { resealAll } from './sealed-columns.js';
 import { MIGRATIONS } from './migrations.js';
@@ -123,6 +124,8 @@ export class Store {
   readonly forges: ForgeStore;
   /** Users, tokens, roles per app, the audit log. */
   readonly auth: AuthStore;
+  /** Host names and certificate status (issue 11). */
+  readonly domains: DomainStore;
 
   /**
    * `cipher` seals the secret columns (sealed-columns.ts); the server always passes one
@@ -142,6 +145,7 @@ export class Store {
     this.migrate();
     this.forges = new ForgeStore(this.db, cipher);
     this.auth = new AuthStore(this.db);
+    this.domains = new DomainStore(this.db);
     this.redactStoredCredentials();
     try {
       if (this.resealSecrets() > 0) this.db.pragma('wal_checkpoint(TRUNCATE)');

@@ -1,3 +1,5 @@
+import { domainRoutes } from '../../src/http/domain-routes.js';
+import type { DomainService } from '../../src/tls/domain-service.js';
 import type { ProcessService } from '../../src/apps/process-service.js';
 import { processRoutes } from '../../src/http/process-routes.js';
 import fs from 'node:fs/promises';
@@ -77,6 +79,17 @@ const fakeConnections = {
 
 const fakePreviews = { list: () => [] } as unknown as PreviewService;
 
+/** A stand-in for the domain service: fixed answers (the guard's decision is what the matrix tests). */
+const fakeDomains = {
+  listAll: () => [],
+  list: () => [],
+  httpsRedirect: () => true,
+  add: async (app: string, host: unknown) => ({ host, app }),
+  remove: async () => true,
+  addUserCertificate: async () => ({ hosts: [] }),
+  setHttpsRedirect: async () => undefined,
+} as unknown as DomainService;
+
 /** A stand-in for the process service: fixed answers; a run streams one line and exits 0. */
 const fakeProcesses = {
   formation: () => ({ web: 1 }),
@@ -112,7 +125,7 @@ export async function startHarness(opts: { failuresPerMinute?: number } = {}): P
   const log = pino({ level: 'debug' }, new Writable({ write: (chunk, _enc, done) => void (logLines.push(String(chunk)), done()) }));
   const access = createAccessLayer({ store, secrets, ownerToken: OWNER_TOKEN, failuresPerMinute: opts.failuresPerMinute ?? 1_000_000, log });
   const apps = fakeApps(store);
-  const routes = [...apiRoutes(apps), ...processRoutes(fakeProcesses), ...forgeRoutes(fakeConnections, fakePreviews, store, () => null), ...access.routes];
+  const routes = [...apiRoutes(apps), ...processRoutes(fakeProcesses), ...domainRoutes(fakeDomains), ...forgeRoutes(fakeConnections, fakePreviews, store, () => null), ...access.routes];
   const repos = new RepoStore(path.join(dir, 'repos'), path.join(PROJECT_ROOT, 'hooks'), 10 * 1024 * 1024);
   const git = new GitHttp(repos, access.git, log, (name) => store.getApp(name) !== undefined);
   // Webhook endpoints stand-in: accepts every delivery (the audit hook is what is tested).

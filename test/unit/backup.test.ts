@@ -34,6 +34,24 @@ afterEach(async () => {
 });
 
 describe('backup and restore', () => {
+  it('carries the secret key, the ACME account key and the served certificates, but not the rest of the router dir', async () => {
+    await fs.writeFile(path.join(source, 'secret.key'), '{"keys":[]}\n', { mode: 0o600 });
+    await fs.mkdir(path.join(source, 'tls'), { recursive: true });
+    await fs.writeFile(path.join(source, 'tls', 'account.key'), 'ACCOUNT KEY\n', { mode: 0o600 });
+    await fs.mkdir(path.join(source, 'router', 'certs'), { recursive: true });
+    await fs.writeFile(path.join(source, 'router', 'certs', 'www.example.com.pem'), 'CERT AND KEY\n', { mode: 0o600 });
+    await fs.writeFile(path.join(source, 'router', 'haproxy.cfg'), 'generated\n');
+    const file = path.join(dir, 'b.tar.gz');
+    expect((await backup(source, file)).entries).toEqual(['minpaas.db', 'repos', 'token', 'instance-id', 'secret.key', 'tls', 'router/certs']);
+    const target = path.join(dir, 'restored');
+    await restore(file, target, false);
+    expect(await fs.readFile(path.join(target, 'tls', 'account.key'), 'utf8')).toBe('ACCOUNT KEY\n');
+    expect(await fs.readFile(path.join(target, 'router', 'certs', 'www.example.com.pem'), 'utf8')).toBe('CERT AND KEY\n');
+    expect((await fs.stat(path.join(target, 'router', 'certs', 'www.example.com.pem'))).mode & 0o077).toBe(0);
+    // The router's config is generated again from the store.
+    await expect(fs.access(path.join(target, 'router', 'haproxy.cfg'))).rejects.toThrow();
+  });
+
   it('copies the open store, repos, token and instance id into an owner-only archive, and restores them into a new dir', async () => {
     const file = path.join(dir, 'b.tar.gz');
     const summary = await backup(source, file);
