@@ -6,6 +6,7 @@ import { cgroupMemoryUsage } from './cgroup-memory.js';
 import { LABEL_APP, LABEL_BUILD_CACHE, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
 import { DockerNetworks } from './networks.js';
 import { buildLimitOptions } from './resources.js';
+import { sleep } from '../sleep.js';
 import { isNotFound, isNotModified } from './status.js';
 
 /** Most bytes a non-follow log read answers with (its newest part). */
@@ -386,10 +387,18 @@ export class DockerEngine {
    * once they are older than `olderThanMinutes`: a build running now still needs its own.
    */
   async pruneBuildLayers(olderThanMinutes: number): Promise<number> {
-    const result = await this.docker.pruneImages({
-      filters: { dangling: ['true'], label: [`${LABEL_BUILD_LAYER}=true`], until: [`${olderThanMinutes}m`] },
-    });
-    return result.ImagesDeleted?.length ?? 0;
+    const filters = { dangling: ['true'], label: [`${LABEL_BUILD_LAYER}=true`], until: [`${olderThanMinutes}m`] };
+    // Docker runs one prune at a time and answers 409 to another (the clean-up after two
+    // deploys, or after a deploy and a start-up): wait for it and prune again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await this.docker.pruneImages({ filters });
+        return result.ImagesDeleted?.length ?? 0;
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode !== 409 || attempt >= 20) throw err;
+        await sleep(250);
+      }
+    }
   }
 
   /**

@@ -14,7 +14,7 @@ export const CreateAppBody = z
   .object({
     name: appName('name'),
     runtime: optional(z.enum(RuntimeSchema.options, { error: 'runtime must be "node" or "python" (or left out: the first push detects it)' })),
-    builder: optional(z.enum(BuilderSchema.options, { error: 'builder must be "platform" or "dockerfile"' })),
+    builder: optional(z.enum([...BuilderSchema.options, 'buildpack'], { error: 'builder must be "platform" or "dockerfile"' })),
   })
   .openapi('CreateApp');
 
@@ -25,11 +25,14 @@ export const DeployBody = z
     repo: z.string({ error: 'repo must be an http(s) URL string' }).openapi({ example: 'https://github.com/owner/app.git' }),
     branch: optional(z.string({ error: 'branch must be a string' })),
     env: optional(z.record(z.string(), z.string({ error: 'env must be an object of string values' }), { error: 'env must be an object of string values' })),
-    builder: optional(z.enum(BuilderSchema.options, { error: 'builder must be "platform" or "dockerfile"' })),
+    builder: optional(z.enum([...BuilderSchema.options, 'buildpack'], { error: 'builder must be "platform" or "dockerfile"' })),
   })
   .openapi('DeployRequest');
 
-export const SetBuilderBody = z.object({ builder: z.enum(BuilderSchema.options, { error: 'builder must be "platform" or "dockerfile"' }) }).openapi('SetBuilder');
+// `buildpack` is accepted for `platform` (parseBuilder), as a Heroku user would type it.
+export const SetBuilderBody = z
+  .object({ builder: z.enum([...BuilderSchema.options, 'buildpack'], { error: 'builder must be "platform" (the default: MinPaas builds the app) or "dockerfile" (the app\'s own Dockerfile)' }) })
+  .openapi('SetBuilder');
 
 /** `{"NAME": "value"}` sets, `{"NAME": null}` unsets. */
 export const ConfigPatchBody = z
@@ -38,7 +41,12 @@ export const ConfigPatchBody = z
   })
   .openapi('ConfigPatch');
 
-const limitValue = (name: string) => z.union([z.string(), z.number(), z.null()], { error: `${name} must be a number, a size string or null` });
+// The same words as the decoder's (resource-changes.ts): whichever layer refuses, the user reads one message.
+const LIMIT_ERRORS: Record<string, string> = {
+  memory: 'memory must be a size like "512m", "none", or null',
+  cpus: 'cpus must be a number like 0.5, "none", or null',
+};
+const limitValue = (name: 'memory' | 'cpus') => z.union([z.string(), z.number(), z.null()], { error: LIMIT_ERRORS[name]! });
 
 /** Unknown keys are refused by the service (it names them); sizes and counts are checked there too. */
 export const ResourcesBody = z
