@@ -1,16 +1,13 @@
 import type { DockerEngine } from '../docker/index.js';
 import { imageTag } from '../docker/index.js';
-import { errorMessage, MinPaasError } from '../errors.js';
 import { buildContext, PLATFORM_DOCKERFILE } from './context.js';
-import type { BuiltImage } from './image-builder.js';
+import { runBuild, type BuiltImage } from './run-build.js';
 import { withLabels } from './image-builder.js';
 
 /** The app's own Dockerfile, at the top of its repository. */
 export const APP_DOCKERFILE = 'Dockerfile';
 /** $PORT of a Dockerfile app whose Dockerfile exposes no port (Dokku's default). */
 export const DEFAULT_DOCKERFILE_PORT = 5000;
-
-const FAILURE_TAIL = 30;
 
 /** Instructions with their continuation lines joined; comments and blank lines dropped. */
 function instructions(dockerfile: string): string[] {
@@ -101,29 +98,11 @@ export class DockerfileBuilder {
   ) {}
 
   async build(job: DockerfileBuildJob): Promise<BuiltImage> {
-    const tag = imageTag(job.app, job.release);
-    const tail: string[] = [];
-    const onLine = (line: string): void => {
-      tail.push(line);
-      if (tail.length > FAILURE_TAIL) tail.shift();
-      job.onLine(line);
-    };
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = job.signal ? AbortSignal.any([job.signal, timeout]) : timeout;
-    try {
-      const dockerfile = platformView(job.dockerfile, this.docker.labels(job.app, job.release), job.web);
-      const id = await this.docker.build(
-        { context: buildContext(job.sourceDir, dockerfile), tag, dockerfile: PLATFORM_DOCKERFILE, buildArgs: {}, signal, limits: this.limits },
-        onLine,
-      );
-      return { tag, id };
-    } catch (err) {
-      await this.docker.removeImage(tag).catch(() => false);
-      if (timeout.aborted) {
-        const minutes = Math.round(this.timeoutMs / 6000) / 10;
-        throw new MinPaasError('BUILD_FAILED', `build timed out after ${minutes} min (MINPAAS_BUILD_TIMEOUT); nothing was released`, tail);
-      }
-      throw new MinPaasError('BUILD_FAILED', `build failed: ${errorMessage(err)}`, tail);
-    }
+    const dockerfile = platformView(job.dockerfile, this.docker.labels(job.app, job.release), job.web);
+    return runBuild(
+      this.docker,
+      { context: buildContext(job.sourceDir, dockerfile), tag: imageTag(job.app, job.release), dockerfile: PLATFORM_DOCKERFILE, buildArgs: {}, limits: this.limits },
+      { timeoutMs: this.timeoutMs, signal: job.signal, onLine: job.onLine },
+    );
   }
 }

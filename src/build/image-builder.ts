@@ -2,7 +2,6 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { DockerEngine } from '../docker/index.js';
 import { imageTag } from '../docker/index.js';
-import { errorMessage, MinPaasError } from '../errors.js';
 import type { EnvVars } from '../domain/types.js';
 import type { Runtime } from '../runtimes/index.js';
 import type { BaseImages } from './base-images.js';
@@ -11,11 +10,9 @@ import { buildContext, PLATFORM_DOCKERFILE } from './context.js';
 import { assertSelfContained } from './source-tree.js';
 import type { NodeBuildPlanner } from './node-build.js';
 import { procfileWeb, withCommand } from './procfile-command.js';
+import { runBuild, type BuiltImage } from './run-build.js';
 
-export interface BuiltImage {
-  tag: string;
-  id: string;
-}
+export type { BuiltImage } from './run-build.js';
 
 export interface BuildJob {
   app: string;
@@ -39,9 +36,6 @@ export function withLabels(dockerfile: string, labels: Record<string, string>): 
   return `${dockerfile.trimEnd()}\nLABEL ${pairs.join(' ')}\n`;
 }
 
-/** How many log lines a build failure carries back to the user. */
-const FAILURE_TAIL = 30;
-
 /** Build stage: source tree + the runtime's platform Dockerfile → image `minpaas/APP:vN`. */
 export class ImageBuilder {
   private readonly dockerfiles = new Map<string, string>();
@@ -60,38 +54,14 @@ export class ImageBuilder {
     await assertSelfContained(job.sourceDir);
     const tag = imageTag(job.app, job.release);
     const { dockerfile, buildArgs } = await this.plan(job);
-    const tail: string[] = [];
-    const onLine = (line: string): void => {
-      tail.push(line);
-      if (tail.length > FAILURE_TAIL) tail.shift();
-      job.onLine(line);
-    };
-    const timeout = AbortSignal.timeout(this.timeoutMs);
-    const signal = job.signal ? AbortSignal.any([job.signal, timeout]) : timeout;
-    try {
-      const id = await this.docker.build(
-        {
-          context: buildContext(job.sourceDir, dockerfile, renderBuildEnv(job.env ?? {})),
-          tag,
-          dockerfile: PLATFORM_DOCKERFILE,
-          buildArgs,
-          signal,
-          limits: this.limits,
-        },
-        onLine,
-      );
-      await this.dropOlderBuildCaches(job.app).catch(() => undefined);
-      return { tag, id };
-    } catch (err) {
-      // A half-built image must not linger under the release's tag.
-      await this.docker.removeImage(tag).catch(() => false);
-      if (job.signal?.aborted) throw new MinPaasError('BUILD_FAILED', 'build stopped: the client that asked for it went away; nothing was released', tail);
-      if (timeout.aborted) {
-        const minutes = Math.round(this.timeoutMs / 6000) / 10;
-        throw new MinPaasError('BUILD_FAILED', `build timed out after ${minutes} min (MINPAAS_BUILD_TIMEOUT); nothing was released`, tail);
-      }
-      throw new MinPaasError('BUILD_FAILED', `build failed: ${errorMessage(err)}`, tail);
-    }
+    const context = buildContext(job.sourceDir, dockerfile, renderBuildEnv(job.env ?? {}));
+    const built = await runBuild(
+      this.docker,
+      { context, tag, dockerfile: PLATFORM_DOCKERFILE, buildArgs, limits: this.limits },
+      { timeoutMs: this.timeoutMs, signal: job.signal, onLine: job.onLine },
+    );
+    await this.dropOlderBuildCaches(job.app).catch(() => undefined);
+    return built;
   }
 
   /**

@@ -38,6 +38,25 @@ export function credentialConfig(url: string, credentials: RepoCredentials): [st
 }
 
 /**
+ * The environment git talks to a remote repo in: http(s) only (even across redirects and
+ * submodules), never a prompt, no system config. Credentials travel as an Authorization
+ * header scoped to the repo's origin (GIT_CONFIG_* variables): never on a command line,
+ * never in a URL or a repo's config.
+ */
+export function remoteGitEnv(url: string, credentials: RepoCredentials | null | undefined): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    GIT_ALLOW_PROTOCOL: 'http:https',
+    GIT_PROTOCOL_FROM_USER: '0',
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_ASKPASS: 'true',
+    SSH_ASKPASS: 'true',
+    GIT_CONFIG_NOSYSTEM: '1',
+    ...(credentials ? gitConfigEnv(process.env, credentialConfig(url, credentials)) : {}),
+  };
+}
+
+/**
  * Shallow-clones a validated http(s) URL into an emptied `dest`; returns the commit.
  * The environment pins git to http(s) even across redirects and submodules, and never
  * lets it prompt for credentials.
@@ -47,16 +66,7 @@ export async function cloneRepo(opts: CloneOptions): Promise<string> {
   const args = ['clone', '--quiet', '--depth', '1', '--single-branch', '--no-tags'];
   if (opts.branch) args.push('--branch', opts.branch);
   args.push('--', opts.url, opts.dest);
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    GIT_ALLOW_PROTOCOL: 'http:https',
-    GIT_PROTOCOL_FROM_USER: '0',
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_ASKPASS: 'true',
-    SSH_ASKPASS: 'true',
-    GIT_CONFIG_NOSYSTEM: '1',
-    ...(opts.credentials ? gitConfigEnv(process.env, credentialConfig(opts.url, opts.credentials)) : {}),
-  };
+  const env = remoteGitEnv(opts.url, opts.credentials);
   const shown = opts.shown ?? opts.url;
   try {
     await runGit(args, { env, timeout: opts.timeoutMs, killSignal: 'SIGKILL' });

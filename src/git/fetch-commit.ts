@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import { errorMessage, MinPaasError } from '../errors.js';
+import { remoteGitEnv } from './clone.js';
 import { runGit } from './run-git.js';
 
 /** Credentials for a private repo, as git's `user:password` (forges accept a token as password). */
@@ -20,29 +21,9 @@ export interface FetchCommitOptions {
   credentials: GitCredentials | null;
 }
 
-/**
- * The environment git runs in: http(s) only (even across redirects and submodules), never a
- * prompt, no system config. Credentials travel as an `Authorization` header scoped to the
- * repo's origin, set through GIT_CONFIG_* variables: never on a command line, never in a URL.
- */
+/** The environment git fetches in (see remoteGitEnv): http(s) only, no prompt, credentials as a header. */
 export function fetchEnv(url: string, credentials: GitCredentials | null): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {
-    ...process.env,
-    GIT_ALLOW_PROTOCOL: 'http:https',
-    GIT_PROTOCOL_FROM_USER: '0',
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_ASKPASS: 'true',
-    SSH_ASKPASS: 'true',
-    GIT_CONFIG_NOSYSTEM: '1',
-  };
-  if (credentials) {
-    const index = Number(process.env.GIT_CONFIG_COUNT ?? 0) || 0;
-    const basic = Buffer.from(`${credentials.username}:${credentials.password}`, 'utf8').toString('base64');
-    env.GIT_CONFIG_COUNT = String(index + 1);
-    env[`GIT_CONFIG_KEY_${index}`] = `http.${new URL(url).origin}/.extraHeader`;
-    env[`GIT_CONFIG_VALUE_${index}`] = `Authorization: Basic ${basic}`;
-  }
-  return env;
+  return remoteGitEnv(url, credentials);
 }
 
 /**
