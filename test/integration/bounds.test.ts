@@ -74,7 +74,11 @@ describe('build layers a failed build leaves behind', () => {
       const ids = (await run('docker', ['images', '-q', '--no-trunc', '--filter', 'dangling=true', '--filter', 'label=minpaas.build-layer=true'])).stdout.split('\n').filter(Boolean);
       if (ids.length === 0) return [];
       const created = (await run('docker', ['image', 'inspect', '--format', '{{.Id}} {{.Created}}', ...ids])).stdout.split('\n').filter(Boolean);
-      return created.filter((l) => Date.parse(l.split(' ')[1]!) < before).map((l) => l.split(' ')[0]!);
+      const old = created.filter((l) => Date.parse(l.split(' ')[1]!) < before).map((l) => l.split(' ')[0]!);
+      // A layer a running build step stands on is in use, not left behind.
+      const idle: string[] = [];
+      for (const id of old) if ((await run('docker', ['ps', '-aq', '--filter', `ancestor=${id}`])).stdout.trim() === '') idle.push(id);
+      return idle;
     };
     expect((await dangling()).length).toBeGreaterThan(0);
     const tagged = async (): Promise<string> => (await run('docker', ['images', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}'])).stdout.split('\n').filter((l) => !l.startsWith('<none>')).sort().join('\n');

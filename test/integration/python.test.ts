@@ -178,13 +178,14 @@ describe('python apps', () => {
     expect(push.output).not.toContain('Building image');
   });
 
-  // Needs issue-8-node's generic code that bakes the Procfile's web command into the image.
-  it('[after the merge with issue-8-node] runs the Procfile web command (no app.py)', async () => {
+  it('runs the Procfile web command (no app.py), and its worker beside it', async () => {
     const app = uniqueName('py-procfile');
     const { push } = await pushNew(app, {
       Procfile: 'web: python server.py --greeting procfile\nworker: python worker.py\n',
       'requirements.txt': 'minpaas-greet==1.2.3\n',
       'server.py': greetingServer,
+      // Workers start with the release (one each by default): this one just stays up.
+      'worker.py': 'import time\nwhile True:\n    time.sleep(60)\n',
     });
     expect(push.code, push.output).toBe(0);
     expect(await body(app)).toBe('minpaas_greet 1.2.3 greets you\n');
@@ -192,8 +193,7 @@ describe('python apps', () => {
     expect(releases[0].processTypes).toEqual({ web: 'python server.py --greeting procfile', worker: 'python worker.py' });
   });
 
-  // Needs issue-8-node's .minpaas-build-env (config vars at build time).
-  it('[after the merge with issue-8-node] an app config var PIP_INDEX_URL set before the first push wins; the image keeps no build-env file', async () => {
+  it('an app config var PIP_INDEX_URL set before the first push wins; the image keeps no build-env file', async () => {
     const app = uniqueName('py-ownindex');
     expect((await t.api('POST', '/apps', { name: app, runtime: 'python' })).status).toBe(201);
     expect((await t.api('PATCH', `/apps/${app}/config`, { PIP_INDEX_URL: index.url('alt') })).json).toMatchObject({ release: null });

@@ -94,7 +94,8 @@ class Promises {
       else if (kind === 'release') this.releases.set(`${app}/${a}`, { app, number: Number(a), hash: b! });
       else if (kind === 'failed') this.failedDeploys.set(Number(a), app);
       else if (kind === 'log') this.logs.set(Number(a), { app, bytes: Number(b) });
-      else if (kind === 'deleted') {
+      // Said before the delete commits: from then on the app may be gone (a kill can land between the two lines).
+      else if (kind === 'deleting' || kind === 'deleted') {
         this.apps.delete(app);
         for (const [key, r] of this.releases) if (r.app === app) this.releases.delete(key);
         for (const [id, owner] of this.failedDeploys) if (owner === app) this.failedDeploys.delete(id);
