@@ -25,6 +25,8 @@ import { REPO_ROOT } from '../test/helpers/server-process.js';
 const APPS = Number(process.argv[2] ?? 1000);
 const REQUESTS = Number(process.argv[3] ?? 200);
 const TOKEN = 'bench-token-0123456789';
+/** Extra node flags for the server, e.g. BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'. */
+const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function percentile(values: number[], p: number): number {
@@ -78,7 +80,7 @@ async function main(): Promise<void> {
   const port = await freeLoopbackPort();
   const out = openSync(path.join(temp, 'server.log'), 'a');
   const started = performance.now();
-  const child = spawn(process.execPath, ['dist/cli.js', 'server'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/cli.js', 'server'], {
     cwd: REPO_ROOT,
     env: { ...process.env, MINPAAS_DATA_DIR: dataDir, MINPAAS_PORT: String(port), MINPAAS_HOST: '127.0.0.1', MINPAAS_TOKEN: TOKEN, MINPAAS_LOG_LEVEL: 'warn' },
     stdio: ['ignore', out, out],
