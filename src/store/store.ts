@@ -343,6 +343,11 @@ export class Store {
     );
   }
 
+  /** The image id of every release of every app (without opening each release's sealed config). */
+  releaseImageIds(): Set<string> {
+    return new Set((this.db.prepare('SELECT DISTINCT image_id FROM releases').all() as Row[]).map((r) => r.image_id as string));
+  }
+
   getRelease(app: string, number: number): Release | undefined {
     const row = this.db.prepare('SELECT * FROM releases WHERE app = ? AND number = ?').get(app, number) as
       | Row

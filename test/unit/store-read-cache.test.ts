@@ -146,3 +146,15 @@ describe('Store read cache', () => {
     expect(store.currentImages().get('alpha')).toBe('img/alpha:v1');
   });
 });
+
+describe('Store.releaseImageIds', () => {
+  it('lists the image of every release of every app without decrypting a release', () => {
+    release('alpha', 2, { A: '9' });
+    opened = 0;
+    expect(store.releaseImageIds()).toEqual(new Set(['sha256:1', 'sha256:2']));
+    expect(opened).toBe(0);
+    store.deleteApp('alpha');
+    store.deleteApp('beta');
+    expect(store.releaseImageIds()).toEqual(new Set());
+  });
+});
