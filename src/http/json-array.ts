@@ -13,9 +13,9 @@ export function prettyJsonArrayPieces(items: readonly unknown[]): string[] {
   if (items.length === 0) return ['[]'];
   const pieces: string[] = [];
   for (let i = 0; i < items.length; i += PER_PIECE) {
-    // An element one level deep: its own lines indented by two more spaces (a JSON string never holds a raw newline).
-    const elements = items.slice(i, i + PER_PIECE).map((item) => `  ${JSON.stringify(item, null, 2).replaceAll('\n', '\n  ')}`);
-    pieces.push(`${i === 0 ? '[\n' : ',\n'}${elements.join(',\n')}`);
+    // A slice's own array text has its elements at the right depth: drop its "[\n" and "\n]".
+    const elements = JSON.stringify(items.slice(i, i + PER_PIECE), null, 2).slice(2, -2);
+    pieces.push(`${i === 0 ? '[\n' : ',\n'}${elements}`);
   }
   pieces.push('\n]');
   return pieces;
