@@ -18,6 +18,8 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { allocatePort, portInUse } from '../src/domain/ports.js';
+import { PLAINTEXT } from '../src/secrets/cipher.js';
+import { loadSecrets } from '../src/secrets/rotation.js';
 import { Store } from '../src/store/store.js';
 import { freeLoopbackPort } from '../test/helpers/http.js';
 import { REPO_ROOT } from '../test/helpers/server-process.js';
@@ -25,6 +27,8 @@ import { REPO_ROOT } from '../test/helpers/server-process.js';
 const APPS = Number(process.argv[2] ?? 1000);
 const REQUESTS = Number(process.argv[3] ?? 200);
 const TOKEN = 'bench-token-0123456789';
+/** Extra node flags for the server, e.g. BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'. */
+const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function percentile(values: number[], p: number): number {
@@ -32,8 +36,14 @@ function percentile(values: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 }
 
+/**
+ * Config values are sealed with the data dir's key, as the server writes them (every start
+ * but the first after an upgrade). BENCH_PLAINTEXT=1 seeds them in clear instead: the
+ * server then seals all of them during its start-up (the one-time upgrade).
+ */
 async function seed(dataDir: string, prefix: string): Promise<void> {
-  const store = new Store(path.join(dataDir, 'minpaas.db'));
+  const cipher = process.env.BENCH_PLAINTEXT === '1' ? PLAINTEXT : loadSecrets(path.join(dataDir, 'secret.key')).cipher;
+  const store = new Store(path.join(dataDir, 'minpaas.db'), cipher);
   try {
     for (let i = 0; i < APPS; i++) {
       const name = `${prefix}-${String(i).padStart(4, '0')}`;
@@ -74,11 +84,11 @@ async function main(): Promise<void> {
   const prefix = `cp${Math.random().toString(36).slice(2, 6)}`;
   const seeded = performance.now();
   await seed(dataDir, prefix);
-  console.log(`seeded ${APPS} apps in ${Math.round(performance.now() - seeded)} ms`);
+  console.log(`seeded ${APPS} apps (${process.env.BENCH_PLAINTEXT === '1' ? 'config in clear' : 'config sealed'}) in ${Math.round(performance.now() - seeded)} ms`);
   const port = await freeLoopbackPort();
   const out = openSync(path.join(temp, 'server.log'), 'a');
   const started = performance.now();
-  const child = spawn(process.execPath, ['dist/cli.js', 'server'], {
+  const child = spawn(process.execPath, [...nodeArgs, 'dist/cli.js', 'server'], {
     cwd: REPO_ROOT,
     env: { ...process.env, MINPAAS_DATA_DIR: dataDir, MINPAAS_PORT: String(port), MINPAAS_HOST: '127.0.0.1', MINPAAS_TOKEN: TOKEN, MINPAAS_LOG_LEVEL: 'warn' },
     stdio: ['ignore', out, out],

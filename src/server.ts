@@ -134,8 +134,8 @@ function assemble(config: Config, store: Store, docker: DockerEngine, beforeDest
   const tls = createTls(config, store, router, rootLog.child({ component: 'tls' }));
   // Ports are unique per app: with a domain, the app's URL is its host name.
   const publicUrl = (port: number): string => {
-    const app = tls ? store.listApps().find((a) => a.port === port) : undefined;
-    return tls && app ? tls.domains.urlOf(app.name) : `http://${config.publicHost}:${port}`;
+    const app = tls ? store.appOnPort(port) : undefined;
+    return tls && app ? tls.domains.urlOf(app) : `http://${config.publicHost}:${port}`;
   };
   const defaultResources = { memoryBytes: config.defaultMemoryBytes, cpus: config.defaultCpus };
   const images = createImages(config, store, docker);

@@ -58,8 +58,7 @@ export class ImageRetention {
 
   /** At start-up: images no release refers to (a build a crash interrupted, a deleted app). */
   async removeOrphans(): Promise<string[]> {
-    const known = new Set<string>();
-    for (const app of this.store.listApps()) for (const r of this.store.listReleases(app.name)) known.add(r.imageId);
+    const known = this.store.releaseImageIds();
     const apps = new Set(this.store.listApps().map((a) => a.name));
     const owned = await this.docker.listOwnedImages();
     // An existing app's newest build cache stays: its next push reuses the install layer.

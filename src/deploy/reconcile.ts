@@ -2,7 +2,7 @@ import type { ProcessPlacement } from '../domain/processes.js';
 import type { AppRow } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { Route, Router } from '../router/types.js';
-import type { Runner } from '../runner/types.js';
+import type { ContainerStatus, Runner } from '../runner/types.js';
 import type { Store } from '../store/store.js';
 import { routeFor } from './processes.js';
 
@@ -34,7 +34,9 @@ type Processes = Array<ProcessPlacement & { app: string }>;
 
 /** Every app with a release, routed to its web processes as the store has them (none, e.g. web=0: 503). */
 export function routesFromApps(apps: AppRow[], processes: Processes): Route[] {
-  return apps.filter((a) => a.release !== null).map((a) => routeFor(a, processes.filter((p) => p.app === a.name)));
+  const byApp = new Map<string, Processes>();
+  for (const p of processes) byApp.set(p.app, [...(byApp.get(p.app) ?? []), p]);
+  return apps.filter((a) => a.release !== null).map((a) => routeFor(a, byApp.get(a.name) ?? []));
 }
 
 /**
@@ -49,7 +51,8 @@ export async function reconcile(ports: ReconcilePorts): Promise<ReconcileReport>
   const report: ReconcileReport = { interrupted: 0, restarted: [], missing: [], removedOrphans: [], removedApps: [], moved: [] };
   report.interrupted = store.failInterruptedDeploys('interrupted: MinPaas stopped while this deploy was running');
   const current = new Map(store.listProcesses().map((p) => [p.container, p]));
-  for (const c of await runner.listAll()) {
+  const listed = await runner.listAll();
+  for (const c of listed) {
     if (current.has(c.name)) continue;
     // Owned, but no release uses it: a deploy that died half-way, or a retired one.
     await runner.remove(c.name);
@@ -61,14 +64,16 @@ export async function reconcile(ports: ReconcilePorts): Promise<ReconcileReport>
     await runner.removeApp(app);
     report.removedApps.push(app);
   }
-  for (const p of current.values()) await reconcileProcess(runner, store, p, report);
+  // The list has every container this server owns, in any state: one not in it is gone (no inspect each: 1,000 apps).
+  const byName = new Map(listed.map((c) => [c.name, c]));
+  for (const p of current.values()) await reconcileProcess(runner, store, p, byName.get(p.container) ?? null, report);
   await router.ensureRunning(routesFromApps(store.listApps(), store.listProcesses()));
   logReport(ports.log, report);
   return report;
 }
 
-async function reconcileProcess(runner: Runner, store: ReconcileStore, p: ProcessPlacement & { app: string }, report: ReconcileReport): Promise<void> {
-  let state = await runner.inspect(p.container);
+async function reconcileProcess(runner: Runner, store: ReconcileStore, p: ProcessPlacement & { app: string }, listed: ContainerStatus | null, report: ReconcileReport): Promise<void> {
+  let state = listed;
   if (!state) {
     if (!report.missing.includes(p.app)) report.missing.push(p.app);
     return;

@@ -3,7 +3,7 @@ import { MAX_PAGE_LIMIT, type AppPage } from '../apps/app-page.js';
 import type { AppService } from '../apps/app-service.js';
 import type { AppRecord } from '../domain/types.js';
 import { invalid } from '../errors.js';
-import { sendJson } from './respond.js';
+import { sendJsonArray } from './json-array.js';
 
 /** `?limit=N&after=NAME` → a page; neither → every app (the response stays an array). */
 export function parseAppPage(query: URLSearchParams): AppPage {
@@ -38,5 +38,5 @@ export async function sendAppPage(
   if (page.limit !== undefined && listed.length === page.limit && last) {
     res.setHeader('Link', `</apps?limit=${page.limit}&after=${encodeURIComponent(last.name)}>; rel="next"`);
   }
-  sendJson(res, 200, records);
+  sendJsonArray(res, 200, records);
 }

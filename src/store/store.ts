@@ -6,6 +6,7 @@ import { PLAINTEXT, type ValueCipher } from '../secrets/cipher.js';
 import { AuthStore } from './auth-store.js';
 import { DomainStore } from './domain-store.js';
 import { ForgeStore } from './forge-store.js';
+import { ReadCache } from './read-cache.js';
 import { resealAll } from './sealed-columns.js';
 import { MIGRATIONS } from './migrations.js';
 
@@ -126,6 +127,8 @@ export class Store {
   readonly auth: AuthStore;
   /** Host names and certificate status (issue 11). */
   readonly domains: DomainStore;
+  /** listApps, envOfAll and the per-app facts of GET /apps, until the next write. */
+  private readonly cache: ReadCache;
 
   /**
    * `cipher` seals the secret columns (sealed-columns.ts); the server always passes one
@@ -143,6 +146,7 @@ export class Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
+    this.cache = new ReadCache(this.db);
     this.forges = new ForgeStore(this.db, cipher);
     this.auth = new AuthStore(this.db);
     this.domains = new DomainStore(this.db);
@@ -210,31 +214,52 @@ export class Store {
 
   // apps
 
+  /** Every app by name; cached until the next write (each call gets its own copies). */
   listApps(): AppRow[] {
-    return (this.db.prepare('SELECT * FROM apps ORDER BY name').all() as Row[]).map(toApp);
+    const rows = this.cache.get('apps', () => (this.db.prepare('SELECT * FROM apps ORDER BY name').all() as Row[]).map(toApp));
+    return rows.map((a) => ({ ...a, address: a.address && { ...a.address } }));
   }
 
-  /** Every app's config in one query (GET /apps over 1,000 apps must not ask 1,000 times). */
+  /** The name of the app on a host port (ports are unique per app), without a scan per call. */
+  appOnPort(port: number): string | undefined {
+    return this.cache.get('appsByPort', () => new Map(this.listApps().map((a) => [a.port, a.name]))).get(port);
+  }
+
+  /**
+   * Every app's config in one query (GET /apps over 1,000 apps must not ask 1,000 times),
+   * decrypted once and cached until the next write.
+   */
   envOfAll(): Map<string, EnvVars> {
-    const byApp = new Map<string, EnvVars>();
-    for (const r of this.db.prepare('SELECT app, key, value FROM env ORDER BY app, key').all() as Row[]) {
-      let env = byApp.get(r.app as string);
-      if (!env) byApp.set(r.app as string, (env = {}));
-      env[r.key as string] = this.cipher.open(r.value as string);
-    }
-    return byApp;
+    const byApp = this.cache.get('envs', () => {
+      const opened = new Map<string, EnvVars>();
+      for (const r of this.db.prepare('SELECT app, key, value FROM env ORDER BY app, key').all() as Row[]) {
+        let env = opened.get(r.app as string);
+        if (!env) opened.set(r.app as string, (env = {}));
+        env[r.key as string] = this.cipher.open(r.value as string);
+      }
+      return opened;
+    });
+    return new Map([...byApp].map(([app, env]) => [app, { ...env }]));
   }
 
-  /** The image of each app's current release, in one query. */
+  /** The image of each app's current release, in one query (cached until the next write). */
   currentImages(): Map<string, string> {
-    const rows = this.db.prepare('SELECT r.app AS app, r.image AS image FROM apps a JOIN releases r ON r.app = a.name AND r.number = a.release').all() as Row[];
-    return new Map(rows.map((r) => [r.app as string, r.image as string]));
+    return new Map(
+      this.cache.get('images', () => {
+        const rows = this.db.prepare('SELECT r.app AS app, r.image AS image FROM apps a JOIN releases r ON r.app = a.name AND r.number = a.release').all() as Row[];
+        return new Map(rows.map((r) => [r.app as string, r.image as string]));
+      }),
+    );
   }
 
-  /** The status of each app's newest deploy, in one query. */
+  /** The status of each app's newest deploy, in one query (cached until the next write). */
   lastDeployStatuses(): Map<string, DeployStatus> {
-    const rows = this.db.prepare('SELECT d.app AS app, d.status AS status FROM deploys d JOIN (SELECT app, MAX(id) AS id FROM deploys GROUP BY app) m ON m.id = d.id').all() as Row[];
-    return new Map(rows.map((r) => [r.app as string, r.status as DeployStatus]));
+    return new Map(
+      this.cache.get('lastDeploys', () => {
+        const rows = this.db.prepare('SELECT d.app AS app, d.status AS status FROM deploys d JOIN (SELECT app, MAX(id) AS id FROM deploys GROUP BY app) m ON m.id = d.id').all() as Row[];
+        return new Map(rows.map((r) => [r.app as string, r.status as DeployStatus]));
+      }),
+    );
   }
 
   getApp(name: string): AppRow | undefined {
@@ -316,6 +341,11 @@ export class Store {
     return (this.db.prepare('SELECT * FROM releases WHERE app = ? ORDER BY number DESC').all(app) as Row[]).map((r) =>
       toRelease(r, this.cipher),
     );
+  }
+
+  /** The image id of every release of every app (without opening each release's sealed config). */
+  releaseImageIds(): Set<string> {
+    return new Set((this.db.prepare('SELECT DISTINCT image_id FROM releases').all() as Row[]).map((r) => r.image_id as string));
   }
 
   getRelease(app: string, number: number): Release | undefined {

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import acme from 'acme-client';
+import type acme from 'acme-client';
 import type { Logger } from '../log.js';
 
 /**
@@ -46,6 +46,13 @@ export interface AcmeIssuerOptions {
   log: Logger;
 }
 
+/**
+ * acme-client (with node-forge, axios, @peculiar/*) costs ~17 MB of RSS: loaded at the
+ * first certificate, not at start-up (most servers run without a domain, or have every
+ * certificate already).
+ */
+const acmeLib = async (): Promise<typeof acme> => (await import('acme-client')).default;
+
 export class AcmeIssuer implements CertificateIssuer {
   private client: acme.Client | undefined;
 
@@ -54,22 +61,23 @@ export class AcmeIssuer implements CertificateIssuer {
   /** One account per data dir: its key is made once and reused (ACME rate limits count accounts). */
   private async account(): Promise<acme.Client> {
     if (this.client) return this.client;
+    const lib = await acmeLib();
     await fs.mkdir(this.opts.dir, { recursive: true, mode: 0o700 });
     const file = path.join(this.opts.dir, 'account.key');
     let key: Buffer;
     try {
       key = await fs.readFile(file);
     } catch {
-      key = await acme.crypto.createPrivateKey();
+      key = await lib.crypto.createPrivateKey();
       await fs.writeFile(file, key, { mode: 0o600 });
     }
-    this.client = new acme.Client({ directoryUrl: this.opts.directoryUrl, accountKey: key });
+    this.client = new lib.Client({ directoryUrl: this.opts.directoryUrl, accountKey: key });
     return this.client;
   }
 
   async issue(host: string): Promise<IssuedCertificate> {
     const client = await this.account();
-    const [key, csr] = await acme.crypto.createCsr({ commonName: host, altNames: [host] });
+    const [key, csr] = await (await acmeLib()).crypto.createCsr({ commonName: host, altNames: [host] });
     const tokens: string[] = [];
     const chain = await client.auto({
       csr,
