@@ -22,12 +22,24 @@ let firstStopped = false;
 
 afterAll(async () => {
   await second?.cleanup();
-  // A stopped first server has nothing left to delete but its data dir (the second server removed the app).
-  if (firstStopped) await fs.rm(first!.dataDir, { recursive: true, force: true });
-  else await first?.cleanup();
+  if (firstStopped) {
+    // The restored server removed the app; if it never started, what the first one left
+    // (the app's container and network, its images, by its instance label) goes here.
+    if (!second) await removeOwnedBy(first!);
+    await fs.rm(first!.dataDir, { recursive: true, force: true });
+  } else await first?.cleanup();
   await repo?.remove();
   if (work) await fs.rm(work, { recursive: true, force: true });
 });
+
+/** Everything Docker holds that carries the stopped first server's instance label. */
+async function removeOwnedBy(t: TestServer): Promise<void> {
+  const label = `label=minpaas.instance=${t.docker.instance}`;
+  const ids = async (...args: string[]): Promise<string[]> => (await run('docker', [...args, '-q', '--filter', label])).stdout.split('\n').filter(Boolean);
+  for (const id of await ids('ps', '-a')) await run('docker', ['rm', '-f', id]);
+  for (const id of await ids('network', 'ls')) await run('docker', ['network', 'rm', id]);
+  for (const id of await ids('images')) await run('docker', ['rmi', '-f', id]);
+}
 
 describe('backup and restore with a running server', () => {
   it('restores apps, config, releases and repos into a new data dir; a push to the restored repo deploys', async () => {
