@@ -78,23 +78,32 @@ export function bodyIfRead(req: http.IncomingMessage): Promise<unknown> | undefi
   return bodies.get(req);
 }
 
-async function readJsonFromStream(req: http.IncomingMessage): Promise<unknown> {
-  const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > MAX_BODY_BYTES) {
+/**
+ * A request body of at most `max` bytes, refused (413, `what` named) as soon as the
+ * declared length or the bytes received go past it; the rest of an oversized body is drained.
+ */
+export async function readBoundedBody(req: http.IncomingMessage, max: number, what: string): Promise<Buffer> {
+  const tooLarge = (): MinPaasError => new MinPaasError('PAYLOAD_TOO_LARGE', `${what} is too large (${max} bytes at most)`);
+  if (Number(req.headers['content-length'] ?? 0) > max) {
     req.resume();
-    throw new MinPaasError('PAYLOAD_TOO_LARGE', `request body is too large (${MAX_BODY_BYTES} bytes at most)`);
+    throw tooLarge();
   }
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) {
+    if (size > max) {
       req.resume();
-      throw new MinPaasError('PAYLOAD_TOO_LARGE', `request body is too large (${MAX_BODY_BYTES} bytes at most)`);
+      throw tooLarge();
     }
     chunks.push(chunk as Buffer);
   }
-  const text = Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
+}
+
+async function readJsonFromStream(req: http.IncomingMessage): Promise<unknown> {
+  const raw = await readBoundedBody(req, MAX_BODY_BYTES, 'request body');
+  const text = raw.toString('utf8');
   if (text.trim() === '') return undefined;
   const type = req.headers['content-type'] ?? '';
   if (type && !/^application\/json\b/i.test(type)) {
