@@ -16,7 +16,7 @@ import {
   decodeRollback,
   type DeployCommand,
 } from './commands.js';
-import { requestIdOf, sendJson, sendText } from './respond.js';
+import { clientGone, requestIdOf, sendJson, sendText } from './respond.js';
 import { AppListQuery, AppRecordSchema, ConfigPatchBody, ConfigPatchResult, CreateAppBody, DeletedSchema, DeployBody, DeploySchema, ReleaseSchema, ResourcesBody, RollbackBody, SetBuilderBody } from './schemas/apps.js';
 import { EnvVarsSchema } from './schemas/common.js';
 import type { RouteDoc } from './schemas/route-doc.js';
@@ -99,15 +99,6 @@ async function followLogs(apps: AppService, ctx: RouteContext): Promise<void> {
  * POST /deploy?stream=1: NDJSON, one `{"log": line}` per build log line while it runs,
  * then `{"app": record}` or the error body every route answers plus `status` as the last line.
  */
-/** Aborts when the client goes away before its answer is complete (its build stops). */
-function clientGone(res: http.ServerResponse): AbortSignal {
-  const gone = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) gone.abort();
-  });
-  return gone.signal;
-}
-
 async function streamDeploy(apps: AppService, cmd: DeployCommand, res: http.ServerResponse): Promise<void> {
   res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache' });
   const send = (obj: unknown): void => {

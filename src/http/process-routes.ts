@@ -4,19 +4,10 @@ import { parseFormation } from '../domain/processes.js';
 import { errorBody, ErrorCodes } from '../errors.js';
 import type { Route } from './api-routes.js';
 import { decodeAppName } from './commands.js';
-import { requestIdOf, sendJson } from './respond.js';
+import { clientGone, requestIdOf, sendJson } from './respond.js';
 import { FormationSchema, ProcessListSchema, RunBody, RunStreamLine } from './schemas/processes.js';
 
 const NAME = '([^/]+)';
-
-/** Aborts when the client goes away before its answer is complete (the one-off is killed). */
-function clientGone(res: http.ServerResponse): AbortSignal {
-  const gone = new AbortController();
-  res.on('close', () => {
-    if (!res.writableFinished) gone.abort();
-  });
-  return gone.signal;
-}
 
 /**
  * POST /apps/APP/run: NDJSON, `{"stdout": text}` / `{"stderr": text}` as the command

@@ -60,6 +60,15 @@ export function sendError(res: http.ServerResponse, err: unknown, log: Logger, l
   sendJson(res, isMinPaasError(err) ? err.status : 500, errorBody(err, requestId));
 }
 
+/** Aborts when the client goes away before its answer is complete (its build or one-off run stops). */
+export function clientGone(res: http.ServerResponse): AbortSignal {
+  const gone = new AbortController();
+  res.on('close', () => {
+    if (!res.writableFinished) gone.abort();
+  });
+  return gone.signal;
+}
+
 /** Bodies already read, per request: the access check and the audit log read the body the handler reads. */
 const bodies = new WeakMap<http.IncomingMessage, Promise<unknown>>();
 
