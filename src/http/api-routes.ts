@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type { AppService } from '../apps/app-service.js';
 import type { RouteAccess, Viewer } from '../auth/access.js';
 import type { AppRecord } from '../domain/types.js';
-import { errorBody, ErrorCodes, invalid } from '../errors.js';
+import { invalid } from '../errors.js';
 import { configKeys, fieldsOf, noteStreamedOutcome, type AuditSpec } from './api-guard.js';
 import { sendAppPage } from './app-list.js';
 import {
@@ -16,7 +16,7 @@ import {
   decodeRollback,
   type DeployCommand,
 } from './commands.js';
-import { clientGone, requestIdOf, sendJson, sendText } from './respond.js';
+import { clientGone, ndjsonStream, sendJson, sendText } from './respond.js';
 import { AppListQuery, AppRecordSchema, ConfigPatchBody, ConfigPatchResult, CreateAppBody, DeletedSchema, DeployBody, DeploySchema, ReleaseSchema, ResourcesBody, RollbackBody, SetBuilderBody } from './schemas/apps.js';
 import { EnvVarsSchema } from './schemas/common.js';
 import type { RouteDoc } from './schemas/route-doc.js';
@@ -100,23 +100,14 @@ async function followLogs(apps: AppService, ctx: RouteContext): Promise<void> {
  * then `{"app": record}` or the error body every route answers plus `status` as the last line.
  */
 async function streamDeploy(apps: AppService, cmd: DeployCommand, res: http.ServerResponse): Promise<void> {
-  res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache' });
-  const send = (obj: unknown): void => {
-    if (!res.writableEnded) res.write(`${JSON.stringify(obj)}\n`);
-  };
+  const { send, fail } = ndjsonStream(res);
   try {
     send({ app: await apps.deployFromRepo(cmd, (line) => send({ log: line }), clientGone(res)) });
   } catch (err) {
-    // Same serializer as every other route; the HTTP status went out as 200 already, so it rides along.
-    const error = errorBody(err, requestIdOf(res));
-    const status = statusOf(error.code);
-    noteStreamedOutcome(res, status);
-    send({ ...error, status });
+    noteStreamedOutcome(res, fail(err));
   }
   res.end();
 }
-
-const statusOf = (code: keyof typeof ErrorCodes): number => ErrorCodes[code];
 
 const json = (description: string, schema: z.ZodType): Record<number, { description: string; schema: z.ZodType }> => ({ 200: { description, schema } });
 const text = (description: string) => ({ 200: { description, contentType: 'text/plain' as const } });

@@ -1,10 +1,9 @@
 import type http from 'node:http';
 import { decodeRun, type ProcessService, type RunCommand } from '../apps/process-service.js';
 import { parseFormation } from '../domain/processes.js';
-import { errorBody, ErrorCodes } from '../errors.js';
 import type { Route } from './api-routes.js';
 import { decodeAppName } from './commands.js';
-import { clientGone, requestIdOf, sendJson } from './respond.js';
+import { clientGone, ndjsonStream, sendJson } from './respond.js';
 import { FormationSchema, ProcessListSchema, RunBody, RunStreamLine } from './schemas/processes.js';
 
 const NAME = '([^/]+)';
@@ -15,18 +14,13 @@ const NAME = '([^/]+)';
  * `{"error", "status"}` as the last line.
  */
 async function streamRun(processes: ProcessService, app: string, cmd: RunCommand, res: http.ServerResponse): Promise<void> {
-  res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache' });
+  const { send, fail } = ndjsonStream(res);
   res.flushHeaders();
-  const send = (obj: unknown): void => {
-    if (!res.writableEnded) res.write(`${JSON.stringify(obj)}\n`);
-  };
   try {
     const result = await processes.run(app, cmd, (stream, chunk) => send({ [stream]: chunk.toString('utf8') }), clientGone(res));
     send({ exitCode: result.exitCode, ...(result.timedOut ? { timedOut: true } : {}) });
   } catch (err) {
-    // The same error body as every route; the HTTP status went out as 200 already, so it rides along.
-    const error = errorBody(err, requestIdOf(res));
-    send({ ...error, status: ErrorCodes[error.code] });
+    fail(err);
   }
   res.end();
 }

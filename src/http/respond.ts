@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
-import { errorBody, errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
+import { errorBody, ErrorCodes, errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -58,6 +58,25 @@ export function sendError(res: http.ServerResponse, err: unknown, log: Logger, l
     log.error({ requestId, err: scrub(errorMessage(err)), stack: (err as Error)?.stack }, 'internal error');
   }
   sendJson(res, isMinPaasError(err) ? err.status : 500, errorBody(err, requestId));
+}
+
+/**
+ * An NDJSON answer, 200 at once: one JSON object a line. The status went out already, so
+ * a failure is the error body every route answers plus its `status`, as the last line;
+ * `fail` returns that status.
+ */
+export function ndjsonStream(res: http.ServerResponse): { send: (obj: unknown) => void; fail: (err: unknown) => number } {
+  res.writeHead(200, { 'Content-Type': 'application/x-ndjson; charset=utf-8', 'Cache-Control': 'no-cache' });
+  const send = (obj: unknown): void => {
+    if (!res.writableEnded) res.write(`${JSON.stringify(obj)}\n`);
+  };
+  const fail = (err: unknown): number => {
+    const error = errorBody(err, requestIdOf(res));
+    const status = ErrorCodes[error.code];
+    send({ ...error, status });
+    return status;
+  };
+  return { send, fail };
 }
 
 /** Aborts when the client goes away before its answer is complete (its build or one-off run stops). */
