@@ -19,7 +19,7 @@ import {
 import { clientGone, ndjsonStream, sendJson, sendText } from './respond.js';
 import { AppListQuery, AppRecordSchema, ConfigPatchBody, ConfigPatchResult, CreateAppBody, DeletedSchema, DeployBody, DeploySchema, ReleaseSchema, ResourcesBody, RollbackBody, SetBuilderBody } from './schemas/apps.js';
 import { EnvVarsSchema } from './schemas/common.js';
-import type { RouteDoc } from './schemas/route-doc.js';
+import { jsonAnswer, type RouteDoc } from './schemas/route-doc.js';
 import { z } from './schemas/zod.js';
 
 /** Rollbacks skip the Procfile's release command unless `"runReleasePhase": true`. */
@@ -109,7 +109,6 @@ async function streamDeploy(apps: AppService, cmd: DeployCommand, res: http.Serv
   res.end();
 }
 
-const json = (description: string, schema: z.ZodType): Record<number, { description: string; schema: z.ZodType }> => ({ 200: { description, schema } });
 const text = (description: string) => ({ 200: { description, contentType: 'text/plain' as const } });
 const DeployStreamLine = z
   .union([z.object({ log: z.string() }), z.object({ app: AppRecordSchema }), z.looseObject({ error: z.string(), code: z.string(), status: z.number().int() })])
@@ -127,7 +126,7 @@ export function apiRoutes(apps: AppService): Route[] {
       path: /^\/apps$/,
       access: { need: 'user' },
       handle: async ({ res, query, viewer }) => sendAppPage(res, query, apps, (records) => shown(viewer, records)),
-      doc: { path: '/apps', summary: 'List apps (all, or one page with ?limit=&after=)', query: AppListQuery, responses: json('Apps ordered by name', z.array(AppRecordSchema)), errors: [400] },
+      doc: { path: '/apps', summary: 'List apps (all, or one page with ?limit=&after=)', query: AppListQuery, responses: jsonAnswer('Apps ordered by name', z.array(AppRecordSchema)), errors: [400] },
     },
     {
       method: 'POST',
@@ -143,7 +142,7 @@ export function apiRoutes(apps: AppService): Route[] {
       access: { need: 'admin' },
       audit: { action: 'app.builder', detail: fieldsOf('builder') },
       handle: async ({ res, params, body }) => sendJson(res, 200, await apps.setBuilder(decodeAppName(params[0]), decodeBuilder(obj(body)))),
-      doc: { path: '/apps/{name}/builder', summary: "Choose how the app's next build is made", body: SetBuilderBody, responses: json('The app', AppRecordSchema), errors: [400, 404, 409] },
+      doc: { path: '/apps/{name}/builder', summary: "Choose how the app's next build is made", body: SetBuilderBody, responses: jsonAnswer('The app', AppRecordSchema), errors: [400, 404, 409] },
     },
     {
       method: 'POST',
@@ -172,7 +171,7 @@ export function apiRoutes(apps: AppService): Route[] {
         const app = await apps.get(decodeAppName(params[0]));
         sendJson(res, 200, { ...app, env: viewer.config(app.name, app.env) });
       },
-      doc: { path: '/apps/{name}', summary: 'One app', responses: json('The app', AppRecordSchema), errors: [400, 404] },
+      doc: { path: '/apps/{name}', summary: 'One app', responses: jsonAnswer('The app', AppRecordSchema), errors: [400, 404] },
     },
     {
       method: 'DELETE',
@@ -183,7 +182,7 @@ export function apiRoutes(apps: AppService): Route[] {
         await apps.destroy(decodeAppName(params[0]));
         sendJson(res, 200, { deleted: params[0] });
       },
-      doc: { path: '/apps/{name}', summary: 'Delete an app: containers, route, images, repo, records', responses: json('Deleted', DeletedSchema), errors: [400, 404, 409] },
+      doc: { path: '/apps/{name}', summary: 'Delete an app: containers, route, images, repo, records', responses: jsonAnswer('Deleted', DeletedSchema), errors: [400, 404, 409] },
     },
     {
       method: 'GET',
@@ -210,7 +209,7 @@ export function apiRoutes(apps: AppService): Route[] {
         const name = decodeAppName(params[0]);
         sendJson(res, 200, viewer.config(name, apps.getConfig(name)));
       },
-      doc: { path: '/apps/{name}/config', summary: "The app's config vars", responses: json('Config vars', EnvVarsSchema), errors: [400, 404] },
+      doc: { path: '/apps/{name}/config', summary: "The app's config vars", responses: jsonAnswer('Config vars', EnvVarsSchema), errors: [400, 404] },
     },
     {
       method: 'PATCH',
@@ -218,7 +217,7 @@ export function apiRoutes(apps: AppService): Route[] {
       access: { need: 'admin' },
       audit: { action: 'config.set', detail: configKeys },
       handle: async ({ res, params, body }) => sendJson(res, 200, await apps.patchConfig(decodeAppName(params[0]), decodeConfigChanges(body))),
-      doc: { path: '/apps/{name}/config', summary: 'Set and unset config vars (a new release when the app runs)', body: ConfigPatchBody, responses: json('The config and the new release', ConfigPatchResult), errors: [400, 404, 409, 413, 422] },
+      doc: { path: '/apps/{name}/config', summary: 'Set and unset config vars (a new release when the app runs)', body: ConfigPatchBody, responses: jsonAnswer('The config and the new release', ConfigPatchResult), errors: [400, 404, 409, 413, 422] },
     },
     {
       method: 'PATCH',
@@ -226,7 +225,7 @@ export function apiRoutes(apps: AppService): Route[] {
       access: { need: 'admin' },
       audit: { action: 'resources.set', detail: fieldsOf('memory', 'cpus') },
       handle: async ({ res, params, body }) => sendJson(res, 200, await apps.setResources(decodeAppName(params[0]), decodeLimits(obj(body)))),
-      doc: { path: '/apps/{name}/resources', summary: 'Change memory and CPU limits in place', body: ResourcesBody, responses: json('The app', AppRecordSchema), errors: [400, 404, 409] },
+      doc: { path: '/apps/{name}/resources', summary: 'Change memory and CPU limits in place', body: ResourcesBody, responses: jsonAnswer('The app', AppRecordSchema), errors: [400, 404, 409] },
     },
     {
       method: 'GET',
@@ -236,7 +235,7 @@ export function apiRoutes(apps: AppService): Route[] {
         const name = decodeAppName(params[0]);
         sendJson(res, 200, apps.releases(name).map((r) => ({ ...r, env: viewer.config(name, r.env) })));
       },
-      doc: { path: '/apps/{name}/releases', summary: 'Releases, newest first', responses: json('Releases', z.array(ReleaseSchema)), errors: [400, 404] },
+      doc: { path: '/apps/{name}/releases', summary: 'Releases, newest first', responses: jsonAnswer('Releases', z.array(ReleaseSchema)), errors: [400, 404] },
     },
     {
       method: 'POST',
@@ -244,14 +243,14 @@ export function apiRoutes(apps: AppService): Route[] {
       access: { need: 'deploy' },
       audit: { action: 'rollback', detail: fieldsOf('release') },
       handle: async ({ res, params, body }) => sendJson(res, 200, await apps.rollback(decodeAppName(params[0]), decodeRollback(obj(body)), decodeRunReleasePhase(obj(body)))),
-      doc: { path: '/apps/{name}/rollback', summary: "A new release with release N's image and config", body: RollbackBody, responses: json('The app', AppRecordSchema), errors: [400, 404, 409, 422] },
+      doc: { path: '/apps/{name}/rollback', summary: "A new release with release N's image and config", body: RollbackBody, responses: jsonAnswer('The app', AppRecordSchema), errors: [400, 404, 409, 422] },
     },
     {
       method: 'GET',
       path: new RegExp(`^/apps/${NAME}/deploys$`),
       access: { need: 'read' },
       handle: async ({ res, params }) => sendJson(res, 200, apps.deploys(decodeAppName(params[0]))),
-      doc: { path: '/apps/{name}/deploys', summary: 'Deploys, newest first', responses: json('Deploys', z.array(DeploySchema)), errors: [400, 404] },
+      doc: { path: '/apps/{name}/deploys', summary: 'Deploys, newest first', responses: jsonAnswer('Deploys', z.array(DeploySchema)), errors: [400, 404] },
     },
     {
       method: 'GET',

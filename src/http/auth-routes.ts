@@ -16,9 +16,9 @@ import {
   TokenSchema,
   UserSchema,
 } from './schemas/auth.js';
+import { jsonAnswer } from './schemas/route-doc.js';
 import { z } from './schemas/zod.js';
 
-const ok = (description: string, schema: z.ZodType, status = 200): Record<number, { description: string; schema: z.ZodType }> => ({ [status]: { description, schema } });
 
 const NAME = '([^/]+)';
 
@@ -30,7 +30,7 @@ export function authRoutes(users: UserService, rotation: KeyRotation): Route[] {
       path: /^\/users$/,
       access: { need: 'owner' },
       handle: async ({ res }) => sendJson(res, 200, users.listUsers()),
-      doc: { path: '/users', summary: 'Users (owners only)', responses: ok('Users', z.array(UserSchema)), errors: [403] },
+      doc: { path: '/users', summary: 'Users (owners only)', responses: jsonAnswer('Users', z.array(UserSchema)), errors: [403] },
     },
     {
       method: 'POST',
@@ -38,7 +38,7 @@ export function authRoutes(users: UserService, rotation: KeyRotation): Route[] {
       access: { need: 'owner' },
       audit: { action: 'user.add', detail: fieldsOf('name', 'owner') },
       handle: async ({ req, res }) => sendJson(res, 201, users.addUser(await readJsonObject(req))),
-      doc: { path: '/users', summary: 'Add a user', body: AddUserBody, responses: ok('The user', UserSchema, 201), errors: [400, 403, 409] },
+      doc: { path: '/users', summary: 'Add a user', body: AddUserBody, responses: jsonAnswer('The user', UserSchema, 201), errors: [400, 403, 409] },
     },
     {
       method: 'DELETE',
@@ -46,14 +46,14 @@ export function authRoutes(users: UserService, rotation: KeyRotation): Route[] {
       access: { need: 'owner' },
       audit: { action: 'user.remove', detail: (_b, params) => ({ name: params[0] }) },
       handle: async ({ res, params }) => sendJson(res, 200, users.removeUser(params[0]!)),
-      doc: { path: '/users/{name}', summary: 'Remove a user and their tokens', responses: ok('Removed', DoneSchema), errors: [400, 403, 404] },
+      doc: { path: '/users/{name}', summary: 'Remove a user and their tokens', responses: jsonAnswer('Removed', DoneSchema), errors: [400, 403, 404] },
     },
     {
       method: 'GET',
       path: /^\/tokens$/,
       access: { need: 'user' },
       handle: async ({ res, viewer }) => sendJson(res, 200, users.listTokens(viewer)),
-      doc: { path: '/tokens', summary: 'Your tokens (owners: all)', responses: ok('Tokens', z.array(TokenSchema)), errors: [] },
+      doc: { path: '/tokens', summary: 'Your tokens (owners: all)', responses: jsonAnswer('Tokens', z.array(TokenSchema)), errors: [] },
     },
     {
       method: 'POST',
@@ -61,7 +61,7 @@ export function authRoutes(users: UserService, rotation: KeyRotation): Route[] {
       access: { need: 'user' },
       audit: { action: 'token.create', detail: fieldsOf('name', 'user', 'expires') },
       handle: async ({ req, res, viewer }) => sendJson(res, 201, await users.createToken(viewer, await readJsonObject(req))),
-      doc: { path: '/tokens', summary: 'Create a token (shown once)', body: CreateTokenBody, responses: ok('The new token', CreatedTokenSchema, 201), errors: [400, 403, 404] },
+      doc: { path: '/tokens', summary: 'Create a token (shown once)', body: CreateTokenBody, responses: jsonAnswer('The new token', CreatedTokenSchema, 201), errors: [400, 403, 404] },
     },
     {
       method: 'DELETE',
@@ -69,14 +69,14 @@ export function authRoutes(users: UserService, rotation: KeyRotation): Route[] {
       access: { need: 'user' },
       audit: { action: 'token.revoke', detail: (_b, params) => ({ id: params[0] }) },
       handle: async ({ res, params, viewer }) => sendJson(res, 200, users.revokeToken(viewer, params[0]!)),
-      doc: { path: '/tokens/{id}', summary: 'Revoke a token (at once, for the API and git)', responses: ok('Revoked', DoneSchema), errors: [400, 403, 404] },
+      doc: { path: '/tokens/{id}', summary: 'Revoke a token (at once, for the API and git)', responses: jsonAnswer('Revoked', DoneSchema), errors: [400, 403, 404] },
     },
     {
       method: 'GET',
       path: new RegExp(`^/apps/${NAME}/access$`),
       access: { need: 'admin' },
       handle: async ({ res, params }) => sendJson(res, 200, users.listAccess(params[0]!)),
-      doc: { path: '/apps/{name}/access', summary: 'Who has which role on the app', responses: ok('Roles', z.array(AccessEntrySchema)), errors: [400, 403, 404] },
+      doc: { path: '/apps/{name}/access', summary: 'Who has which role on the app', responses: jsonAnswer('Roles', z.array(AccessEntrySchema)), errors: [400, 403, 404] },
     },
     {
       method: 'PUT',
@@ -84,7 +84,7 @@ export function authRoutes(users: UserService, rotation: KeyRotation): Route[] {
       access: { need: 'admin' },
       audit: { action: 'access.add', detail: (body, params) => ({ user: params[1], ...fieldsOf('role')(body) }) },
       handle: async ({ req, res, params }) => sendJson(res, 200, users.grant(params[0]!, params[1]!, await readJsonObject(req))),
-      doc: { path: '/apps/{name}/access/{user}', summary: 'Give a user a role on the app', body: GrantBody, responses: ok('The role', AccessEntrySchema), errors: [400, 403, 404] },
+      doc: { path: '/apps/{name}/access/{user}', summary: 'Give a user a role on the app', body: GrantBody, responses: jsonAnswer('The role', AccessEntrySchema), errors: [400, 403, 404] },
     },
     {
       method: 'DELETE',
@@ -92,14 +92,14 @@ export function authRoutes(users: UserService, rotation: KeyRotation): Route[] {
       access: { need: 'admin' },
       audit: { action: 'access.remove', detail: (_b, params) => ({ user: params[1] }) },
       handle: async ({ res, params }) => sendJson(res, 200, users.revokeAccess(params[0]!, params[1]!)),
-      doc: { path: '/apps/{name}/access/{user}', summary: "Take a user's role on the app away", responses: ok('Removed', DoneSchema), errors: [400, 403, 404] },
+      doc: { path: '/apps/{name}/access/{user}', summary: "Take a user's role on the app away", responses: jsonAnswer('Removed', DoneSchema), errors: [400, 403, 404] },
     },
     {
       method: 'GET',
       path: /^\/audit$/,
       access: { need: 'user' },
       handle: async ({ res, query, viewer }) => sendJson(res, 200, users.audit(viewer, query)),
-      doc: { path: '/audit', summary: 'The audit log, newest first (owners: all; app admins: their apps)', query: AuditQuery, responses: ok('A page', AuditPageSchema), errors: [400] },
+      doc: { path: '/audit', summary: 'The audit log, newest first (owners: all; app admins: their apps)', query: AuditQuery, responses: jsonAnswer('A page', AuditPageSchema), errors: [400] },
     },
     {
       method: 'POST',
@@ -107,7 +107,7 @@ export function authRoutes(users: UserService, rotation: KeyRotation): Route[] {
       access: { need: 'owner' },
       audit: { action: 'secrets.rotate-key' },
       handle: async ({ res }) => sendJson(res, 200, rotation.rotate()),
-      doc: { path: '/secrets/rotate-key', summary: 'Re-encrypt every secret under a new key (no redeploy)', responses: ok('The new key', RotatedSchema), errors: [403] },
+      doc: { path: '/secrets/rotate-key', summary: 'Re-encrypt every secret under a new key (no redeploy)', responses: jsonAnswer('The new key', RotatedSchema), errors: [403] },
     },
   ];
 }

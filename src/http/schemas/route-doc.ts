@@ -26,6 +26,11 @@ export interface RouteDoc {
   public?: boolean;
 }
 
+/** A route's one JSON answer: `status` (default 200) with its description and schema. */
+export function jsonAnswer(description: string, schema: z.ZodType, status = 200): Record<number, ResponseDoc> {
+  return { [status]: { description, schema } };
+}
+
 /** `"a": … must be …` lines from zod's issues; a body that is not an object says so. */
 function issueLines(error: z.ZodError): string[] {
   return error.issues.map((issue) => {
