@@ -76,6 +76,9 @@ if [ "$need_local" = 1 ]; then
   bash scripts/base-images.sh
 fi
 
+# The edges in front of Swarm apps (issue 14) run Debian's HAProxy in a container.
+bash scripts/edge-image.sh
+
 say "MinPaas is set up"
 if [ "${1:-}" = "--start" ]; then
   exec node dist/cli.js server

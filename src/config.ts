@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseCpus, parseMemory, parseSize } from './domain/resources.js';
+import { SCHEDULERS, type SchedulerName } from './domain/types.js';
 import { parsePipIndexUrl } from './build/pip-index.js';
 import { MinPaasError } from './errors.js';
 import { loadForgeSettings, type ForgeSettings } from './forges/settings.js';
@@ -51,6 +52,37 @@ export interface Config {
   authFailuresPerMinute: number;
   /** Host routing and TLS (MINPAAS_DOMAIN and friends). */
   tls: TlsSettings;
+  /** More machines (issue 14). */
+  swarm: SwarmSettings;
+}
+
+export interface SwarmSettings {
+  /** MINPAAS_DEFAULT_SCHEDULER: where new apps run (docker-local unless set). */
+  defaultScheduler: SchedulerName;
+  /** MINPAAS_REGISTRY: `HOST[:PORT][/PATH]` every swarm node pulls app images from; null = this node's images only. */
+  registry: string | null;
+  /** MINPAAS_EDGE_IMAGE: the HAProxy image of the edges into Swarm tasks. */
+  edgeImage: string;
+}
+
+export const DEFAULT_EDGE_IMAGE = 'minpaas-base/haproxy:bookworm';
+
+function loadSwarmSettings(env: Env): SwarmSettings {
+  const scheduler = env.MINPAAS_DEFAULT_SCHEDULER || 'docker-local';
+  if (!(SCHEDULERS as readonly string[]).includes(scheduler)) {
+    throw new MinPaasError('INVALID_INPUT', `MINPAAS_DEFAULT_SCHEDULER must be ${SCHEDULERS.map((s) => `"${s}"`).join(' or ')}, got "${scheduler}"`);
+  }
+  return { defaultScheduler: scheduler as SchedulerName, registry: parseRegistry(env.MINPAAS_REGISTRY), edgeImage: env.MINPAAS_EDGE_IMAGE || DEFAULT_EDGE_IMAGE };
+}
+
+/** A registry address as Docker image references start: no scheme, no trailing slash. */
+export function parseRegistry(raw: string | undefined): string | null {
+  if (!raw) return null;
+  const value = raw.replace(/\/+$/, '');
+  if (!/^[a-z0-9.-]+(:\d{1,5})?(\/[a-z0-9._-]+)*$/i.test(value)) {
+    throw new MinPaasError('INVALID_INPUT', `MINPAAS_REGISTRY must be a registry address like "127.0.0.1:5000" or "registry.example.com/team" (no scheme, no credentials)`);
+  }
+  return value;
 }
 
 /** Limits that hold for every app and build, whatever the app's own memory/CPU settings. */
@@ -126,6 +158,7 @@ export function loadConfig(env: Env = process.env): Config {
     secretKeyFile: path.resolve(env.MINPAAS_SECRET_KEY_FILE || path.join(env.MINPAAS_DATA_DIR || './data', 'secret.key')),
     authFailuresPerMinute: integer(env, 'MINPAAS_AUTH_FAILURES_PER_MINUTE', 20, 1, 1_000_000),
     tls: loadTlsSettings(env),
+    swarm: loadSwarmSettings(env),
   };
 }
 

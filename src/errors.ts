@@ -19,6 +19,10 @@ export const ErrorCodes = {
   RELEASE_UNAVAILABLE: 409,
   RELEASE_FAILED: 422,
   METHOD_NOT_ALLOWED: 405,
+  /** A Swarm app on an engine that is not a swarm manager. */
+  SWARM_UNAVAILABLE: 409,
+  /** MINPAAS_REGISTRY refused or did not answer a push. */
+  REGISTRY_FAILED: 502,
   /** Anything that is not a MinPaasError: answered without internals, with the request id to find it in the log. */
   INTERNAL: 500,
 } as const;

@@ -43,6 +43,11 @@ import { createTls, listenOnSocket, type Tls } from './tls/wiring.js';
 import type { Router } from './router/types.js';
 import { ContainerStatuses } from './runner/container-statuses.js';
 import { DockerRunner } from './runner/docker-runner.js';
+import { createSwarm, reportSwarm } from './swarm-wiring.js';
+import { NodeService } from './apps/node-service.js';
+import { nodeRoutes } from './http/node-routes.js';
+import { rolloutTimeoutMs } from './deploy/run-swarm-release.js';
+import { MAX_REPLICAS } from './domain/processes.js';
 import { dropUnusedKeys, loadSecrets } from './secrets/rotation.js';
 import { Store } from './store/store.js';
 
@@ -70,6 +75,8 @@ const APP_HOST_CONFIG = {
   SecurityOpt: ['no-new-privileges:true'],
   CapDrop: ['ALL'],
 };
+/** An edge is one HAProxy process in front of a Swarm app's tasks. */
+const EDGE_MEMORY_BYTES = 128 * 1024 * 1024;
 
 async function connectDocker(config: Config, store: Store): Promise<DockerEngine> {
   const docker = new DockerEngine(createDockerClient(), loadOrCreateInstanceId(config.dataDir));
@@ -113,6 +120,8 @@ async function catchUp(ports: ReconcilePorts, images: Images, log: Logger): Prom
 interface Parts {
   guard: AppNetworkGuard;
   runner: DockerRunner;
+  swarm: ReturnType<typeof createSwarm>;
+  nodes: NodeService;
   router: HaproxyRouter;
   metrics: Metrics;
   images: Images;
@@ -130,6 +139,7 @@ function assemble(config: Config, store: Store, docker: DockerEngine, beforeDest
   const guard = new AppNetworkGuard(async () => (await docker.networks.listOwned(undefined, true)).flatMap((n) => n.subnets), rootLog.child({ component: 'http' }));
   const hostConfig = { ...APP_HOST_CONFIG, ...containerGuardsHostConfig(config.limits) };
   const runner = new DockerRunner(docker, { stopTimeoutSeconds: 10, hostConfig, onNetwork: (subnets) => guard.add(subnets) });
+  const swarm = createSwarm(config, docker, { ...hostConfig, Memory: EDGE_MEMORY_BYTES, MemorySwap: EDGE_MEMORY_BYTES }, (subnets) => guard.add(subnets), rootLog.child({ component: 'swarm' }));
   const router = createRouter(config, rootLog.child({ component: 'router' }));
   const tls = createTls(config, store, router, rootLog.child({ component: 'tls' }));
   // Ports are unique per app: with a domain, the app's URL is its host name.
@@ -164,13 +174,16 @@ function assemble(config: Config, store: Store, docker: DockerEngine, beforeDest
     portInUse: (port) => portInUse(config.appBind, port),
     publicUrl,
     defaultResources,
+    defaultScheduler: config.swarm.defaultScheduler,
+    swarm,
     log: rootLog.child({ component: 'deploy' }),
   });
   const hostCapacity = (): Promise<{ memoryBytes: number; cpus: number }> => docker.hostCapacity();
-  const processes = new ProcessService({ store, runner, pipeline, defaultResources, runTimeoutMs: config.runTimeoutMs });
+  const processes = new ProcessService({ store, runner, pipeline, defaultResources, runTimeoutMs: config.runTimeoutMs, swarm: swarm.runner });
   const processStatus = (app: AppRow): Promise<{ status: string; restartCount: number }> => processes.status(app);
-  const apps = new AppService({ store, images, runner, router, pipeline, repos, publicUrl, defaultResources, hostCapacity, statuses, beforeDestroy, processStatus });
-  return { guard, runner, router, metrics, images, locks, pipeline, apps, processes, repos, publicUrl, tls };
+  const apps = new AppService({ store, images, runner, router, pipeline, repos, publicUrl, defaultResources, hostCapacity, statuses, beforeDestroy, processStatus, swarm: swarm.runner, rolloutTimeoutMs: rolloutTimeoutMs(config.healthTimeoutMs, MAX_REPLICAS) });
+  const nodes = new NodeService({ swarm: swarm.runner, rolloutTimeoutMs: rolloutTimeoutMs(config.healthTimeoutMs, MAX_REPLICAS) });
+  return { guard, runner, swarm, nodes, router, metrics, images, locks, pipeline, apps, processes, repos, publicUrl, tls };
 }
 
 /**
@@ -189,7 +202,7 @@ async function listenAll(
   await hooks.listen();
   const git = new GitHttp(parts.repos, access.git, rootLog.child({ component: 'git' }), (name) => store.getApp(name) !== undefined);
   const challenges = parts.tls?.challenges;
-  const routes = [...apiRoutes(parts.apps), ...processRoutes(parts.processes), ...domainRoutes(parts.tls?.domains ?? null), ...forges.routes, ...access.routes];
+  const routes = [...apiRoutes(parts.apps), ...processRoutes(parts.processes), ...nodeRoutes(parts.nodes), ...domainRoutes(parts.tls?.domains ?? null), ...forges.routes, ...access.routes];
   const httpDeps = {
     token,
     guard: access.guard,
@@ -229,7 +242,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
 
   const runLog = rootLog.child({ component: 'runner' });
   await parts.tls?.domains.prepare();
-  await catchUp({ runner, router, store, log: runLog }, parts.images, log);
+  await reportSwarm(parts.swarm.runner, config, log);
+  await catchUp({ runner, router, store, swarm: parts.swarm.runner, log: runLog }, parts.images, log);
   router.startWatchdog();
   const follower = new AddressFollower({ runner, router, store, log: runLog, queued: (app, fn) => parts.pipeline.queued(app, fn) });
   await follower.start();

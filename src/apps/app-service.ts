@@ -2,13 +2,14 @@ import fs from 'node:fs/promises';
 import type { Images } from '../build/images.js';
 import { assertAppName, isValidAppName } from '../domain/names.js';
 import { assertWithinHost, effectiveResources, formatSize, type HostCapacity, type Resources } from '../domain/resources.js';
-import { releaseRecord, type AppRecord, type AppRow, type BuilderName, type Deploy, type DeployStatus, type EnvVars, type Release, type ReleaseRecord } from '../domain/types.js';
+import { releaseRecord, type AppRecord, type AppRow, type BuilderName, type SchedulerName, type Deploy, type DeployStatus, type EnvVars, type Release, type ReleaseRecord } from '../domain/types.js';
 import { MinPaasError, notFound } from '../errors.js';
 import type { RepoStore } from '../git/repos.js';
 import type { DeployPipeline, DeployResult } from '../deploy/pipeline.js';
 import type { CreateAppCommand, DeployCommand } from '../http/commands.js';
 import type { Router } from '../router/types.js';
 import type { AppRuntimeStatus, ContainerStatuses } from '../runner/container-statuses.js';
+import type { ServiceRunner } from '../runner/swarm-types.js';
 import type { LogStream, Runner } from '../runner/types.js';
 import type { Store } from '../store/store.js';
 import { pageOf, type AppPage } from './app-page.js';
@@ -32,6 +33,10 @@ export interface AppServiceDeps {
   beforeDestroy?: (app: string) => Promise<void>;
   /** The state of an app with a release, from all its processes (crashed when no web process runs). */
   processStatus?: (app: AppRow) => Promise<{ status: string; restartCount: number }>;
+  /** The Swarm scheduler: logs, limits and deletion of swarm apps go through it. */
+  swarm?: ServiceRunner;
+  /** How long a rolling update of a swarm app's services may take (limits changes). */
+  rolloutTimeoutMs?: number;
 }
 
 /** What an app record needs from the store besides the app row, by app name. */
@@ -76,10 +81,11 @@ export class AppService {
    * can be set before the first push.
    */
   async create(cmd: CreateAppCommand): Promise<AppRecord> {
-    const { name, runtime, builder } = cmd;
+    const { name, runtime, builder, scheduler } = cmd;
     const exists = (): MinPaasError => new MinPaasError('CONFLICT', `an app named ${name} exists already`);
     if (this.deps.store.getApp(name)) throw exists();
-    const { created } = await this.deps.pipeline.ensureApp(name, { ...(runtime ? { runtime } : {}), ...(builder ? { builder } : {}) });
+    if (scheduler === 'swarm') await this.swarm().assertReady();
+    const { created } = await this.deps.pipeline.ensureApp(name, { ...(runtime ? { runtime } : {}), ...(builder ? { builder } : {}), ...(scheduler ? { scheduler } : {}) });
     if (!created) throw exists();
     return this.get(name);
   }
@@ -89,6 +95,33 @@ export class AppService {
     const app = this.app(name);
     await this.deps.pipeline.exclusive(app.name, async () => this.deps.store.setBuilder(app.name, builder));
     return this.get(app.name);
+  }
+
+  /**
+   * scheduler:set: where the app runs. Before its first release only the choice is
+   * stored; after, it is a deploy of the serving release on the other scheduler (the
+   * router switches when the new side answers), committed with the release.
+   */
+  async setScheduler(name: string, scheduler: SchedulerName): Promise<AppRecord> {
+    const app = this.app(name);
+    if (scheduler === 'swarm') await this.swarm().assertReady();
+    if (app.release === null) {
+      await this.deps.pipeline.exclusive(app.name, async () => this.deps.store.setScheduler(app.name, scheduler));
+      return this.get(app.name);
+    }
+    if (app.scheduler === scheduler) return this.get(app.name);
+    const outcome = await this.deps.pipeline.redeploy(app.name, 'scheduler', 'config', async (current) => {
+      if (current.scheduler === scheduler) throw new MinPaasError('CONFLICT', `${current.name} runs on ${scheduler} already`);
+      const base = this.currentRelease(current);
+      return { base, env: base.env, description: `Move to ${scheduler}`, scheduler, runReleasePhase: false };
+    });
+    await outcome.settled;
+    return this.get(app.name);
+  }
+
+  private swarm(): ServiceRunner {
+    if (!this.deps.swarm) throw new MinPaasError('SWARM_UNAVAILABLE', 'this MinPaas runs no Swarm scheduler; keep the app on docker-local');
+    return this.deps.swarm;
   }
 
   /** POST /deploy: clone → the same pipeline as a push. */
@@ -157,6 +190,7 @@ export class AppService {
 
   async logs(name: string, tail: number, process?: string): Promise<string> {
     const app = this.app(name);
+    if (app.scheduler === 'swarm' && app.release !== null) return this.swarm().logs(app.name, tail, process);
     const container = this.containerOf(app, process);
     if (!container) return '';
     return this.deps.runner.logs(container, tail);
@@ -164,6 +198,7 @@ export class AppService {
 
   async followLogs(name: string, tail: number, process?: string): Promise<LogStream> {
     const app = this.app(name);
+    if (app.scheduler === 'swarm' && app.release !== null) return this.swarm().followLogs(app.name, tail, process);
     const container = this.containerOf(app, process);
     if (!container) throw new MinPaasError('CONFLICT', `${app.name} has no running release yet`);
     return this.deps.runner.followLogs(container, tail);
@@ -203,6 +238,7 @@ export class AppService {
       await this.deps.beforeDestroy?.(app.name);
       await this.deps.router.remove(app.name);
       await this.deps.runner.removeApp(app.name);
+      await this.deps.swarm?.removeApp(app.name);
       this.deps.store.deleteApp(app.name);
       await this.deps.repos.remove(app.name);
       await fs.rm(this.deps.pipeline.workspaceOf(app.name), { recursive: true, force: true });
@@ -221,8 +257,10 @@ export class AppService {
     const asked = (value: number | null | undefined): number | null => (value ? value : null);
     assertWithinHost({ memoryBytes: asked(changes.memoryLimit), cpus: asked(changes.cpuLimit) }, await this.deps.hostCapacity());
     await this.deps.pipeline.exclusive(app.name, async () => {
-      // Every process of the serving release (web replicas and workers alike).
-      for (const p of this.deps.store.listProcesses(app.name)) await this.deps.runner.updateLimits(p.container, effectiveResources({ ...app, ...limits }, this.deps.defaultResources));
+      const resources = effectiveResources({ ...app, ...limits }, this.deps.defaultResources);
+      // Swarm: a rolling update of every service. Here: every process of the serving release, in place.
+      if (app.scheduler === 'swarm' && app.release !== null) await this.swarm().updateLimits(app.name, resources, this.deps.rolloutTimeoutMs ?? 120_000);
+      else for (const p of this.deps.store.listProcesses(app.name)) await this.deps.runner.updateLimits(p.container, resources);
       this.deps.store.setLimits(app.name, limits);
     });
     return this.get(app.name);
@@ -287,6 +325,7 @@ export class AppService {
       name: app.name,
       runtime: app.runtime,
       builder: app.builder,
+      scheduler: app.scheduler,
       repo: app.repo,
       branch: app.branch,
       container: app.container,

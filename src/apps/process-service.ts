@@ -3,6 +3,7 @@ import { dynoName, effectiveFormation, WEB_TYPE, type Formation } from '../domai
 import { effectiveResources, type Resources } from '../domain/resources.js';
 import type { AppRow, Release } from '../domain/types.js';
 import { invalid, MinPaasError, notFound } from '../errors.js';
+import type { ServiceRunner, SwarmTask } from '../runner/swarm-types.js';
 import type { ContainerStatus, OneOffResult, OutputSink, Runner } from '../runner/types.js';
 import type { Store } from '../store/store.js';
 import { assertAppName } from '../domain/names.js';
@@ -14,6 +15,8 @@ export interface ProcessServiceDeps {
   defaultResources: Resources;
   /** A one-off run's timeout when the request sets none. */
   runTimeoutMs: number;
+  /** The Swarm scheduler: `ps` and one-off runs of swarm apps. */
+  swarm?: ServiceRunner;
 }
 
 /** One row of `ps`. */
@@ -101,6 +104,10 @@ export class ProcessService {
   /** GET /apps/APP/ps: every process of the serving release with its container's state. */
   async ps(name: string): Promise<PsRecord> {
     const app = this.app(name);
+    if (app.scheduler === 'swarm' && this.deps.swarm && app.release !== null) {
+      const processes = swarmProcesses(await this.deps.swarm.tasks(app.name));
+      return { app: app.name, release: app.release, status: processesStatus(processes), formation: this.formation(app.name), processes };
+    }
     const processes = await Promise.all(
       this.deps.store.listProcesses(app.name).map(async (p): Promise<ProcessRecord> => {
         const state = await this.deps.runner.inspect(p.container);
@@ -122,11 +129,14 @@ export class ProcessService {
    */
   async run(name: string, cmd: RunCommand, onOutput: OutputSink, signal?: AbortSignal): Promise<OneOffResult> {
     const { app, release } = this.runnable(name);
-    return this.deps.runner.runOneOff(
+    const swarm = app.scheduler === 'swarm' ? this.deps.swarm : undefined;
+    const runner: Pick<Runner, 'runOneOff'> = swarm ?? this.deps.runner;
+    return runner.runOneOff(
       {
         app: app.name,
         release: release.number,
-        imageId: release.imageId,
+        // A swarm task may run on any node: the image every node can pull.
+        imageId: swarm ? await swarm.publish(release.imageId, release.imageTag) : release.imageId,
         env: release.env,
         resources: effectiveResources(app, this.deps.defaultResources),
         command: cmd.command,
@@ -155,4 +165,14 @@ export class ProcessService {
   private release(app: AppRow): Release | undefined {
     return app.release === null ? undefined : this.deps.store.getRelease(app.name, app.release);
   }
+}
+
+/** `ps` of a swarm app: each replica slot's current task (a slot's failed tasks count as its restarts). */
+export function swarmProcesses(tasks: SwarmTask[]): ProcessRecord[] {
+  const current = tasks.filter((t) => t.desiredState === 'running' && t.replica !== null);
+  return current.map((t) => {
+    const restarts = tasks.filter((o) => o.type === t.type && o.replica === t.replica && o.desiredState === 'shutdown' && o.state === 'failed').length;
+    const uptime = t.state === 'running' && t.updatedAt ? Math.max(0, Math.round((Date.now() - Date.parse(t.updatedAt)) / 1000)) : null;
+    return { type: t.type, replica: t.replica!, name: dynoName(t.type, t.replica!), container: t.service, status: t.state, uptime, restarts };
+  });
 }

@@ -5,6 +5,7 @@ import { processIo, type Command, type CommandContext, type Io } from './command
 import { userCommands } from './commands/access.js';
 import { appsCommands } from './commands/apps.js';
 import { appSetupCommands } from './commands/builder.js';
+import { swarmCommands } from './commands/swarm.js';
 import { configCommands } from './commands/config.js';
 import { deployCommand } from './commands/deploy.js';
 import { forgeCommands } from './commands/forges.js';
@@ -50,6 +51,7 @@ export const COMMANDS: Command[] = [
   loginCommand,
   ...appsCommands,
   ...appSetupCommands,
+  ...swarmCommands,
   deployCommand,
   ...configCommands,
   logsCommand,

@@ -5,7 +5,7 @@ import { assertSelfContained } from '../build/source-tree.js';
 import { allocatePort } from '../domain/ports.js';
 import { assertScalable, type Formation } from '../domain/processes.js';
 import { effectiveResources, type Resources } from '../domain/resources.js';
-import type { AppRow, BuilderName, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
+import type { AppRow, BuilderName, DeploySource, EnvVars, Release, ReleaseKind, RuntimeName, SchedulerName } from '../domain/types.js';
 import { errorMessage, internalError, isMinPaasError, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { timed, type DeployMetrics } from '../metrics/deploy-metrics.js';
@@ -20,6 +20,9 @@ import type { DeployLocks, Unlock } from './lock.js';
 import { sourceOrigin, type Receiver, type SourceSpec } from './receive.js';
 import { runRelease, type RunOutcome, type RunPorts } from './run-release.js';
 import { scaleProcesses } from './scale.js';
+import { scaleServices } from './scale-services.js';
+import { runSwarmRelease, type EdgePort } from './run-swarm-release.js';
+import type { ServiceRunner } from '../runner/swarm-types.js';
 
 /** What a failed deploy tells its caller: a typed error as it is, anything else INTERNAL with the deploy id. */
 export function publicDeployError(err: unknown, deployId: number | null): MinPaasError {
@@ -90,6 +93,10 @@ export interface PipelineDeps {
   metrics?: DeployMetrics;
   workerStartupSeconds: number;
   releaseTimeoutMs: number;
+  /** Where new apps run (MINPAAS_DEFAULT_SCHEDULER). */
+  defaultScheduler: SchedulerName;
+  /** The Swarm scheduler and the edges into its tasks; absent, swarm apps are refused. */
+  swarm?: { runner: ServiceRunner; edges: EdgePort };
 }
 
 /** What a config change or rollback releases: the release whose image it reuses, and its config. */
@@ -99,6 +106,8 @@ export interface RedeployPick {
   description: string;
   /** Rollbacks skip the release command unless asked. */
   runReleasePhase?: boolean;
+  /** A move to another scheduler (`scheduler:set`): the release runs there. */
+  scheduler?: SchedulerName;
 }
 
 /**
@@ -206,7 +215,7 @@ export class DeployPipeline {
       return picked;
     };
     return this.run({ app: appName, source, wait: false, onLine, createIfMissing: false, prepare }, async (log, app, deployId, picked) => {
-      const { base, env, description, runReleasePhase } = picked;
+      const { base, env, description, runReleasePhase, scheduler } = picked;
       const number = this.deps.store.nextReleaseNumber(app.name);
       log.step(`${description}: v${number} from the image of v${base.number}`);
       return this.release(app, log, deployId, {
@@ -222,6 +231,7 @@ export class DeployPipeline {
         appPort: base.listenPort ?? runtimeByName(app.runtime).appPort,
         source: null,
         runReleasePhase: runReleasePhase ?? kind !== 'rollback',
+        ...(scheduler ? { scheduler } : {}),
       });
     });
   }
@@ -241,14 +251,12 @@ export class DeployPipeline {
       /** What a build learned about the app's source; null for releases of an existing image. */
       source: SourceInfo | null;
       runReleasePhase: boolean;
+      scheduler?: SchedulerName;
     },
   ): Promise<RunOutcome> {
-    const { appPort, source, runReleasePhase, ...release } = r;
-    const outcome = await runRelease(
-      this.runPorts(),
-      { app, release: { app: app.name, ...release }, appPort, resources: effectiveResources(app, this.deps.defaultResources), deployId, source, runReleasePhase },
-      log,
-    );
+    const { appPort, source, runReleasePhase, scheduler, ...release } = r;
+    const plan = { app, release: { app: app.name, ...release }, appPort, resources: effectiveResources(app, this.deps.defaultResources), deployId, source, runReleasePhase, scheduler: scheduler ?? app.scheduler };
+    const outcome = plan.scheduler === 'swarm' ? await runSwarmRelease(this.swarmPorts(), plan, log) : await runRelease(this.runPorts(), plan, log);
     this.deps.metrics?.released(app.name, release.kind);
     return outcome;
   }
@@ -256,7 +264,14 @@ export class DeployPipeline {
   private runPorts(): RunPorts {
     const { runner, router, store, log, healthTimeoutMs, workerStartupSeconds, releaseTimeoutMs, metrics } = this.deps;
     const measured = metrics ? { measured: (step: 'health_check' | 'switch' | 'drain', ms: number) => metrics.stepTook(step, ms) } : {};
-    return { runner, router, store, log, healthTimeoutMs, workerStartupSeconds, releaseTimeoutMs, ...measured };
+    return { runner, router, store, log, healthTimeoutMs, workerStartupSeconds, releaseTimeoutMs, ...measured, ...(this.deps.swarm ? { swarm: this.deps.swarm.runner } : {}) };
+  }
+
+  /** The Run stage's ports for a Swarm app; without a Swarm scheduler, the deploy is refused. */
+  private swarmPorts(): RunPorts & { swarm: ServiceRunner; edges: EdgePort } {
+    const swarm = this.deps.swarm;
+    if (!swarm) throw new MinPaasError('SWARM_UNAVAILABLE', 'this MinPaas runs no Swarm scheduler; keep the app on docker-local');
+    return { ...this.runPorts(), swarm: swarm.runner, edges: swarm.edges };
   }
 
   /**
@@ -277,7 +292,9 @@ export class DeployPipeline {
       deployId = store.startDeploy(app.name, 'scale', release.commit).id;
       const appPort = release.listenPort ?? runtimeByName(app.runtime).appPort;
       const resources = effectiveResources(app, this.deps.defaultResources);
-      await scaleProcesses({ ...this.runPorts(), store }, { app, release, appPort, resources, changes, deployId }, log);
+      const scalePlan = { app, release, appPort, resources, changes, deployId };
+      if (app.scheduler === 'swarm') await scaleServices({ ...this.swarmPorts(), store }, scalePlan, log);
+      else await scaleProcesses({ ...this.runPorts(), store }, scalePlan, log);
       log.step(`Scaled ${app.name}: ${Object.entries(changes).map(([t, n]) => `${t}=${n}`).join(' ')}`);
     } catch (caught) {
       // As for deploys: an internal failure is a 500 naming the deploy, its message only in the server log.
@@ -372,7 +389,7 @@ export class DeployPipeline {
    * `POST /apps`, or by the first push of any branch, so whatever exists under an app
    * name is listed and can be deleted.
    */
-  async ensureApp(name: string, fields: { runtime?: RuntimeName; builder?: BuilderName } = {}): Promise<{ app: AppRow; created: boolean }> {
+  async ensureApp(name: string, fields: { runtime?: RuntimeName; builder?: BuilderName; scheduler?: SchedulerName } = {}): Promise<{ app: AppRow; created: boolean }> {
     const { store } = this.deps;
     for (let attempt = 0; ; attempt++) {
       const existing = store.getApp(name);
@@ -380,7 +397,7 @@ export class DeployPipeline {
       const port = await allocatePort(name, store.usedPorts(), this.deps.portInUse);
       try {
         // Without a declared runtime it is provisional until the first build detects it.
-        const app = store.createApp({ name, runtime: fields.runtime ?? 'node', repo: null, branch: null, port, ...(fields.builder ? { builder: fields.builder } : {}) });
+        const app = store.createApp({ name, runtime: fields.runtime ?? 'node', repo: null, branch: null, port, scheduler: fields.scheduler ?? this.deps.defaultScheduler, ...(fields.builder ? { builder: fields.builder } : {}) });
         return { app, created: true };
       } catch (err) {
         // Another new app took the same port (or the same name) while we probed: look again.

@@ -2,6 +2,7 @@ import type { ProcessPlacement } from '../domain/processes.js';
 import type { AppRow } from '../domain/types.js';
 import type { Logger } from '../log.js';
 import type { Route, Router } from '../router/types.js';
+import type { ServiceRunner } from '../runner/swarm-types.js';
 import type { ContainerStatus, Runner } from '../runner/types.js';
 import type { Store } from '../store/store.js';
 import { routeFor } from './processes.js';
@@ -10,6 +11,8 @@ export type ReconcileStore = Pick<Store, 'listApps' | 'listProcesses' | 'setProc
 
 export interface ReconcilePorts {
   runner: Runner;
+  /** The Swarm scheduler: services of apps gone, or moved back to docker-local, are removed. */
+  swarm?: Pick<ServiceRunner, 'knownApps' | 'removeApp'>;
   router: Router;
   store: ReconcileStore;
   log: Logger;
@@ -63,6 +66,12 @@ export async function reconcile(ports: ReconcilePorts): Promise<ReconcileReport>
     if (known.has(app)) continue;
     await runner.removeApp(app);
     report.removedApps.push(app);
+  }
+  const onSwarm = new Set(store.listApps().filter((a) => a.scheduler === 'swarm').map((a) => a.name));
+  for (const app of (await ports.swarm?.knownApps()) ?? []) {
+    if (onSwarm.has(app)) continue;
+    await ports.swarm!.removeApp(app);
+    if (!known.has(app)) report.removedApps.push(app);
   }
   // The list has every container this server owns, in any state: one not in it is gone (no inspect each: 1,000 apps).
   const byName = new Map(listed.map((c) => [c.name, c]));

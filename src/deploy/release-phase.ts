@@ -26,7 +26,7 @@ export function lineSplitter(onLine: (line: string) => void): { push: (chunk: Bu
  * deploy log as it comes; a non-zero exit or the timeout fails the deploy (nothing of the
  * new release has started, so the previous one serves untouched).
  */
-export async function runReleasePhase(runner: Runner, req: Omit<OneOffRequest, 'command'>, command: string, out: DeployLog): Promise<void> {
+export async function runReleasePhase(runner: Pick<Runner, 'runOneOff'>, req: Omit<OneOffRequest, 'command'>, command: string, out: DeployLog): Promise<void> {
   out.step(`Running the release command: ${command}`);
   const lines = lineSplitter((line) => out.detail(stripAnsi(line)));
   const started = Date.now();

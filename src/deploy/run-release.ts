@@ -1,10 +1,11 @@
 import { effectiveFormation, RELEASE_TYPE, type Formation, type ProcessPlacement } from '../domain/processes.js';
 import type { Resources } from '../domain/resources.js';
-import type { AppRow, Release } from '../domain/types.js';
+import type { AppRow, Release, SchedulerName } from '../domain/types.js';
 import { isOneOffName } from '../docker/labels.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Router, ServeReport } from '../router/types.js';
+import type { ServiceRunner } from '../runner/swarm-types.js';
 import type { Runner } from '../runner/types.js';
 import type { NewRelease, SourceInfo, Store } from '../store/store.js';
 import type { DeployLog } from './deploy-log.js';
@@ -29,6 +30,8 @@ export interface RunPorts {
   workerStartupSeconds: number;
   /** Most the release command may take (MINPAAS_RELEASE_TIMEOUT). */
   releaseTimeoutMs: number;
+  /** The Swarm scheduler, when there is one: an app moving off it leaves its services there until the commit. */
+  swarm?: ServiceRunner;
 }
 
 /** One release to run: the app as the lock found it, and the release row to commit. */
@@ -41,6 +44,8 @@ export interface RunPlan {
   source: SourceInfo | null;
   /** Run the Procfile's `release:` command first (every deploy but rollbacks, unless asked). */
   runReleasePhase: boolean;
+  /** Where the release runs; another than the app's is a move, committed with the release. */
+  scheduler: SchedulerName;
 }
 
 export interface RunOutcome {
@@ -108,14 +113,15 @@ export async function runRelease(ports: RunPorts, plan: RunPlan, out: DeployLog)
     if (!switched.added) ports.measured?.('drain', switched.drainMs);
     out.step(switchLine(app, route.targets.length, switched));
 
-    const committed = store.commitRelease({ release, processes, deployId: plan.deployId, source: plan.source });
+    const committed = store.commitRelease({ release, processes, deployId: plan.deployId, source: plan.source, scheduler: 'docker-local' });
     // Listed under the lock, stopped after it: the next deploy's containers are never among them.
     const mine = new Set(processes.map((p) => p.container));
     const stale = (await runner.containersOf(app.name).catch((err: unknown) => {
       logger.warn({ err: errorMessage(err) }, 'could not list the old containers; the next start-up removes them');
       return [] as string[];
     })).filter((name) => !mine.has(name) && !isOneOffName(name));
-    return { release: committed, processes, settled: afterCommit(ports, logger, arming, stale) };
+    const leftSwarm = app.scheduler === 'swarm' ? ports.swarm : undefined;
+    return { release: committed, processes, settled: afterCommit(ports, logger, arming, stale, leftSwarm && (() => leftSwarm.removeApp(app.name))) };
   } catch (err) {
     await undo.runAll();
     throw err;
@@ -123,12 +129,15 @@ export async function runRelease(ports: RunPorts, plan: RunPlan, out: DeployLog)
 }
 
 /** After the commit: the route into the router's file, then the old containers go. */
-async function afterCommit(ports: RunPorts, logger: Logger, arming: Promise<void>, stale: string[]): Promise<void> {
+async function afterCommit(ports: RunPorts, logger: Logger, arming: Promise<void>, stale: string[], removeServices?: () => Promise<void>): Promise<void> {
   await ports.router.persist().catch((err: unknown) => {
     logger.error({ err: errorMessage(err) }, 'could not write the router config; it is written again on the next change or start-up');
   });
   await arming;
   await ports.runner.retire(stale).catch((err: unknown) => {
     logger.warn({ err: errorMessage(err) }, 'retiring the old release failed; the next start-up removes its containers');
+  });
+  await removeServices?.().catch((err: unknown) => {
+    logger.warn({ err: errorMessage(err) }, "removing the app's swarm services failed; the next start-up removes them");
   });
 }

@@ -3,11 +3,15 @@ import { PassThrough, Writable, type Readable } from 'node:stream';
 import { BuildStreamParser, type BuildEvent } from './build-stream.js';
 import { demuxBuffer, LogTail } from './log-frames.js';
 import { cgroupMemoryUsage } from './cgroup-memory.js';
-import { LABEL_APP, LABEL_BUILD_CACHE, LABEL_BUILD_LAYER, LABEL_RELEASE, ownedFilter, ownedLabels } from './labels.js';
+import { LABEL_APP, LABEL_BUILD_CACHE, LABEL_BUILD_LAYER, LABEL_RELEASE, NETWORK_PREFIX, ownedFilter, ownedLabels } from './labels.js';
 import { DockerNetworks } from './networks.js';
 import { buildLimitOptions } from './resources.js';
 import { sleep } from '../sleep.js';
 import { isNotFound, isNotModified } from './status.js';
+import { SwarmEngine } from './swarm.js';
+
+/** Docker's label on every Swarm task's container. */
+const SWARM_TASK_LABEL = 'com.docker.swarm.task';
 
 /** Most bytes a non-follow log read answers with (its newest part). */
 export const LOG_READ_MAX_BYTES = 2 * 1024 * 1024;
@@ -98,7 +102,11 @@ export class DockerEngine {
     readonly instance: string,
   ) {
     this.networks = new DockerNetworks(docker, instance);
+    this.swarm = new SwarmEngine(docker, instance);
   }
+
+  /** Services, tasks, nodes and pushes (the Swarm scheduler). */
+  readonly swarm: SwarmEngine;
 
   /** The labels of everything created for a release of an app. */
   labels(app: string, release: number): Record<string, string> {
@@ -217,6 +225,13 @@ export class DockerEngine {
    * throughput), and other apps' networks cannot reach it at all.
    */
   async run(spec: ContainerSpec): Promise<string> {
+    const id = await this.create(spec);
+    await this.startContainer(id);
+    return id;
+  }
+
+  /** Creates the container `run` would start (so it can join more networks first). */
+  async create(spec: ContainerSpec): Promise<string> {
     const container = await this.docker.createContainer({
       name: spec.name,
       Image: spec.image,
@@ -234,8 +249,11 @@ export class DockerEngine {
         ...spec.hostConfig,
       },
     });
-    await container.start();
     return container.id;
+  }
+
+  async startContainer(nameOrId: string): Promise<void> {
+    await this.docker.getContainer(nameOrId).start();
   }
 
   /**
@@ -318,7 +336,9 @@ export class DockerEngine {
       if (isNotFound(err)) return null;
       throw err;
     }
-    const ip = Object.values(info.NetworkSettings?.Networks ?? {}).find((n) => n.IPAddress)?.IPAddress || null;
+    // The app's own bridge network first: a Swarm edge is on an overlay too, which the host cannot reach.
+    const networks = Object.entries(info.NetworkSettings?.Networks ?? {}).filter(([, n]) => n.IPAddress);
+    const ip = (networks.find(([name]) => name.startsWith(NETWORK_PREFIX)) ?? networks[0])?.[1].IPAddress || null;
     const exposed = Object.keys(info.Config?.ExposedPorts ?? {}).map((key) => Number.parseInt(key, 10));
     const labels = info.Config?.Labels ?? {};
     const release = labels[LABEL_RELEASE];
@@ -376,8 +396,17 @@ export class DockerEngine {
     }
   }
 
-  async listOwnedContainers(app?: string): Promise<ContainerState[]> {
+  /**
+   * Containers carrying this installation's labels, but not Swarm's tasks: a task's
+   * container inherits the app image's labels, and it is Swarm's to stop, never ours.
+   */
+  private async ownedContainers(app?: string): Promise<Docker.ContainerInfo[]> {
     const list = await this.docker.listContainers({ all: true, filters: ownedFilter(this.instance, app) });
+    return list.filter((c) => c.Labels?.[SWARM_TASK_LABEL] === undefined);
+  }
+
+  async listOwnedContainers(app?: string): Promise<ContainerState[]> {
+    const list = await this.ownedContainers(app);
     const states = await Promise.all(list.map((c) => this.inspect(c.Id)));
     return states.filter((s): s is ContainerState => s !== null);
   }
@@ -406,7 +435,7 @@ export class DockerEngine {
    * text, published port, labels). Restart counts need an inspect; callers cache those.
    */
   async listOwnedContainerSummaries(app?: string): Promise<ContainerSummary[]> {
-    const list = await this.docker.listContainers({ all: true, filters: ownedFilter(this.instance, app) });
+    const list = await this.ownedContainers(app);
     return list.map((c) => {
       const hostPort = c.Ports?.find((p) => p.PublicPort && p.IP !== '::')?.PublicPort;
       const release = c.Labels?.[LABEL_RELEASE];
@@ -440,7 +469,7 @@ export class DockerEngine {
 
   /** Names only: one Docker call, no inspect per container. */
   async listOwnedContainerNames(app?: string): Promise<string[]> {
-    const list = await this.docker.listContainers({ all: true, filters: ownedFilter(this.instance, app) });
+    const list = await this.ownedContainers(app);
     return list.map((c) => (c.Names[0] ?? c.Id).replace(/^\//, ''));
   }
 

@@ -5,4 +5,8 @@ export type { BuildRequest, ContainerSpec, ContainerState, ContainerSummary, Own
 export type { OwnedNetwork } from './networks.js';
 export { buildLimitOptions, containerGuardsHostConfig, hostConfigFor } from './resources.js';
 export { BuildStreamParser } from './build-stream.js';
-export { containerName, isOneOffName, oneOffName, imageTag, networkName, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED, LABEL_RELEASE } from './labels.js';
+export { containerName, edgeName, isOneOffName, oneOffName, imageTag, networkName, serviceName, taskLabels, LABEL_APP, LABEL_INSTANCE, LABEL_MANAGED, LABEL_PROCESS, LABEL_RELEASE } from './labels.js';
+export { SwarmEngine } from './swarm.js';
+export type { NodeState, ServiceState, SwarmState, TaskState } from './swarm.js';
+export { avoidNode, constraintsOf, HTTP_PROBE, jobSpec, serviceSpec, withConstraint, withLimits, withReplicas } from './service-spec.js';
+export type { ServiceSpecInput } from './service-spec.js';

@@ -20,10 +20,29 @@ export function ownedLabels(instance: string, app: string, release: number): Rec
   return { ...appLabels(instance, app), [LABEL_RELEASE]: String(release) };
 }
 
+export const NETWORK_PREFIX = 'minpaas-net-';
+
 /** Each app's own bridge network. */
 export function networkName(app: string): string {
-  return `minpaas-net-${app}`;
+  return `${NETWORK_PREFIX}${app}`;
 }
+
+/** The Swarm service of one process type of an app (issue 14 names them `APP-web`). */
+export function serviceName(app: string, type: string): string {
+  return `${app}-${type}`;
+}
+
+/** The container that routes the host's router into an app's Swarm tasks. */
+export function edgeName(app: string, appPort: number): string {
+  return `minpaas-${app}-edge-${appPort}`;
+}
+
+/** Labels of a Swarm task's container: not `minpaas.managed`, so container listings and clean-ups leave tasks to Swarm. */
+export function taskLabels(instance: string, app: string, release: number, type: string): Record<string, string> {
+  return { 'minpaas.swarm-instance': instance, 'minpaas.swarm-app': app, [LABEL_RELEASE]: String(release), [LABEL_PROCESS]: type };
+}
+
+export const LABEL_PROCESS = 'minpaas.process';
 
 /** Docker `filters` selecting what this installation owns, optionally of one app. */
 export function ownedFilter(instance: string, app?: string): { label: string[] } {

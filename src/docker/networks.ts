@@ -83,6 +83,11 @@ export class DockerNetworks {
     }
   }
 
+  /** Joins a container to one more network (the Swarm edge to the overlay). */
+  async connect(network: string, container: string): Promise<void> {
+    await this.docker.getNetwork(network).connect({ Container: container });
+  }
+
   /**
    * Calls `onStart` with the name of each owned container Docker starts (a restart after
    * a crash among them) until the returned function is called.

@@ -13,6 +13,9 @@ export interface Placement {
 export type RuntimeName = 'python' | 'node';
 /** How an app's image is built: the platform's runtime Dockerfile (the default) or the app's own Dockerfile. */
 export type BuilderName = 'platform' | 'dockerfile';
+/** Where an app's processes run: containers on this engine (the default) or services on a Docker Swarm. */
+export type SchedulerName = 'docker-local' | 'swarm';
+export const SCHEDULERS: readonly SchedulerName[] = ['docker-local', 'swarm'];
 /** Procfile process types: name → command. */
 export type ProcessTypes = Record<string, string>;
 export type EnvVars = Record<string, string>;
@@ -35,6 +38,7 @@ export interface AppRow {
   memoryLimit: number | null;
   cpuLimit: number | null;
   builder: BuilderName;
+  scheduler: SchedulerName;
   createdAt: string;
   updatedAt: string;
 }
@@ -67,7 +71,7 @@ export function releaseRecord({ imageTag, ...rest }: Release): ReleaseRecord {
 }
 
 export type DeployStatus = 'running' | 'succeeded' | 'failed';
-export type DeploySource = 'push' | 'api' | 'config' | 'rollback' | 'webhook' | 'scale';
+export type DeploySource = 'push' | 'api' | 'config' | 'rollback' | 'webhook' | 'scale' | 'scheduler';
 
 export interface Deploy {
   id: number;
@@ -86,6 +90,7 @@ export interface AppRecord {
   name: string;
   runtime: RuntimeName;
   builder: BuilderName;
+  scheduler: SchedulerName;
   repo: string | null;
   branch: string | null;
   container: string | null;

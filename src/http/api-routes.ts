@@ -11,13 +11,14 @@ import {
   decodeConfigChanges,
   decodeCreateApp,
   decodeDeploy,
+  decodeScheduler,
   decodeDeployId,
   decodeLimits,
   decodeRollback,
   type DeployCommand,
 } from './commands.js';
 import { clientGone, ndjsonStream, sendJson, sendText } from './respond.js';
-import { AppListQuery, AppRecordSchema, ConfigPatchBody, ConfigPatchResult, CreateAppBody, DeletedSchema, DeployBody, DeploySchema, ReleaseSchema, ResourcesBody, RollbackBody, SetBuilderBody } from './schemas/apps.js';
+import { AppListQuery, AppRecordSchema, ConfigPatchBody, ConfigPatchResult, CreateAppBody, DeletedSchema, DeployBody, DeploySchema, ReleaseSchema, ResourcesBody, RollbackBody, SetBuilderBody, SetSchedulerBody } from './schemas/apps.js';
 import { EnvVarsSchema } from './schemas/common.js';
 import { jsonAnswer, type RouteDoc } from './schemas/route-doc.js';
 import { z } from './schemas/zod.js';
@@ -143,6 +144,20 @@ export function apiRoutes(apps: AppService): Route[] {
       audit: { action: 'app.builder', detail: fieldsOf('builder') },
       handle: async ({ res, params, body }) => sendJson(res, 200, await apps.setBuilder(decodeAppName(params[0]), decodeBuilder(obj(body)))),
       doc: { path: '/apps/{name}/builder', summary: "Choose how the app's next build is made", body: SetBuilderBody, responses: jsonAnswer('The app', AppRecordSchema), errors: [400, 404, 409] },
+    },
+    {
+      method: 'PUT',
+      path: new RegExp(`^/apps/${NAME}/scheduler$`),
+      access: { need: 'admin' },
+      audit: { action: 'app.scheduler', detail: fieldsOf('scheduler') },
+      handle: async ({ res, params, body }) => sendJson(res, 200, await apps.setScheduler(decodeAppName(params[0]), decodeScheduler(obj(body).scheduler))),
+      doc: {
+        path: '/apps/{name}/scheduler',
+        summary: 'Run the app on this engine (docker-local) or on the Docker Swarm; a running app moves with a deploy and no failed request',
+        body: SetSchedulerBody,
+        responses: jsonAnswer('The app', AppRecordSchema),
+        errors: [400, 404, 409, 422],
+      },
     },
     {
       method: 'POST',

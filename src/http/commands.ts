@@ -4,7 +4,7 @@ import { optionalBuilder, parseBuilder } from '../domain/builders.js';
 import { assertAppName } from '../domain/names.js';
 import { parseReleaseNumber } from '../domain/releases.js';
 import { assertBranch, parseRepoSource, type RepoSource } from '../domain/repo-url.js';
-import type { BuilderName, EnvVars, RuntimeName } from '../domain/types.js';
+import { SCHEDULERS, type BuilderName, type EnvVars, type RuntimeName, type SchedulerName } from '../domain/types.js';
 import { invalid } from '../errors.js';
 import { isRuntimeName } from '../runtimes/index.js';
 
@@ -47,6 +47,15 @@ export interface CreateAppCommand {
   name: string;
   runtime?: RuntimeName;
   builder?: BuilderName;
+  scheduler?: SchedulerName;
+}
+
+export const SCHEDULER_ERROR = 'scheduler must be "docker-local" (this engine\'s containers) or "swarm" (services on the Docker Swarm)';
+
+/** `{"scheduler": "swarm"}` (scheduler:set, and on POST /apps). */
+export function decodeScheduler(value: unknown): SchedulerName {
+  if (typeof value !== 'string' || !(SCHEDULERS as readonly string[]).includes(value)) throw invalid(SCHEDULER_ERROR);
+  return value as SchedulerName;
 }
 
 export function decodeCreateApp(body: Record<string, unknown>): CreateAppCommand {
@@ -58,6 +67,7 @@ export function decodeCreateApp(body: Record<string, unknown>): CreateAppCommand
   }
   const builder = optionalBuilder(body.builder);
   if (builder) cmd.builder = builder;
+  if (body.scheduler !== undefined && body.scheduler !== null) cmd.scheduler = decodeScheduler(body.scheduler);
   return cmd;
 }
 

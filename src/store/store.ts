@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { Address, AppRow, BuilderName, Deploy, DeploySource, DeployStatus, EnvVars, Placement, ProcessTypes, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
+import type { Address, AppRow, BuilderName, SchedulerName, Deploy, DeploySource, DeployStatus, EnvVars, Placement, ProcessTypes, Release, ReleaseKind, RuntimeName } from '../domain/types.js';
 import type { Formation, ProcessPlacement } from '../domain/processes.js';
 import { redactUrlsIn } from '../domain/repo-url.js';
 import { PLAINTEXT, type ValueCipher } from '../secrets/cipher.js';
@@ -27,6 +27,7 @@ function toApp(r: Row): AppRow {
     memoryLimit: (r.memory_limit as number | null) ?? null,
     cpuLimit: (r.cpu_limit as number | null) ?? null,
     builder: (r.builder as BuilderName | undefined) ?? 'platform',
+    scheduler: (r.scheduler as SchedulerName | undefined) ?? 'docker-local',
     createdAt: r.created_at as string,
     updatedAt: r.updated_at as string,
   };
@@ -69,6 +70,7 @@ export interface NewApp {
   branch: string | null;
   port: number;
   builder?: BuilderName;
+  scheduler?: SchedulerName;
 }
 
 /** A release row before the store stamps it. */
@@ -89,6 +91,8 @@ export interface ReleaseCommit {
   deployId: number;
   /** Null for releases of an existing image (config changes, rollbacks). */
   source: SourceInfo | null;
+  /** Where the release runs: a move between schedulers is committed with the release. */
+  scheduler?: SchedulerName;
 }
 
 type MainPlacement = { container: string; address: Address | null };
@@ -275,10 +279,10 @@ export class Store {
     const t = now();
     this.db
       .prepare(
-        `INSERT INTO apps (name, runtime, repo, branch, port, builder, created_at, updated_at)
-         VALUES (@name, @runtime, @repo, @branch, @port, @builder, @t, @t)`,
+        `INSERT INTO apps (name, runtime, repo, branch, port, builder, scheduler, created_at, updated_at)
+         VALUES (@name, @runtime, @repo, @branch, @port, @builder, @scheduler, @t, @t)`,
       )
-      .run({ builder: 'platform', ...app, t });
+      .run({ builder: 'platform', scheduler: 'docker-local', ...app, t });
     return this.getApp(app.name)!;
   }
 
@@ -300,6 +304,10 @@ export class Store {
 
   setBuilder(name: string, builder: BuilderName): void {
     this.db.prepare('UPDATE apps SET builder = ?, updated_at = ? WHERE name = ?').run(builder, now(), name);
+  }
+
+  setScheduler(name: string, scheduler: SchedulerName): void {
+    this.db.prepare('UPDATE apps SET scheduler = ?, updated_at = ? WHERE name = ?').run(scheduler, now(), name);
   }
 
   /** null = back to the default, 0 = no limit. */
@@ -385,6 +393,7 @@ export class Store {
         )
         .run({ ...placementParams(placement), number: release.number, app: release.app, t });
       this.replaceProcesses(release.app, commit.processes);
+      if (commit.scheduler) this.setScheduler(release.app, commit.scheduler);
       if (commit.source) this.updateSource(release.app, commit.source);
       this.finishDeploy(commit.deployId, release.number, release.commit);
     });

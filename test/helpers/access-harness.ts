@@ -2,6 +2,8 @@ import { domainRoutes } from '../../src/http/domain-routes.js';
 import type { DomainService } from '../../src/tls/domain-service.js';
 import type { ProcessService } from '../../src/apps/process-service.js';
 import { processRoutes } from '../../src/http/process-routes.js';
+import { nodeRoutes } from '../../src/http/node-routes.js';
+import type { NodeService } from '../../src/apps/node-service.js';
 import fs from 'node:fs/promises';
 import http from 'node:http';
 import os from 'node:os';
@@ -33,7 +35,7 @@ export const OWNER_TOKEN = 'owner-token-for-the-access-harness';
 
 function record(name: string, env: Record<string, string>): AppRecord {
   const t = new Date().toISOString();
-  return { name, runtime: 'node', builder: 'platform', repo: null, branch: null, container: null, image: null, port: 1, url: '', env, release: null, status: 'idle', restarts: 0, resources: { memory: '512m', cpus: 1 }, createdAt: t, updatedAt: t };
+  return { name, runtime: 'node', builder: 'platform', scheduler: 'docker-local', repo: null, branch: null, container: null, image: null, port: 1, url: '', env, release: null, status: 'idle', restarts: 0, resources: { memory: '512m', cpus: 1 }, createdAt: t, updatedAt: t };
 }
 
 /**
@@ -46,6 +48,7 @@ function fakeApps(store: Store): AppService {
     list: async () => store.listApps().map((a) => record(a.name, store.getEnv(a.name))),
     create: async (input: { name?: unknown }) => record(String(input.name), {}),
     setBuilder: rec,
+    setScheduler: rec,
     deployFromRepo: async (cmd: { app: string; repo: { url: string } }) => {
       if (cmd.repo.url.includes('broken')) throw new MinPaasError('BUILD_FAILED', 'the build failed');
       return rec(cmd.app);
@@ -90,6 +93,15 @@ const fakeDomains = {
   setHttpsRedirect: async () => undefined,
 } as unknown as DomainService;
 
+const NODE = { id: 'n1', hostname: 'node-1', role: 'manager', availability: 'active', state: 'ready', address: '10.0.0.1', leader: true, tasks: 0 };
+
+/** A stand-in for the node service: fixed answers (the guard's decision is what the matrix tests). */
+const fakeNodes = {
+  list: async () => [NODE],
+  drain: async () => ({ ...NODE, availability: 'drain' }),
+  activate: async () => NODE,
+} as unknown as NodeService;
+
 /** A stand-in for the process service: fixed answers; a run streams one line and exits 0. */
 const fakeProcesses = {
   formation: () => ({ web: 1 }),
@@ -125,7 +137,7 @@ export async function startHarness(opts: { failuresPerMinute?: number } = {}): P
   const log = pino({ level: 'debug' }, new Writable({ write: (chunk, _enc, done) => void (logLines.push(String(chunk)), done()) }));
   const access = createAccessLayer({ store, secrets, ownerToken: OWNER_TOKEN, failuresPerMinute: opts.failuresPerMinute ?? 1_000_000, log });
   const apps = fakeApps(store);
-  const routes = [...apiRoutes(apps), ...processRoutes(fakeProcesses), ...domainRoutes(fakeDomains), ...forgeRoutes(fakeConnections, fakePreviews, store, () => null), ...access.routes];
+  const routes = [...apiRoutes(apps), ...processRoutes(fakeProcesses), ...nodeRoutes(fakeNodes), ...domainRoutes(fakeDomains), ...forgeRoutes(fakeConnections, fakePreviews, store, () => null), ...access.routes];
   const repos = new RepoStore(path.join(dir, 'repos'), path.join(PROJECT_ROOT, 'hooks'), 10 * 1024 * 1024);
   const git = new GitHttp(repos, access.git, log, (name) => store.getApp(name) !== undefined);
   // Webhook endpoints stand-in: accepts every delivery (the audit hook is what is tested).

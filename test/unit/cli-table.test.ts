@@ -9,6 +9,7 @@ const app = (over: Partial<AppRecord> = {}): AppRecord => ({
   name: 'hello',
   runtime: 'node',
   builder: 'platform',
+  scheduler: 'docker-local',
   repo: null,
   branch: null,
   container: 'minpaas-hello-v2',

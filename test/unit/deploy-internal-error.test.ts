@@ -27,6 +27,7 @@ describe('a deploy that fails on an internal error', () => {
     const pipeline = new DeployPipeline({
       store,
       locks: new DeployLocks(),
+      defaultScheduler: 'docker-local',
       workspaces: path.join(dir, 'workspaces'),
       healthTimeoutMs: 1000,
       workerStartupSeconds: 1,

@@ -27,7 +27,7 @@ function setup(formation: Record<string, number> = {}) {
   const deployId = store.startDeploy();
   const out = new DeployLog();
   const release: Release = { app: 'app', number: 2, imageTag: 'minpaas/app:v2', imageId: 'sha256:two', env: { A: '1' }, commit: null, kind: 'build', description: 'Deploy', processTypes: TYPES, listenPort: 3000, createdAt: '' };
-  const plan: RunPlan = { app, release, appPort: 3000, resources: { memoryBytes: null, cpus: null }, deployId, source: null, runReleasePhase: true };
+  const plan: RunPlan = { app, release, appPort: 3000, resources: { memoryBytes: null, cpus: null }, deployId, source: null, runReleasePhase: true, scheduler: 'docker-local' };
   const ports = { runner, router, store, log, healthTimeoutMs: 1000, workerStartupSeconds: 3, releaseTimeoutMs: 5000 };
   const run = (over: Partial<RunPlan> = {}) => runRelease(ports, { ...plan, ...over }, out);
   const expectUntouched = (): void => {

@@ -36,6 +36,7 @@ function setup(opts: { previous?: boolean } = {}) {
     deployId,
     source: null,
     runReleasePhase: true,
+    scheduler: 'docker-local',
   };
   const run = () => runRelease({ runner, router, store, log, healthTimeoutMs: 1000, workerStartupSeconds: 3, releaseTimeoutMs: 5000 }, plan, out);
   /** Nothing of the attempt is left: the previous release serves as before. */

@@ -19,6 +19,7 @@ export function appInfo(app: AppRecord): string {
     ['Name', app.name],
     ['Runtime', app.runtime],
     ['Builder', app.builder === 'dockerfile' ? "the app's Dockerfile" : 'platform'],
+    ['Scheduler', app.scheduler],
     ['Release', formatRelease(app.release)],
     ['Status', app.status],
     ['URL', app.url],

@@ -7,18 +7,20 @@ import { printJson, type Command } from '../command.js';
 export const appSetupCommands: Command[] = [
   {
     name: 'apps:create',
-    args: 'APP [--runtime node|python] [--builder dockerfile]',
+    args: 'APP [--runtime node|python] [--builder dockerfile] [--scheduler swarm]',
     summary: 'create an empty app (its port, no release yet): set its config, then push',
     flags: [
       { name: 'runtime', value: true, placeholder: 'node|python', description: 'its runtime (else the first push detects it)' },
       { name: 'builder', value: true, placeholder: 'platform|dockerfile', description: "dockerfile: build the repo's own Dockerfile" },
+      { name: 'scheduler', value: true, placeholder: 'docker-local|swarm', description: 'where it runs (else MINPAAS_DEFAULT_SCHEDULER)' },
     ],
     min: 1,
     max: 1,
     async run({ api, io, json, positionals, flags }) {
       const runtime = stringFlag(flags, 'runtime');
       const builder = stringFlag(flags, 'builder');
-      const body = { name: positionals[0]!, ...(runtime ? { runtime } : {}), ...(builder ? { builder } : {}) };
+      const scheduler = stringFlag(flags, 'scheduler');
+      const body = { name: positionals[0]!, ...(runtime ? { runtime } : {}), ...(builder ? { builder } : {}), ...(scheduler ? { scheduler } : {}) };
       const app = await api().json<AppRecord>('POST', '/apps', body);
       if (json) printJson(io, app);
       else io.out(`Created ${app.name}: ${app.url} (no release yet; push to deploy it)\n`);

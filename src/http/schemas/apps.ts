@@ -1,5 +1,7 @@
-import { AppNameParam, BuilderSchema, EnvVarsSchema, RuntimeSchema } from './common.js';
+import { AppNameParam, BuilderSchema, EnvVarsSchema, RuntimeSchema, SchedulerSchema } from './common.js';
 import { z } from './zod.js';
+// The decoder's words, so whichever layer refuses, the user reads one message.
+import { SCHEDULER_ERROR } from '../commands.js';
 
 /*
  * Request bodies check the shape (which fields, which JSON types) at the route, before the
@@ -10,13 +12,17 @@ import { z } from './zod.js';
 const appName = (field: string): z.ZodString => z.string({ error: `invalid app name: "${field}" must be a string` }).openapi({ example: 'my-app' });
 const optional = <T extends z.ZodType>(schema: T) => schema.nullable().optional();
 
+
 export const CreateAppBody = z
   .object({
     name: appName('name'),
     runtime: optional(z.enum(RuntimeSchema.options, { error: 'runtime must be "node" or "python" (or left out: the first push detects it)' })),
     builder: optional(z.enum([...BuilderSchema.options, 'buildpack'], { error: 'builder must be "platform" or "dockerfile"' })),
+    scheduler: optional(z.enum(SchedulerSchema.options, { error: SCHEDULER_ERROR })),
   })
   .openapi('CreateApp');
+
+export const SetSchedulerBody = z.object({ scheduler: z.enum(SchedulerSchema.options, { error: SCHEDULER_ERROR }) }).openapi('SetScheduler');
 
 export const DeployBody = z
   .object({
@@ -68,6 +74,7 @@ export const AppRecordSchema = z
     name: AppNameParam,
     runtime: RuntimeSchema,
     builder: BuilderSchema,
+    scheduler: SchedulerSchema,
     repo: z.string().nullable(),
     branch: z.string().nullable(),
     container: z.string().nullable(),
@@ -106,7 +113,7 @@ export const DeploySchema = z
   .object({
     id: z.number().int(),
     app: z.string(),
-    source: z.enum(['push', 'api', 'config', 'rollback', 'webhook']),
+    source: z.enum(['push', 'api', 'config', 'rollback', 'webhook', 'scale', 'scheduler']),
     status: z.enum(['running', 'succeeded', 'failed']),
     commit: z.string().nullable(),
     release: z.number().int().nullable(),

@@ -18,4 +18,5 @@ export const AppNameParam = z.string().openapi({ description: 'App name: lowerca
 export const EnvVarsSchema = z.record(z.string(), z.string()).openapi('EnvVars');
 
 export const RuntimeSchema = z.enum(['node', 'python']);
+export const SchedulerSchema = z.enum(['docker-local', 'swarm']).openapi('Scheduler');
 export const BuilderSchema = z.enum(['platform', 'dockerfile']);

@@ -289,6 +289,7 @@ export class FakeStore {
       name,
       runtime: 'node',
       builder: 'platform',
+      scheduler: 'docker-local',
       repo: null,
       branch: null,
       port,
