@@ -26,6 +26,8 @@ command -v debootstrap >/dev/null || missing+=(debootstrap)
 command -v chromium >/dev/null || missing+=(chromium)
 # Let's Encrypt's test ACME server: the TLS integration tests run it (pebble + pebble-challtestsrv).
 command -v pebble >/dev/null || missing+=(pebble)
+# The image registry Swarm nodes pull from (scripts/registry.sh runs it; the tests run their own).
+command -v docker-registry >/dev/null || missing+=(docker-registry)
 if ! docker info >/dev/null 2>&1 && ! command -v dockerd >/dev/null; then missing+=(docker.io); fi
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"

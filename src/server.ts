@@ -44,6 +44,7 @@ import type { Router } from './router/types.js';
 import { ContainerStatuses } from './runner/container-statuses.js';
 import { DockerRunner } from './runner/docker-runner.js';
 import { createSwarm, reportSwarm } from './swarm-wiring.js';
+import { RegistryClient } from './registry/registry-client.js';
 import { NodeService } from './apps/node-service.js';
 import { nodeRoutes } from './http/node-routes.js';
 import { rolloutTimeoutMs } from './deploy/run-swarm-release.js';
@@ -100,7 +101,8 @@ function createImages(config: Config, store: Store, docker: DockerEngine): Image
   const buildLimits = { memoryBytes: config.limits.buildMemoryBytes, cpus: config.limits.buildCpus };
   const builder = new ImageBuilder(docker, bases, config.projectRoot, config.buildTimeoutMs, buildLimits, nodeBuildPlanner(docker, config.dataDir));
   const dockerfileBuilder = new DockerfileBuilder(docker, config.buildTimeoutMs, buildLimits);
-  const retention = new ImageRetention(store, docker, config.keepReleases, rootLog.child({ component: 'images' }));
+  const registry = config.swarm.registry ? new RegistryClient(config.swarm.registry) : undefined;
+  const retention = new ImageRetention(store, docker, config.keepReleases, rootLog.child({ component: 'images' }), registry);
   return new Images(docker, builder, dockerfileBuilder, retention, config.pipIndexUrl ? pipBuildArgs(config.pipIndexUrl) : {});
 }
 

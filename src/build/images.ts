@@ -64,6 +64,6 @@ export class Images {
 
   /** Every image of a deleted app, its build cache included. */
   async removeAll(app: string): Promise<void> {
-    for (const image of await this.docker.listOwnedImages(app)) await this.docker.removeImage(image.id);
+    await this.retention.removeEverything(app);
   }
 }

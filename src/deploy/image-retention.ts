@@ -2,6 +2,7 @@ import type { DockerEngine, OwnedImage } from '../docker/index.js';
 import type { Release } from '../domain/types.js';
 import { errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import type { RegistryClient } from '../registry/registry-client.js';
 import type { Store } from '../store/store.js';
 
 /** Untagged build layers younger than this may belong to a build that runs right now. */
@@ -37,6 +38,8 @@ export class ImageRetention {
     private readonly docker: DockerEngine,
     private readonly keep: number,
     private readonly log: Logger,
+    /** MINPAAS_REGISTRY: a pushed tag of an image that goes is deleted there too (Swarm apps). */
+    private readonly registry?: Pick<RegistryClient, 'owns' | 'deleteTag'>,
   ) {}
 
   /** After a release. Returns what was removed. */
@@ -66,6 +69,11 @@ export class ImageRetention {
     return this.removeAll(orphans);
   }
 
+  /** A deleted app's every image (build cache and registry copies included). */
+  async removeEverything(app: string): Promise<string[]> {
+    return this.removeAll(await this.docker.listOwnedImages(app));
+  }
+
   private async removeAll(images: OwnedImage[]): Promise<string[]> {
     const removed: string[] = [];
     for (const img of images) {
@@ -74,11 +82,18 @@ export class ImageRetention {
         let gone = false;
         for (const ref of refs) gone = (await this.docker.removeImage(ref)) || gone;
         if (gone) removed.push(refs.join(','));
+        if (gone) await this.forgetPushed(refs);
       } catch (err) {
         this.log.warn({ image: refs.join(','), err: errorMessage(err) }, 'could not remove an old image');
       }
     }
     return removed;
   }
-}
 
+  /** The registry's copies go with the local image, so a rollback to it is refused the same way. */
+  private async forgetPushed(refs: string[]): Promise<void> {
+    for (const ref of refs.filter((r) => this.registry?.owns(r))) {
+      await this.registry!.deleteTag(ref).catch((err: unknown) => this.log.warn({ image: ref, err: errorMessage(err) }, 'could not delete an old image from the registry'));
+    }
+  }
+}

@@ -49,7 +49,7 @@ export async function runSwarmRelease(ports: SwarmRunPorts, plan: RunPlan, out: 
     await swarm.assertReady();
     if (app.release === null) undo.push("remove what the first release made", () => Promise.all([swarm.removeApp(app.name), ports.runner.removeApp(app.name)]).then(() => undefined));
     const image = await swarm.publish(release.imageId, release.imageTag);
-    if (image !== release.imageTag) out.step(`Pushed ${image}`);
+    if (image !== release.imageTag) out.step(`Pushed ${image.replace(/@sha256:[0-9a-f]+$/, '')}`);
     const releaseCommand = release.processTypes[RELEASE_TYPE];
     if (plan.runReleasePhase && releaseCommand) {
       const req = { app: app.name, release: release.number, imageId: image, env: release.env, resources: plan.resources, timeoutMs: ports.releaseTimeoutMs };

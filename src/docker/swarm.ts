@@ -176,8 +176,12 @@ export class SwarmEngine {
     await node.update({ _query: { version: info.Version.Index }, _body: { ...info.Spec, Availability: availability } } as unknown as Record<string, unknown>);
   }
 
-  /** Tags `imageId` as `ref` and pushes it; resolves once the registry has it. */
-  async push(imageId: string, ref: string): Promise<void> {
+  /**
+   * Tags `imageId` as `ref` and pushes it. Resolves, once the registry has it, to the
+   * reference pinned to the pushed digest (`ref@sha256:…`): every node runs exactly that
+   * image, and none has to ask the registry what the tag means.
+   */
+  async push(imageId: string, ref: string): Promise<string> {
     const colon = ref.lastIndexOf(':');
     const repo = ref.slice(0, colon);
     const tag = ref.slice(colon + 1);
@@ -191,6 +195,9 @@ export class SwarmEngine {
         resolve();
       });
     });
+    const digests = ((await this.docker.getImage(ref).inspect()).RepoDigests ?? []).filter((d) => d.startsWith(`${repo}@`));
+    const digest = digests[0]?.slice(repo.length + 1);
+    return digest ? `${ref}@${digest}` : ref;
   }
 }
 

@@ -81,11 +81,10 @@ export class SwarmRunner implements ServiceRunner {
     if (!this.options.registry) return imageTag;
     const ref = `${this.options.registry}/${imageTag}`;
     try {
-      await this.swarm.push(imageId, ref);
+      return await this.swarm.push(imageId, ref);
     } catch (err) {
       throw new MinPaasError('REGISTRY_FAILED', `could not push ${ref} to the registry ${this.options.registry}: ${(err as Error).message}`);
     }
-    return ref;
   }
 
   async deploy(req: ServiceRequest, timeoutMs: number): Promise<ServiceChange> {
