@@ -79,8 +79,9 @@ function loadSwarmSettings(env: Env): SwarmSettings {
 export function parseRegistry(raw: string | undefined): string | null {
   if (!raw) return null;
   const value = raw.replace(/\/+$/, '');
-  if (!/^[a-z0-9.-]+(:\d{1,5})?(\/[a-z0-9._-]+)*$/i.test(value)) {
-    throw new MinPaasError('INVALID_INPUT', `MINPAAS_REGISTRY must be a registry address like "127.0.0.1:5000" or "registry.example.com/team" (no scheme, no credentials)`);
+  const port = /:(\d+)/.exec(value)?.[1];
+  if (!/^[a-z0-9.-]+(:\d{1,5})?(\/[a-z0-9._-]+)*$/i.test(value) || /\/.*[A-Z]/.test(value) || (port !== undefined && Number(port) > 65535)) {
+    throw new MinPaasError('INVALID_INPUT', `MINPAAS_REGISTRY must be a registry address like "127.0.0.1:5000" or "registry.example.com/team" (no scheme, no credentials, a lower-case path)`);
   }
   return value;
 }

@@ -46,10 +46,19 @@ export function updateProgress(service: ServiceState, since: number, tasks: Task
   if (!update || update.startedAt === null || Date.parse(update.startedAt) < since - 1000) return PENDING;
   if (update.state === 'completed') return { kind: 'done' };
   if (update.state === 'rollback_completed' || update.state === 'rollback_paused' || update.state === 'paused') {
-    const failed = ofRelease(tasks, release).find((t) => FAILED_STATES.has(t.state) || t.exitCode !== null && t.exitCode !== 0) ?? null;
+    const failed = failedTaskOf(ofRelease(tasks, release).filter((t) => Date.parse(t.createdAt) >= since - 1000));
     const reason = failed ? taskFailure(failed) : update.message || 'the new tasks did not start';
     const restored = update.state === 'rollback_completed' ? '' : ' (and rolling back did not finish: the service is paused)';
     return { kind: 'failed', reason: reason + restored, task: failed };
   }
   return PENDING;
+}
+
+/** Exit codes of a stop (SIGTERM, SIGKILL): what a task that was stopped, not one that broke, reports. */
+const STOPPED_EXITS = new Set([137, 143]);
+
+/** The task whose failure explains the update's: one that broke by itself before one that was stopped. */
+function failedTaskOf(tasks: TaskState[]): TaskState | null {
+  const failed = tasks.filter((t) => FAILED_STATES.has(t.state) || (t.exitCode !== null && t.exitCode !== 0));
+  return failed.find((t) => t.exitCode === null || !STOPPED_EXITS.has(t.exitCode)) ?? failed[0] ?? null;
 }

@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import { PassThrough, Writable } from 'node:stream';
 
 /** A service log line's task, from Docker's details (`…,com.docker.swarm.task.id=ID message`). */
@@ -15,13 +16,15 @@ export function prefixed(name: string | null, text: string): string {
 /** Rewrites each complete line written to it; a partial last line waits for its end. */
 export class LineRewriter extends Writable {
   private buffered = '';
+  // A character split across two chunks (Docker splits long lines by bytes) decodes whole.
+  private readonly decoder = new StringDecoder('utf8');
 
   constructor(private readonly onLine: (line: string) => void) {
     super();
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (err?: Error | null) => void): void {
-    this.buffered += chunk.toString('utf8');
+    this.buffered += this.decoder.write(chunk);
     const lines = this.buffered.split('\n');
     this.buffered = lines.pop() ?? '';
     for (const line of lines) this.onLine(line);
@@ -29,6 +32,7 @@ export class LineRewriter extends Writable {
   }
 
   override _final(done: (err?: Error | null) => void): void {
+    this.buffered += this.decoder.end();
     if (this.buffered) this.onLine(this.buffered);
     this.buffered = '';
     done();

@@ -61,3 +61,18 @@ describe('LineRewriter', () => {
     expect(await rewrite(['a\n\nb\n'])).toEqual(['a', '', 'b']);
   });
 });
+
+describe('LineRewriter and multi-byte characters', () => {
+  it('decodes a character cut between two chunks whole', async () => {
+    const bytes = Buffer.from('café\n');
+    const lines: string[] = [];
+    const w = new LineRewriter((line) => lines.push(line));
+    await new Promise<void>((resolve) => {
+      w.on('finish', resolve);
+      w.write(bytes.subarray(0, 4));
+      w.write(bytes.subarray(4));
+      w.end();
+    });
+    expect(lines).toEqual(['café']);
+  });
+});

@@ -165,3 +165,13 @@ describe('updateProgress (a rolling update)', () => {
     expect(progress.kind === 'failed' && progress.reason).toBe('x');
   });
 });
+
+describe('updateProgress: why an update failed', () => {
+  it('names a task of this update that broke by itself, not one stopped before it or by the rollback', () => {
+    const stoppedBefore = task(4, { state: 'failed', exitCode: 143, createdAt: at(-3_600_000) });
+    const stoppedByRollback = task(4, { state: 'failed', exitCode: 143, createdAt: at(3000) });
+    const broke = task(4, { state: 'failed', exitCode: 1, createdAt: at(2000) });
+    const service: ServiceState = { id: 's', name: 'shop-web', version: 1, labels: {}, replicas: 1, spec: {}, update: { state: 'rollback_completed', startedAt: at(1000), message: 'm' } };
+    expect(updateProgress(service, SINCE, [stoppedBefore, stoppedByRollback, broke], 4)).toMatchObject({ kind: 'failed', reason: 'the app exited (code 1) before it answered HTTP' });
+  });
+});

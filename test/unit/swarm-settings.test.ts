@@ -72,3 +72,11 @@ describe('MINPAAS_EDGE_IMAGE', () => {
     expect(loadConfig({ MINPAAS_EDGE_IMAGE: 'haproxy:3.0' }).swarm.edgeImage).toBe('haproxy:3.0');
   });
 });
+
+describe('MINPAAS_REGISTRY: what Docker would refuse later', () => {
+  it('refuses a port above 65535 and an upper-case path', () => {
+    expect(() => parseRegistry('x:99999')).toThrow(MinPaasError);
+    expect(() => parseRegistry('registry.example.com/Team')).toThrow(/lower-case path/);
+    expect(parseRegistry('Registry.Example.com:443/team')).toBe('Registry.Example.com:443/team');
+  });
+});
