@@ -184,6 +184,32 @@ describe('the Swarm scheduler on a single-node swarm', () => {
     expect(await servicesNamed(`${app}-run-`)).toEqual([]);
   }, 300_000);
 
+  it('logs -f follows every task as it writes', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${t.url}/apps/${app}/logs?follow=1&tail=0`, { headers: { Authorization: `Bearer ${TEST_TOKEN}` }, signal: controller.signal });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    let text = '';
+    const deadline = Date.now() + 20_000;
+    while (!/^\[worker\.1\] heartbeat worker\.1$/m.test(text) && Date.now() < deadline) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += Buffer.from(value).toString('utf8');
+    }
+    controller.abort();
+    expect(text).toMatch(/^\[worker\.1\] heartbeat worker\.1$/m);
+  }, 60_000);
+
+  it('resources:set changes the services\' limits by a rolling update, with no failed request', async () => {
+    const result = await underLoad(port, async () => {
+      const set = await t.api('PATCH', `/apps/${app}/resources`, { memory: '256m' });
+      expect(set.status, JSON.stringify(set.json)).toBe(200);
+    });
+    expectNoFailure(result);
+    const memory = await run('docker', ['service', 'inspect', `${app}-web`, '--format', '{{.Spec.TaskTemplate.Resources.Limits.MemoryBytes}}']);
+    expect(memory.stdout.trim()).toBe(String(256 * 1024 * 1024));
+  }, 300_000);
+
   it('moves between schedulers with no failed request', async () => {
     const toLocal = await underLoad(port, async () => {
       const moved = await t.api('PUT', `/apps/${app}/scheduler`, { scheduler: 'docker-local' });
