@@ -1,3 +1,4 @@
+import type { NodeState } from '../docker/index.js';
 import type { Resources } from '../domain/resources.js';
 import type { EnvVars } from '../domain/types.js';
 import type { LogStream, OneOffRequest, OneOffResult, OutputSink } from './types.js';
@@ -39,17 +40,8 @@ export interface SwarmTask {
   updatedAt: string;
 }
 
-export interface SwarmNode {
-  id: string;
-  hostname: string;
-  role: string;
-  availability: string;
-  state: string;
-  address: string | null;
-  leader: boolean;
-  /** Running tasks on the node (every service's, not only MinPaas's). */
-  tasks: number;
-}
+/** A swarm node with how many tasks (every service's, not only MinPaas's) run on it. */
+export type SwarmNode = NodeState & { tasks: number };
 
 /**
  * Where Swarm apps run: a service per process type, replaced by rolling updates. Like

@@ -1,11 +1,10 @@
 import fs from 'node:fs/promises';
-import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/main.js';
 import { loadConfig } from '../../src/config.js';
 import { startServer, type RunningServer } from '../../src/server.js';
-import type { Autocannon, AutocannonInstance, AutocannonResult } from '../helpers/autocannon.js';
 import { AppRepo } from '../helpers/git.js';
+import { underLoad } from '../helpers/load.js';
 import { apiRequest, eventually, httpGet } from '../helpers/http.js';
 import { startTestServer, TEST_TOKEN, uniqueName, type TestServer } from '../helpers/server.js';
 
@@ -62,22 +61,6 @@ async function runOneOff(url: string, app: string, body: unknown): Promise<{ sta
   return { status: res.status, lines: text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as NdjsonLine) };
 }
 
-/** autocannon against the app's port for as long as `op` takes (capped), then its result. */
-async function underLoad(port: number, op: () => Promise<void>): Promise<AutocannonResult> {
-  const run = autocannon as unknown as Autocannon;
-  let instance!: AutocannonInstance;
-  const loaded = new Promise<AutocannonResult>((resolve, reject) => {
-    instance = run({ url: `http://127.0.0.1:${port}`, connections: 10, duration: 120 }, (err, result) => (err ? reject(err) : resolve(result)));
-  });
-  try {
-    await new Promise((r) => setTimeout(r, 500));
-    await op();
-    await new Promise((r) => setTimeout(r, 500));
-  } finally {
-    instance.stop();
-  }
-  return loaded;
-}
 
 describe('processes: Procfile types, formation, release phase, one-off runs', () => {
   let t: TestServer;

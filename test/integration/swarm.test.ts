@@ -1,7 +1,7 @@
-import autocannon from 'autocannon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Autocannon, AutocannonInstance, AutocannonResult } from '../helpers/autocannon.js';
+import type { AutocannonResult } from '../helpers/autocannon.js';
 import { AppRepo, run } from '../helpers/git.js';
+import { underLoad as loadWhile } from '../helpers/load.js';
 import { eventually, httpGet } from '../helpers/http.js';
 import { startTestServer, TEST_TOKEN, uniqueName, type TestServer } from '../helpers/server.js';
 import { servicesNamed, singleNodeSwarm, swarmState } from '../helpers/swarm.js';
@@ -28,22 +28,9 @@ http.createServer((req, res) => res.end('${version} ' + process.env.DYNO + ' gre
   };
 }
 
-/** autocannon on the app's port for as long as `op` takes, then its result. */
-async function underLoad(port: number, op: () => Promise<void>): Promise<AutocannonResult> {
-  const start = autocannon as unknown as Autocannon;
-  let instance!: AutocannonInstance;
-  const loaded = new Promise<AutocannonResult>((resolve, reject) => {
-    instance = start({ url: `http://127.0.0.1:${port}`, connections: 10, duration: 240 }, (err, result) => (err ? reject(err) : resolve(result)));
-  });
-  try {
-    await new Promise((r) => setTimeout(r, 500));
-    await op();
-    await new Promise((r) => setTimeout(r, 1000));
-  } finally {
-    instance.stop();
-  }
-  return loaded;
-}
+
+/** Load for the whole operation (a rolling update takes a while), a second more after it. */
+const underLoad = (port: number, op: () => Promise<void>): Promise<AutocannonResult> => loadWhile(port, op, { settleMs: 1000, capSeconds: 240 });
 
 function expectNoFailure(result: AutocannonResult): void {
   expect(result.requests.total).toBeGreaterThan(100);
