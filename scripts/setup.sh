@@ -78,5 +78,6 @@ fi
 
 say "MinPaas is set up"
 if [ "${1:-}" = "--start" ]; then
-  exec node dist/cli.js server
+  # The node flags and environment of src/cli/server-launch.ts (the control plane's memory).
+  exec env MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 dist/cli.js server
 fi
