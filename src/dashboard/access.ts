@@ -32,14 +32,6 @@ export const PAGE_ACCESS = {
   rollback: { need: 'deploy' },
 } as const satisfies Record<string, RouteAccess>;
 
-/** The API route each entry of PAGE_ACCESS mirrors (method and a sample path). */
-export const API_EQUIVALENT: Record<keyof typeof PAGE_ACCESS, [string, string]> = {
-  list: ['GET', '/apps'],
-  read: ['GET', '/apps/web'],
-  config: ['PATCH', '/apps/web/config'],
-  rollback: ['POST', '/apps/web/rollback'],
-};
-
 /** What an app's page offers the caller: only what the server would then accept. */
 export interface Offers {
   changeConfig: boolean;

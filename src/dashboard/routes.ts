@@ -36,6 +36,8 @@ interface Request {
   viewer: Viewer;
   /** A POST's form, its CSRF token and Origin already checked. */
   form: URLSearchParams;
+  /** The route's audit-log action, for changes. */
+  audit: string | undefined;
 }
 
 interface PageRoute {
@@ -43,6 +45,8 @@ interface PageRoute {
   path: RegExp;
   /** Who may open it: the same rule as the API route that reads or changes the same thing. */
   access: RouteAccess;
+  /** A change's audit-log action (the API route's): made or refused, it is recorded. */
+  audit?: string;
   handle: (r: Request) => Promise<void>;
 }
 
@@ -97,8 +101,8 @@ export class Dashboard {
       }
       const form = req.method === 'POST' ? await this.checkedForm(req, session) : new URLSearchParams();
       const viewer = this.deps.auth.viewer(session.principal);
-      admitPage(viewer, route.access, params[0], this.deps.auth.appExists);
-      await route.handle({ req, res, params, query, session, viewer, form });
+      this.admit(req, route, viewer, session, params[0]);
+      await route.handle({ req, res, params, query, session, viewer, form, audit: route.audit });
     } catch (err) {
       this.fail(res, err, session);
     }
@@ -121,6 +125,20 @@ export class Dashboard {
     return session;
   }
 
+  /** The page's access rule; a change refused by it is in the audit log, as the API's are. */
+  private admit(req: http.IncomingMessage, route: PageRoute, viewer: Viewer, session: Session, app: string | undefined): void {
+    try {
+      admitPage(viewer, route.access, app, this.deps.auth.appExists);
+    } catch (err) {
+      if (route.audit && app !== undefined && isMinPaasError(err)) this.audit(req, session, route.audit, app, null, err.status);
+      throw err;
+    }
+  }
+
+  private audit(req: http.IncomingMessage, session: Session, action: string, app: string, detail: Record<string, unknown> | null, status: number): void {
+    this.deps.auth.audit({ principal: session.principal, address: req.socket.remoteAddress ?? 'unknown', action, app, detail, status });
+  }
+
   private pageRoutes(): PageRoute[] {
     const { apps } = this.deps;
     const { list, read, config, rollback } = PAGE_ACCESS;
@@ -129,13 +147,14 @@ export class Dashboard {
       { method: 'GET', path: /^\/ui$/, access: list, handle: async (r) => redirect(r.res, '/') },
       { method: 'POST', path: /^\/ui\/logout$/, access: list, handle: async (r) => this.logout(r) },
       { method: 'GET', path: new RegExp(`^/ui/apps/${NAME}$`), access: read, handle: (r) => this.appDetail(r) },
-      { method: 'POST', path: new RegExp(`^/ui/apps/${NAME}/config$`), access: config, handle: (r) => this.changeConfig(r) },
+      { method: 'POST', path: new RegExp(`^/ui/apps/${NAME}/config$`), access: config, audit: 'config.set', handle: (r) => this.changeConfig(r) },
       {
         method: 'POST',
         path: new RegExp(`^/ui/apps/${NAME}/rollback$`),
         access: rollback,
+        audit: 'rollback',
         handle: (r) =>
-          this.action(r, 'rollback', async (form) => {
+          this.action(r, async (form) => {
             const release = Number(form.get('release'));
             if (!Number.isInteger(release) || release < 1) throw new MinPaasError('INVALID_INPUT', 'choose a release to roll back to');
             const app = await apps.rollback(r.params[0]!, release);
@@ -203,7 +222,7 @@ export class Dashboard {
    * audit log under the API's action name (keys and numbers only), back to the app page
    * with the outcome.
    */
-  private async action(r: Request, auditAction: string, change: (form: URLSearchParams) => Promise<{ text: string; detail: Record<string, unknown> }>): Promise<void> {
+  private async action(r: Request, change: (form: URLSearchParams) => Promise<{ text: string; detail: Record<string, unknown> }>): Promise<void> {
     const app = r.params[0]!;
     let status = 200;
     let detail: Record<string, unknown> | null = null;
@@ -216,13 +235,13 @@ export class Dashboard {
       if (!isMinPaasError(err)) throw err;
       r.session.flash = { kind: 'error', text: err.message };
     } finally {
-      this.deps.auth.audit({ principal: r.session.principal, address: r.req.socket.remoteAddress ?? 'unknown', action: auditAction, app, detail, status });
+      if (r.audit) this.audit(r.req, r.session, r.audit, app, detail, status);
     }
     redirect(r.res, `/ui/apps/${app}`);
   }
 
   private changeConfig(r: Request): Promise<void> {
-    return this.action(r, 'config.set', async (form) => {
+    return this.action(r, async (form) => {
       const key = form.get('key') ?? '';
       const unset = form.get('unset') === '1';
       const release = await this.deps.apps.changeConfig(r.params[0]!, { [key]: unset ? null : (form.get('value') ?? '') });

@@ -2,7 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppService } from '../../src/apps/app-service.js';
-import { API_EQUIVALENT, dashboardAuth, PAGE_ACCESS } from '../../src/dashboard/access.js';
+import { dashboardAuth, PAGE_ACCESS } from '../../src/dashboard/access.js';
 import { Dashboard } from '../../src/dashboard/routes.js';
 import type { DashboardApps } from '../../src/dashboard/service.js';
 import { LiveDeploys } from '../../src/deploy/live-deploys.js';
@@ -16,6 +16,14 @@ import { OWNER_TOKEN, startHarness, type Harness } from '../helpers/access-harne
  * audit log); the app service is an in-memory stand-in over the store that records changes.
  */
 const changes: string[] = [];
+
+/** The API route each dashboard access rule mirrors (method and a sample path). */
+const API_EQUIVALENT: Record<keyof typeof PAGE_ACCESS, [string, string]> = {
+  list: ['GET', '/apps'],
+  read: ['GET', '/apps/web'],
+  config: ['PATCH', '/apps/web/config'],
+  rollback: ['POST', '/apps/web/rollback'],
+};
 
 function appsOver(h: Harness): DashboardApps {
   const record = (name: string): AppRecord => ({ name, runtime: 'node', builder: 'platform', status: 'running', release: 2, url: 'http://127.0.0.1:1', restarts: 0, resources: { memory: '512m', cpus: 1 }, container: null, env: {} }) as unknown as AppRecord;
@@ -112,6 +120,15 @@ describe('dashboard access rules', () => {
     expect((await post('/ui/apps/alpha/rollback', { csrf, release: '1' }, cookie)).status).toBe(403);
     expect((await post('/ui/apps/beta/config', { csrf, key: 'A', value: 'x' }, cookie)).status).toBe(404);
     expect(changes).toEqual([]);
+    // Refused attempts are in the audit log, as the API's are.
+    const audit = h.store.auth.listAudit({ apps: null, limit: 50, before: null }).filter((e) => e.user === 'reader');
+    expect(audit.map((e) => [e.action, e.app, e.status])).toEqual(
+      expect.arrayContaining([
+        ['config.set', 'alpha', 403],
+        ['rollback', 'alpha', 403],
+        ['config.set', 'beta', 404],
+      ]),
+    );
   });
 
   it('a deploy user may roll back but not change config; an admin may do both, and the audit log names them', async () => {

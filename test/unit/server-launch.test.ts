@@ -12,7 +12,7 @@ const read = (file: string): string => fs.readFileSync(path.join(PROJECT_ROOT, f
 /** Every way the README starts the control plane runs node with server-launch.ts's flags and environment. */
 describe('server launch settings', () => {
   it('npm start, setup.sh --start and the minpaas shebang carry them', () => {
-    expect(shellPrefix()).toBe('MALLOC_ARENA_MAX=2 node --max-semi-space-size=2');
+    expect(shellPrefix()).toBe('MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=50');
     expect((JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts.start).toBe(`${shellPrefix()} dist/cli.js server`);
     expect(read('scripts/setup.sh')).toContain(`exec env ${shellPrefix()} dist/cli.js server`);
     expect(read('src/cli.ts').split('\n')[0]).toBe(`#!/usr/bin/env -S ${shellPrefix()}`);
