@@ -23,6 +23,8 @@ export interface DashboardDeps {
   log: Logger;
   sessions?: SessionStore;
   live?: LiveDeploys;
+  /** How often an open live stream re-checks its session's token and role (ms). */
+  streamRecheckMs?: number;
   throttle?: LoginThrottle;
 }
 
@@ -286,7 +288,36 @@ export class Dashboard {
   }
 
   private async followLogs(r: Request): Promise<void> {
+    this.endStreamWhenRefused(r, PAGE_ACCESS.read);
     await streamLogs(this.deps.apps, r.params[0]!, r.res);
+  }
+
+  /**
+   * A live stream outlasts the request that opened it: while it is open, its session's
+   * token and the user's role are checked again every few seconds, and the stream ends
+   * (and the session with a revoked token) as soon as either no longer holds.
+   */
+  private endStreamWhenRefused(r: Request, access: RouteAccess): void {
+    const allowed = (): boolean => {
+      const principal = this.deps.auth.current(r.session.principal);
+      if (!principal) {
+        this.sessions.destroy(r.session.id);
+        return false;
+      }
+      try {
+        admitPage(this.deps.auth.viewer(principal), access, r.params[0], this.deps.auth.appExists);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const timer = setInterval(() => {
+      if (allowed()) return;
+      clearInterval(timer);
+      r.res.end();
+    }, this.deps.streamRecheckMs ?? 2000);
+    timer.unref();
+    r.res.once('close', () => clearInterval(timer));
   }
 
   private findDeploy(app: string, id: string): Deploy {
@@ -304,6 +335,7 @@ export class Dashboard {
   }
 
   private async followDeploy(r: Request): Promise<void> {
+    this.endStreamWhenRefused(r, PAGE_ACCESS.read);
     streamDeploy(this.deps.apps, this.live, this.findDeploy(r.params[0]!, r.params[1]!), r.res);
   }
 

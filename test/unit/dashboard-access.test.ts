@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { PassThrough } from 'node:stream';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppService } from '../../src/apps/app-service.js';
@@ -46,7 +47,9 @@ function appsOver(h: Harness): DashboardApps {
     },
     logs: async () => 'a log line\n',
     followLogs: async () => {
-      throw new Error('not used');
+      const stream = new PassThrough();
+      stream.write('first line\n');
+      return { stream, stop: () => stream.destroy() };
     },
   };
 }
@@ -61,7 +64,7 @@ beforeAll(async () => {
     h.store.createApp({ name, runtime: 'node', repo: null, branch: null, port });
     h.store.setEnv(name, { SECRET: `${name}-hunter2` });
   }
-  const dashboard = new Dashboard({ apps: appsOver(h), auth: dashboardAuth(h.access.authenticator, h.access.guard, h.store), log, live: new LiveDeploys() });
+  const dashboard = new Dashboard({ apps: appsOver(h), auth: dashboardAuth(h.access.authenticator, h.access.guard, h.store), log, live: new LiveDeploys(), streamRecheckMs: 50 });
   server = http.createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
     void dashboard.handle(req, res, url.pathname, url.searchParams);
@@ -187,5 +190,30 @@ describe('dashboard access rules', () => {
     await new Promise((r) => setTimeout(r, 1600));
     expect((await get('/', cookie)).status).toBe(303);
     expect((await post('/ui/login', { token: t.token })).status).toBe(401);
+  });
+
+  it('an open live stream ends once its token is revoked or the role is taken away', async () => {
+    const follow = async (cookie: string): Promise<{ first: string; ended: Promise<void> }> => {
+      const res = await get('/ui/apps/alpha/logs/stream', cookie);
+      expect(res.status).toBe(200);
+      const reader = res.body!.getReader();
+      const first = new TextDecoder().decode((await reader.read()).value);
+      const ended = (async () => {
+        while (!(await reader.read()).done);
+      })();
+      return { first, ended };
+    };
+    const within = (p: Promise<void>, ms: number): Promise<void> => Promise.race([p, new Promise<void>((_, reject) => setTimeout(() => reject(new Error(`still open after ${ms} ms`)), ms))]);
+    const t = await h.tokenFor('watcher', { alpha: 'read' });
+    const watcher = await login(t.token);
+    const stream = await follow(watcher.cookie);
+    expect(stream.first).toContain('first line');
+    h.store.auth.revokeToken(t.id);
+    await within(stream.ended, 2000);
+    expect((await get('/', watcher.cookie)).status).toBe(303);
+    const other = await login((await h.tokenFor('demoted', { alpha: 'read' })).token);
+    const second = await follow(other.cookie);
+    h.store.auth.revoke('alpha', 'demoted');
+    await within(second.ended, 2000);
   });
 });
