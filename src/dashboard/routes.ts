@@ -1,15 +1,15 @@
 import type http from 'node:http';
-import type { TLSSocket } from 'node:tls';
 import type { RouteAccess, Viewer } from '../auth/access.js';
 import { liveDeploys as defaultLiveDeploys, type LiveDeploys } from '../deploy/live-deploys.js';
 import type { Deploy } from '../domain/types.js';
 import { errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { admitPage, offersOn, PAGE_ACCESS, type DashboardAuth } from './access.js';
+import { offersOn, PAGE_ACCESS, type DashboardAuth } from './access.js';
 import { csrfTokenMatches, sameOrigin } from './csrf.js';
 import { readForm } from './form.js';
 import type { SafeHtml } from './html.js';
 import { appPage, appsPage, deployPage, errorPage, loginPage, logsPage, type PageContext } from './pages.js';
+import { isTls, SessionGuard } from './session-guard.js';
 import { cookieValue, DEFAULT_SESSION_LIMITS, SESSION_COOKIE, sessionCookie, SessionStore, type Session } from './sessions.js';
 import type { DashboardApps } from './service.js';
 import { streamDeploy, streamLogs } from './streams.js';
@@ -78,12 +78,14 @@ export class Dashboard {
   private readonly live: LiveDeploys;
   private readonly throttle: LoginThrottle;
   private readonly routes: PageRoute[];
+  private readonly guard: SessionGuard;
 
   constructor(private readonly deps: DashboardDeps) {
     this.sessions = deps.sessions ?? new SessionStore();
     this.live = deps.live ?? defaultLiveDeploys;
     this.throttle = deps.throttle ?? new LoginThrottle();
     this.routes = this.pageRoutes();
+    this.guard = new SessionGuard(deps.auth, this.sessions, deps.streamRecheckMs ?? 2000);
   }
 
   matches(path: string): boolean {
@@ -95,50 +97,18 @@ export class Dashboard {
     try {
       if (path.startsWith('/ui/static/')) return this.serveStatic(res, path);
       if (path === '/ui/login') return await this.login(req, res);
-      session = this.liveSession(req, res);
+      session = this.guard.session(req, res);
       const { route, params } = this.route(req.method, path);
       if (!session) {
         if (req.method === 'GET') return redirect(res, '/ui/login');
         throw new Refused(403, 'log in first: this session has ended');
       }
       const form = req.method === 'POST' ? await this.checkedForm(req, session) : new URLSearchParams();
-      const viewer = this.deps.auth.viewer(session.principal);
-      this.admit(req, route, viewer, session, params[0]);
+      const viewer = this.guard.admit(req, session, route, params[0]);
       await route.handle({ req, res, params, query, session, viewer, form, audit: route.audit });
     } catch (err) {
       this.fail(res, err, session);
     }
-  }
-
-  /**
-   * The session of the request's cookie, if it is live and its token still holds. A token
-   * revoked or expired (or its user removed) ends the session on the next request.
-   */
-  private liveSession(req: http.IncomingMessage, res: http.ServerResponse): Session | undefined {
-    const session = this.sessions.get(cookieValue(req.headers.cookie, SESSION_COOKIE));
-    if (!session) return undefined;
-    const principal = this.deps.auth.current(session.principal);
-    if (!principal) {
-      this.sessions.destroy(session.id);
-      res.setHeader('Set-Cookie', sessionCookie('', 0, isTls(req)));
-      return undefined;
-    }
-    session.principal = principal;
-    return session;
-  }
-
-  /** The page's access rule; a change refused by it is in the audit log, as the API's are. */
-  private admit(req: http.IncomingMessage, route: PageRoute, viewer: Viewer, session: Session, app: string | undefined): void {
-    try {
-      admitPage(viewer, route.access, app, this.deps.auth.appExists);
-    } catch (err) {
-      if (route.audit && app !== undefined && isMinPaasError(err)) this.audit(req, session, route.audit, app, null, err.status);
-      throw err;
-    }
-  }
-
-  private audit(req: http.IncomingMessage, session: Session, action: string, app: string, detail: Record<string, unknown> | null, status: number): void {
-    this.deps.auth.audit({ principal: session.principal, address: req.socket.remoteAddress ?? 'unknown', action, app, detail, status });
   }
 
   private pageRoutes(): PageRoute[] {
@@ -237,7 +207,7 @@ export class Dashboard {
       if (!isMinPaasError(err)) throw err;
       r.session.flash = { kind: 'error', text: err.message };
     } finally {
-      if (r.audit) this.audit(r.req, r.session, r.audit, app, detail, status);
+      if (r.audit) this.guard.audit(r.req, r.session, r.audit, app, detail, status);
     }
     redirect(r.res, `/ui/apps/${app}`);
   }
@@ -288,36 +258,8 @@ export class Dashboard {
   }
 
   private async followLogs(r: Request): Promise<void> {
-    this.endStreamWhenRefused(r, PAGE_ACCESS.read);
+    this.guard.endStreamWhenRefused(r.res, r.session, PAGE_ACCESS.read, r.params[0]);
     await streamLogs(this.deps.apps, r.params[0]!, r.res);
-  }
-
-  /**
-   * A live stream outlasts the request that opened it: while it is open, its session's
-   * token and the user's role are checked again every few seconds, and the stream ends
-   * (and the session with a revoked token) as soon as either no longer holds.
-   */
-  private endStreamWhenRefused(r: Request, access: RouteAccess): void {
-    const allowed = (): boolean => {
-      const principal = this.deps.auth.current(r.session.principal);
-      if (!principal) {
-        this.sessions.destroy(r.session.id);
-        return false;
-      }
-      try {
-        admitPage(this.deps.auth.viewer(principal), access, r.params[0], this.deps.auth.appExists);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    const timer = setInterval(() => {
-      if (allowed()) return;
-      clearInterval(timer);
-      r.res.end();
-    }, this.deps.streamRecheckMs ?? 2000);
-    timer.unref();
-    r.res.once('close', () => clearInterval(timer));
   }
 
   private findDeploy(app: string, id: string): Deploy {
@@ -335,7 +277,7 @@ export class Dashboard {
   }
 
   private async followDeploy(r: Request): Promise<void> {
-    this.endStreamWhenRefused(r, PAGE_ACCESS.read);
+    this.guard.endStreamWhenRefused(r.res, r.session, PAGE_ACCESS.read, r.params[0]);
     streamDeploy(this.deps.apps, this.live, this.findDeploy(r.params[0]!, r.params[1]!), r.res);
   }
 
@@ -367,10 +309,6 @@ export class Dashboard {
     this.deps.log.error({ err: errorMessage(err) }, 'dashboard request failed');
     sendPage(res, 500, errorPage(ctx, 500, 'internal error; the server log has the details'));
   }
-}
-
-function isTls(req: http.IncomingMessage): boolean {
-  return (req.socket as TLSSocket).encrypted === true;
 }
 
 function sendPage(res: http.ServerResponse, status: number, page: SafeHtml): void {
