@@ -31,8 +31,15 @@ export function deferDockerodeDependencies(): void {
 }
 
 function defer(dep: Deferred): void {
-  const from = createRequire(here.resolve(dep.requiredFrom));
-  const file = from.resolve(dep.id);
+  let from: NodeJS.Require;
+  let file: string;
+  try {
+    from = createRequire(here.resolve(dep.requiredFrom));
+    file = from.resolve(dep.id);
+  } catch {
+    // Another layout of these packages (a new version): they load as they always did.
+    return;
+  }
   if (here.cache[file]) return;
   let real: Record<string | symbol, unknown> | undefined;
   const load = (): Record<string | symbol, unknown> => {

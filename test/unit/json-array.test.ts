@@ -27,6 +27,19 @@ describe('JSON arrays from remembered elements', () => {
     expect(elements.size).toBe(1000);
   });
 
+  it('a listing where nothing changed is answered with the same buffer; any change makes a new one', () => {
+    const elements = byName();
+    const items = Array.from({ length: 20 }, (_, i) => record(i));
+    const first = jsonArrayBytes(items, elements);
+    expect(jsonArrayBytes(items.map((r) => ({ ...r })), elements)).toBe(first);
+    const changed = items.map((r, i) => (i === 7 ? { ...r, release: 99 } : r));
+    const second = jsonArrayBytes(changed, elements);
+    expect(second).not.toBe(first);
+    expect(second.toString('utf8')).toBe(JSON.stringify(changed, null, 2));
+    expect(jsonArrayBytes(changed.slice(0, 19), elements).toString('utf8')).toBe(JSON.stringify(changed.slice(0, 19), null, 2));
+    expect(first.toString('utf8')).toBe(JSON.stringify(items, null, 2));
+  });
+
   it('a changed record is rendered anew: a value, a nested value, a key order, a new key', () => {
     const elements = byName();
     const base = { name: 'a', env: { A: '1', B: '2' }, resources: { memory: '512m', cpus: 1 }, release: 1 };
