@@ -2,15 +2,19 @@
  * Control-plane benchmark: seeds APPS apps (default 1,000) straight into a store in a temp
  * data dir (each with a release, a few config vars, a deploy, and a placement naming a
  * container that does not exist: no Docker containers are made), then starts the built
- * server (`node dist/cli.js server`, so run `npx tsc -p tsconfig.json` first) on it and
- * prints:
+ * server as `minpaas server` starts it (dist/cli.js with the node flags and environment of
+ * src/cli/server-launch.ts, so run `npm run build` first) on it and prints:
  *   - start-up: spawn → /healthz answers (target ≤ 3 s)
  *   - GET /apps over 1,000 apps, sequential requests: p50 / p99 / max (targets 10 / 50 ms)
  *   - GET /apps?limit=50: p50 / p99
  *   - GET /metrics: p50 / max of 10 scrapes
- *   - idle RSS of the server process after start-up and after the requests (target ≤ 100 MB)
+ *   - RSS of the server process (target ≤ 100 MB idle): 2 s after start-up, 2 s after the
+ *     requests, and once it has been idle for IDLE_SECONDS (V8 gives back the heap a burst
+ *     of requests grew about 8 s after the burst, when it finds the process idle)
  *
  *   npx tsx bench/control-plane.ts [apps] [requests]
+ *   BENCH_UNTUNED=1: start plain `node dist/cli.js server` (no launch flags), for comparison
+ *   BENCH_PLAINTEXT=1, BENCH_NODE_ARGS='…': see below
  */
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
@@ -23,10 +27,13 @@ import { loadSecrets } from '../src/secrets/rotation.js';
 import { Store } from '../src/store/store.js';
 import { freeLoopbackPort } from '../test/helpers/http.js';
 import { REPO_ROOT } from '../test/helpers/server-process.js';
+import { SERVER_ENV, serverNodeArgs } from '../src/cli/server-launch.js';
 
 const APPS = Number(process.argv[2] ?? 1000);
 const REQUESTS = Number(process.argv[3] ?? 200);
 const TOKEN = 'bench-token-0123456789';
+const IDLE_SECONDS = 15;
+const UNTUNED = process.env.BENCH_UNTUNED === '1';
 /** Extra node flags for the server, e.g. BENCH_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof'. */
 const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -77,6 +84,14 @@ async function rssMb(pid: number): Promise<number> {
   return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
 }
 
+/** CPU time (user + system) the process has used, in ms: a cost per request that other load on the machine barely moves. */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // utime and stime are fields 14 and 15 of the whole line (11 and 12 after the name), in ticks of 10 ms.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 async function main(): Promise<void> {
   const temp = await fs.mkdtemp(path.join(os.tmpdir(), 'minpaas-bench-cp-'));
   const dataDir = path.join(temp, 'data');
@@ -88,9 +103,11 @@ async function main(): Promise<void> {
   const port = await freeLoopbackPort();
   const out = openSync(path.join(temp, 'server.log'), 'a');
   const started = performance.now();
-  const child = spawn(process.execPath, [...nodeArgs, 'dist/cli.js', 'server'], {
+  const args = UNTUNED ? ['dist/cli.js', 'server'] : serverNodeArgs('dist/cli.js', 'server');
+  console.log(`server: ${UNTUNED ? '' : `${Object.entries(SERVER_ENV).map(([k, v]) => `${k}=${v} `).join('')}`}node ${[...nodeArgs, ...args].join(' ')}`);
+  const child = spawn(process.execPath, [...nodeArgs, ...args], {
     cwd: REPO_ROOT,
-    env: { ...process.env, MINPAAS_DATA_DIR: dataDir, MINPAAS_PORT: String(port), MINPAAS_HOST: '127.0.0.1', MINPAAS_TOKEN: TOKEN, MINPAAS_LOG_LEVEL: 'warn' },
+    env: { ...process.env, ...(UNTUNED ? {} : SERVER_ENV), MINPAAS_DATA_DIR: dataDir, MINPAAS_PORT: String(port), MINPAAS_HOST: '127.0.0.1', MINPAAS_TOKEN: TOKEN, MINPAAS_LOG_LEVEL: 'warn' },
     stdio: ['ignore', out, out],
   });
   closeSync(out);
@@ -108,19 +125,24 @@ async function main(): Promise<void> {
     // Warm-up, then sequential requests (one client, as an operator or dashboard would).
     for (let i = 0; i < 5; i++) await timedGet(`${base}/apps`);
     const all: number[] = [];
+    const cpuBefore = await cpuMs(child.pid!);
     for (let i = 0; i < REQUESTS; i++) all.push(await timedGet(`${base}/apps`));
+    const cpuPerList = ((await cpuMs(child.pid!)) - cpuBefore) / REQUESTS;
     const page: number[] = [];
     for (let i = 0; i < REQUESTS; i++) page.push(await timedGet(`${base}/apps?limit=50`));
     const scrapes: number[] = [];
     for (let i = 0; i < 10; i++) scrapes.push(await timedGet(`${base}/metrics`));
     await sleep(2000);
     const rss = await rssMb(child.pid!);
+    await sleep((IDLE_SECONDS - 2) * 1000);
+    const rssIdle = await rssMb(child.pid!);
     const fmt = (n: number): string => n.toFixed(1);
     console.log(`start-up with ${APPS} apps: ${Math.round(startupMs)} ms (target <= 3000)`);
     console.log(`GET /apps (${APPS} apps, ${REQUESTS} sequential): p50 ${fmt(percentile(all, 50))} ms, p99 ${fmt(percentile(all, 99))} ms, max ${fmt(Math.max(...all))} ms (targets 10 / 50)`);
+    console.log(`server CPU per GET /apps: ${fmt(cpuPerList)} ms (user + system; less moved by other load than the latencies)`);
     console.log(`GET /apps?limit=50: p50 ${fmt(percentile(page, 50))} ms, p99 ${fmt(percentile(page, 99))} ms`);
     console.log(`GET /metrics (${APPS} apps): p50 ${fmt(percentile(scrapes, 50))} ms, max ${fmt(Math.max(...scrapes))} ms`);
-    console.log(`idle RSS: ${fmt(rssAtStart)} MB after start-up, ${fmt(rss)} MB after the requests (target <= 100)`);
+    console.log(`RSS: ${fmt(rssAtStart)} MB 2 s after start-up, ${fmt(rss)} MB 2 s after the requests, ${fmt(rssIdle)} MB after ${IDLE_SECONDS} s idle (target <= 100)`);
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

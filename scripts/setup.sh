@@ -83,5 +83,6 @@ bash scripts/edge-image.sh
 
 say "MinPaas is set up"
 if [ "${1:-}" = "--start" ]; then
-  exec node dist/cli.js server
+  # The node flags and environment of src/cli/server-launch.ts (the control plane's memory).
+  exec env MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=50 dist/cli.js server
 fi

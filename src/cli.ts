@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=50
+// The flags and environment of cli/server-launch.ts (env -S: GNU coreutils 8.30+).
 import { runCli } from './cli/main.js';
 
 // `minpaas logs APP | head`: a reader that leaves early is not an error.

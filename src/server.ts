@@ -22,6 +22,7 @@ import { DeployPipeline } from './deploy/pipeline.js';
 import { createPushHandler } from './deploy/push-deploy.js';
 import { Dashboard } from './dashboard/routes.js';
 import { dashboardApps } from './dashboard/service.js';
+import { dashboardAuth } from './dashboard/access.js';
 import { Receiver } from './deploy/receive.js';
 import { reconcile, type ReconcilePorts } from './deploy/reconcile.js';
 import { containerGuardsHostConfig, createDockerClient, DockerEngine } from './docker/index.js';
@@ -211,7 +212,7 @@ async function listenAll(
     routes,
     hooks: forges.hooks,
     operator: operatorEndpoints(routes, parts.metrics, config.metricsToken),
-    dashboard: new Dashboard({ apps: dashboardApps(parts.apps), token, log: rootLog.child({ component: 'dashboard' }) }),
+    dashboard: new Dashboard({ apps: dashboardApps(parts.apps), auth: dashboardAuth(access.authenticator, access.guard, store), log: rootLog.child({ component: 'dashboard' }) }),
     git: { matches: isGitRequest, handle: (req: http.IncomingMessage, res: http.ServerResponse) => git.handle(req, res) },
     log: rootLog.child({ component: 'http' }),
     ...(challenges ? { acmeChallenge: (t: string) => challenges.get(t) } : {}),

@@ -9,7 +9,7 @@ export interface AppPage {
 export const MAX_PAGE_LIMIT = 1000;
 
 /** The apps of one page (all of them without a limit). `apps` is sorted by name. */
-export function pageOf(apps: AppRow[], page: AppPage): AppRow[] {
+export function pageOf<T extends Pick<AppRow, 'name'>>(apps: readonly T[], page: AppPage): T[] {
   const after = page.after;
   const start = after === undefined ? 0 : apps.findIndex((a) => a.name > after);
   if (start < 0) return [];

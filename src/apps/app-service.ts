@@ -40,10 +40,11 @@ export interface AppServiceDeps {
 }
 
 /** What an app record needs from the store besides the app row, by app name. */
+/** Shared with the store's cache (frozen): read, never changed. */
 interface RecordFacts {
-  envs: Map<string, EnvVars>;
-  images: Map<string, string>;
-  lastDeploys: Map<string, DeployStatus>;
+  envs: ReadonlyMap<string, Readonly<EnvVars>>;
+  images: ReadonlyMap<string, string>;
+  lastDeploys: ReadonlyMap<string, DeployStatus>;
 }
 
 /** Before the first release: new, deploying, or failed (its last deploy failed). */
@@ -62,7 +63,7 @@ export class AppService {
 
   /** Every app (or one page), with container states from one Docker list and store facts from three queries. */
   async list(page: AppPage = {}): Promise<AppRecord[]> {
-    const apps = pageOf(this.deps.store.listApps(), page);
+    const apps = pageOf(this.deps.store.sharedApps(), page);
     const statuses = await this.deps.statuses.forApps(apps);
     const { store } = this.deps;
     const facts: RecordFacts = { envs: store.envOfAll(), images: store.currentImages(), lastDeploys: store.lastDeployStatuses() };

@@ -37,13 +37,23 @@ export class Viewer {
     return this.store.roleOf(app, this.principal.user) ?? (parent === undefined ? undefined : this.store.roleOf(parent, this.principal.user));
   }
 
+  /** Whether the caller holds at least `needed` on `app` (what a page may offer them). */
+  allows(app: string, needed: AppRole): boolean {
+    const role = this.roleOn(app);
+    return role !== undefined && RANK[role] >= RANK[needed];
+  }
+
   sees(app: string): boolean {
     return this.roleOn(app) !== undefined;
   }
 
   /** Read-only callers see config keys, not values. */
+  seesConfigValues(app: string): boolean {
+    return this.roleOn(app) !== 'read';
+  }
+
   config(app: string, env: EnvVars): EnvVars {
-    if (this.roleOn(app) !== 'read') return env;
+    if (this.seesConfigValues(app)) return env;
     return Object.fromEntries(Object.keys(env).map((k) => [k, '(hidden)']));
   }
 

@@ -59,6 +59,16 @@ export class Authenticator {
     return 'principal' in outcome ? outcome.principal : null;
   }
 
+  /**
+   * A principal found earlier (a dashboard session's), as its token stands now: null once
+   * the token is revoked or expired or its user removed; a user's owner flag as it is now.
+   * The owner token holds for the process's lifetime.
+   */
+  current(principal: Principal): Principal | null {
+    if (principal.tokenId === null) return principal.owner ? principal : null;
+    return this.principalOf(this.store.getToken(principal.tokenId)) ?? null;
+  }
+
   /** `address` is the client's (for the failure limit); undefined skips the limit. */
   async check(token: string | undefined, address: string | undefined): Promise<AuthOutcome> {
     if (token === undefined || token === '') return { refused: 'missing' };

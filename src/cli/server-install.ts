@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { MinPaasError } from '../errors.js';
+import { SERVER_ENV, serverNodeArgs } from './server-launch.js';
 
 export interface InstallOptions {
   unitDir: string;
@@ -32,7 +33,11 @@ export function serviceEnvironment(env: NodeJS.ProcessEnv, dataDir: string): Rec
   return out;
 }
 
-/** The unit: after Docker, restarted on failure, the router left running when it stops. */
+/**
+ * The unit: after Docker, restarted on failure, the router left running when it stops;
+ * node started as every entry point starts it (server-launch.ts). The environment file
+ * overrides Environment= (systemd reads it after), so an operator can change those there.
+ */
 export function unitFile(o: Pick<InstallOptions, 'envFile' | 'dataDir' | 'projectRoot' | 'nodeBinary' | 'stopTimeoutSeconds'>): string {
   return `[Unit]
 Description=MinPaas control plane (git push deploys, admin API, dashboard)
@@ -42,9 +47,9 @@ Wants=network-online.target docker.service
 
 [Service]
 Type=simple
-EnvironmentFile=${o.envFile}
+${Object.entries(SERVER_ENV).map(([k, v]) => `Environment=${k}=${v}\n`).join('')}EnvironmentFile=${o.envFile}
 WorkingDirectory=${o.dataDir}
-ExecStart=${o.nodeBinary} ${path.join(o.projectRoot, 'dist', 'cli.js')} server
+ExecStart=${[o.nodeBinary, ...serverNodeArgs(path.join(o.projectRoot, 'dist', 'cli.js'), 'server')].join(' ')}
 Restart=on-failure
 RestartSec=2s
 # Stop and restart signal the control plane only: the router (HAProxy) it started keeps

@@ -6,6 +6,8 @@ export interface PageFrame {
   /** Present when logged in: the logout form needs it. */
   csrf?: string;
   flash?: Flash | undefined;
+  /** The logged-in user (shown beside "Log out"). */
+  user?: string;
   /** Breadcrumb links after "Apps". */
   trail?: { href: string; text: string }[];
 }
@@ -39,7 +41,7 @@ ${body}
 function nav(frame: PageFrame): SafeHtml {
   const trail = frame.trail ?? [];
   return html`<nav aria-label="Breadcrumb"><ol class="crumbs"><li><a href="/">Apps</a></li>${trail.map((t) => html`<li><a href="${t.href}">${t.text}</a></li>`)}</ol></nav>
-  <form method="post" action="/ui/logout" class="logout">${csrfField(frame.csrf!)}<button type="submit">Log out</button></form>`;
+  <form method="post" action="/ui/logout" class="logout">${frame.user ? html`<span class="user">${frame.user}</span> ` : ''}${csrfField(frame.csrf!)}<button type="submit">Log out</button></form>`;
 }
 
 export function csrfField(token: string): SafeHtml {

@@ -1,4 +1,5 @@
 import type { AppRecord, Deploy, ReleaseRecord } from '../domain/types.js';
+import type { Offers } from './access.js';
 import { html, type SafeHtml } from './html.js';
 import { csrfField, layout } from './layout.js';
 import type { Flash } from './sessions.js';
@@ -6,6 +7,8 @@ import type { Flash } from './sessions.js';
 export interface PageContext {
   csrf: string;
   flash?: Flash | undefined;
+  /** The logged-in user's name. */
+  user: string;
 }
 
 const appHref = (name: string): string => `/ui/apps/${encodeURIComponent(name)}`;
@@ -16,9 +19,9 @@ export function loginPage(error?: string): SafeHtml {
     { title: 'Log in', ...(error ? { flash: { kind: 'error' as const, text: error } } : {}) },
     html`<h1>Log in</h1>
 <form method="post" action="/ui/login" class="card narrow">
-  <label for="token">Admin token</label>
+  <label for="token">Token</label>
   <input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
-  <p class="hint">The token is in <code>&lt;data dir&gt;/token</code> or <code>MINPAAS_TOKEN</code>.</p>
+  <p class="hint">The owner token (in <code>&lt;data dir&gt;/token</code> or <code>MINPAAS_TOKEN</code>), or your own token from <code>minpaas tokens:create</code>: you see the apps your roles give you.</p>
   <button type="submit">Log in</button>
 </form>`,
   );
@@ -38,7 +41,7 @@ export function appsPage(ctx: PageContext, apps: AppRecord[], lastDeploys: Map<s
   return layout(
     { title: 'Apps', ...ctx },
     html`<h1>Apps</h1>
-${apps.length === 0 ? html`<p>No apps yet. Push one: <code>git push http://x:TOKEN@HOST:PORT/APP.git main</code></p>` : html`<table>
+${apps.length === 0 ? html`<p>No apps here yet. Push one: <code>git push http://x:TOKEN@HOST:PORT/APP.git main</code>, or ask an owner or an app's admin for access (<code>minpaas access:add APP ${ctx.user} --role read</code>).</p>` : html`<table>
 <caption class="sr-only">Every app with its status, release, URL and last deploy</caption>
 <thead><tr><th scope="col">App</th><th scope="col">Status</th><th scope="col">Release</th><th scope="col">URL</th><th scope="col">Last deploy</th></tr></thead>
 <tbody>${rows}</tbody>
@@ -53,6 +56,8 @@ export interface AppPageData {
   config: Record<string, string>;
   /** Config keys whose values are shown; the others are masked. */
   revealed: Set<string>;
+  /** The changes the user's role allows here (the others are not offered, and refused). */
+  offers: Offers;
 }
 
 export function appPage(ctx: PageContext, d: AppPageData): SafeHtml {
@@ -84,25 +89,31 @@ ${deploysSection(d)}`,
 
 function configSection(ctx: PageContext, d: AppPageData): SafeHtml {
   const base = appHref(d.app.name);
+  const { offers } = d;
   const keys = Object.keys(d.config).sort();
-  const rows = keys.map((key) => {
-    const shown = d.revealed.has(key);
-    return html`<tr>
+  const masked = html`<span class="masked" aria-label="hidden value">••••••</span>`;
+  const value = (key: string): SafeHtml | string => {
+    if (d.revealed.has(key)) return html`<code class="value">${d.config[key]!}</code>`;
+    return offers.revealConfig ? html`${masked} <a href="${base}?reveal=${encodeURIComponent(key)}#config">Reveal<span class="sr-only"> ${key}</span></a>` : masked;
+  };
+  const rows = keys.map(
+    (key) => html`<tr>
   <th scope="row"><code>${key}</code></th>
-  <td>${shown ? html`<code class="value">${d.config[key]!}</code>` : html`<span class="masked" aria-label="hidden value">••••••</span> <a href="${base}?reveal=${encodeURIComponent(key)}#config">Reveal<span class="sr-only"> ${key}</span></a>`}</td>
-  <td><form method="post" action="${base}/config" class="inline">${csrfField(ctx.csrf)}<input type="hidden" name="key" value="${key}"><input type="hidden" name="unset" value="1"><button type="submit" class="secondary">Unset<span class="sr-only"> ${key}</span></button></form></td>
-</tr>`;
-  });
+  <td>${value(key)}</td>
+  ${offers.changeConfig ? html`<td><form method="post" action="${base}/config" class="inline">${csrfField(ctx.csrf)}<input type="hidden" name="key" value="${key}"><input type="hidden" name="unset" value="1"><button type="submit" class="secondary">Unset<span class="sr-only"> ${key}</span></button></form></td>` : ''}
+</tr>`,
+  );
+  const actions = offers.changeConfig ? html`<th scope="col"><span class="sr-only">Actions</span></th>` : '';
   return html`<section aria-labelledby="config" class="card">
 <h2 id="config">Config vars</h2>
-${keys.length ? html`<table><thead><tr><th scope="col">Name</th><th scope="col">Value</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead><tbody>${rows}</tbody></table>` : html`<p>No config vars.</p>`}
-<form method="post" action="${base}/config" class="row">
+${keys.length ? html`<table><thead><tr><th scope="col">Name</th><th scope="col">Value</th>${actions}</tr></thead><tbody>${rows}</tbody></table>` : html`<p>No config vars.</p>`}
+${offers.changeConfig ? html`<form method="post" action="${base}/config" class="row">
   ${csrfField(ctx.csrf)}
   <div><label for="config-key">Name</label><input id="config-key" name="key" required pattern="[A-Za-z_][A-Za-z0-9_]*" autocomplete="off"></div>
   <div><label for="config-value">Value</label><input id="config-value" name="value" type="password" autocomplete="off"></div>
   <button type="submit">Set</button>
 </form>
-<p class="hint">Setting or unsetting a var makes a new release on the same image.</p>
+<p class="hint">Setting or unsetting a var makes a new release on the same image.</p>` : html`<p class="hint" id="config-role">Your role on ${d.app.name} ${offers.revealConfig ? 'shows config values but does not change them' : 'shows config names only'}; changing config needs the admin role.</p>`}
 </section>`;
 }
 
@@ -125,7 +136,7 @@ function releasesSection(ctx: PageContext, d: AppPageData): SafeHtml {
   <td>${r.description}</td>
   <td>${r.commit ? html`<code>${r.commit.slice(0, 12)}</code>` : '—'}</td>
   <td>${when(r.createdAt)}</td>
-  <td>${r.number === d.app.release ? html`<span class="badge ok">serving</span>` : html`<form method="post" action="${base}/rollback" class="inline">${csrfField(ctx.csrf)}<input type="hidden" name="release" value="${r.number}"><button type="submit" class="secondary">Roll back to v${r.number}</button></form>`}</td>
+  <td>${r.number === d.app.release ? html`<span class="badge ok">serving</span>` : !d.offers.rollback ? '' : html`<form method="post" action="${base}/rollback" class="inline">${csrfField(ctx.csrf)}<input type="hidden" name="release" value="${r.number}"><button type="submit" class="secondary">Roll back to v${r.number}</button></form>`}</td>
 </tr>`,
   );
   return html`<section aria-labelledby="releases" class="card">

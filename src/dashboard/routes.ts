@@ -1,14 +1,15 @@
 import type http from 'node:http';
-import type { TLSSocket } from 'node:tls';
-import { tokenMatches } from '../auth/token.js';
+import type { RouteAccess, Viewer } from '../auth/access.js';
 import { liveDeploys as defaultLiveDeploys, type LiveDeploys } from '../deploy/live-deploys.js';
 import type { Deploy } from '../domain/types.js';
 import { errorMessage, isMinPaasError, MinPaasError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { offersOn, PAGE_ACCESS, type DashboardAuth } from './access.js';
 import { csrfTokenMatches, sameOrigin } from './csrf.js';
 import { readForm } from './form.js';
 import type { SafeHtml } from './html.js';
 import { appPage, appsPage, deployPage, errorPage, loginPage, logsPage, type PageContext } from './pages.js';
+import { isTls, SessionGuard } from './session-guard.js';
 import { cookieValue, DEFAULT_SESSION_LIMITS, SESSION_COOKIE, sessionCookie, SessionStore, type Session } from './sessions.js';
 import type { DashboardApps } from './service.js';
 import { streamDeploy, streamLogs } from './streams.js';
@@ -17,10 +18,13 @@ import { DASHBOARD_CSS, DASHBOARD_JS } from './static.js';
 
 export interface DashboardDeps {
   apps: DashboardApps;
-  token: string;
+  /** Logins and roles: the API's (any valid token logs in, with its user's roles). */
+  auth: DashboardAuth;
   log: Logger;
   sessions?: SessionStore;
   live?: LiveDeploys;
+  /** How often an open live stream re-checks its session's token and role (ms). */
+  streamRecheckMs?: number;
   throttle?: LoginThrottle;
 }
 
@@ -30,13 +34,21 @@ interface Request {
   params: string[];
   query: URLSearchParams;
   session: Session;
+  /** What the session's user may see and do (the page's own access rule already passed). */
+  viewer: Viewer;
   /** A POST's form, its CSRF token and Origin already checked. */
   form: URLSearchParams;
+  /** The route's audit-log action, for changes. */
+  audit: string | undefined;
 }
 
 interface PageRoute {
   method: 'GET' | 'POST';
   path: RegExp;
+  /** Who may open it: the same rule as the API route that reads or changes the same thing. */
+  access: RouteAccess;
+  /** A change's audit-log action (the API route's): made or refused, it is recorded. */
+  audit?: string;
   handle: (r: Request) => Promise<void>;
 }
 
@@ -56,21 +68,24 @@ const SECURITY_HEADERS = {
 };
 
 /**
- * The web dashboard: server-rendered pages at `/` and `/ui/...`. It has its own auth
- * (a login form trading the admin token for a session cookie; a CSRF token and an Origin
- * check on every POST) and does everything through the AppService, like the API.
+ * The web dashboard: server-rendered pages at `/` and `/ui/...`. It has its own sessions
+ * (a login form trading a token, the owner's or a user's, for a session cookie; a CSRF
+ * token and an Origin check on every POST), applies the API's access rules to every page,
+ * and does everything through the AppService, like the API.
  */
 export class Dashboard {
   private readonly sessions: SessionStore;
   private readonly live: LiveDeploys;
   private readonly throttle: LoginThrottle;
   private readonly routes: PageRoute[];
+  private readonly guard: SessionGuard;
 
   constructor(private readonly deps: DashboardDeps) {
     this.sessions = deps.sessions ?? new SessionStore();
     this.live = deps.live ?? defaultLiveDeploys;
     this.throttle = deps.throttle ?? new LoginThrottle();
     this.routes = this.pageRoutes();
+    this.guard = new SessionGuard(deps.auth, this.sessions, deps.streamRecheckMs ?? 2000);
   }
 
   matches(path: string): boolean {
@@ -82,14 +97,15 @@ export class Dashboard {
     try {
       if (path.startsWith('/ui/static/')) return this.serveStatic(res, path);
       if (path === '/ui/login') return await this.login(req, res);
-      session = this.sessions.get(cookieValue(req.headers.cookie, SESSION_COOKIE));
+      session = this.guard.session(req, res);
       const { route, params } = this.route(req.method, path);
       if (!session) {
         if (req.method === 'GET') return redirect(res, '/ui/login');
         throw new Refused(403, 'log in first: this session has ended');
       }
       const form = req.method === 'POST' ? await this.checkedForm(req, session) : new URLSearchParams();
-      await route.handle({ req, res, params, query, session, form });
+      const viewer = this.guard.admit(req, session, route, params[0]);
+      await route.handle({ req, res, params, query, session, viewer, form, audit: route.audit });
     } catch (err) {
       this.fail(res, err, session);
     }
@@ -97,27 +113,30 @@ export class Dashboard {
 
   private pageRoutes(): PageRoute[] {
     const { apps } = this.deps;
+    const { list, read, config, rollback } = PAGE_ACCESS;
     return [
-      { method: 'GET', path: /^\/$/, handle: (r) => this.appsList(r) },
-      { method: 'GET', path: /^\/ui$/, handle: async (r) => redirect(r.res, '/') },
-      { method: 'POST', path: /^\/ui\/logout$/, handle: async (r) => this.logout(r) },
-      { method: 'GET', path: new RegExp(`^/ui/apps/${NAME}$`), handle: (r) => this.appDetail(r) },
-      { method: 'POST', path: new RegExp(`^/ui/apps/${NAME}/config$`), handle: (r) => this.changeConfig(r) },
+      { method: 'GET', path: /^\/$/, access: list, handle: (r) => this.appsList(r) },
+      { method: 'GET', path: /^\/ui$/, access: list, handle: async (r) => redirect(r.res, '/') },
+      { method: 'POST', path: /^\/ui\/logout$/, access: list, handle: async (r) => this.logout(r) },
+      { method: 'GET', path: new RegExp(`^/ui/apps/${NAME}$`), access: read, handle: (r) => this.appDetail(r) },
+      { method: 'POST', path: new RegExp(`^/ui/apps/${NAME}/config$`), access: config, audit: 'config.set', handle: (r) => this.changeConfig(r) },
       {
         method: 'POST',
         path: new RegExp(`^/ui/apps/${NAME}/rollback$`),
+        access: rollback,
+        audit: 'rollback',
         handle: (r) =>
           this.action(r, async (form) => {
             const release = Number(form.get('release'));
             if (!Number.isInteger(release) || release < 1) throw new MinPaasError('INVALID_INPUT', 'choose a release to roll back to');
             const app = await apps.rollback(r.params[0]!, release);
-            return `Rolled back: now v${app.release}`;
+            return { text: `Rolled back: now v${app.release}`, detail: { release } };
           }),
       },
-      { method: 'GET', path: new RegExp(`^/ui/apps/${NAME}/logs$`), handle: (r) => this.logs(r) },
-      { method: 'GET', path: new RegExp(`^/ui/apps/${NAME}/logs/stream$`), handle: (r) => this.followLogs(r) },
-      { method: 'GET', path: new RegExp(`^/ui/apps/${NAME}/deploys/(\\d+)$`), handle: (r) => this.deploy(r) },
-      { method: 'GET', path: new RegExp(`^/ui/apps/${NAME}/deploys/(\\d+)/stream$`), handle: (r) => this.followDeploy(r) },
+      { method: 'GET', path: new RegExp(`^/ui/apps/${NAME}/logs$`), access: read, handle: (r) => this.logs(r) },
+      { method: 'GET', path: new RegExp(`^/ui/apps/${NAME}/logs/stream$`), access: read, handle: (r) => this.followLogs(r) },
+      { method: 'GET', path: new RegExp(`^/ui/apps/${NAME}/deploys/(\\d+)$`), access: read, handle: (r) => this.deploy(r) },
+      { method: 'GET', path: new RegExp(`^/ui/apps/${NAME}/deploys/(\\d+)/stream$`), access: read, handle: (r) => this.followDeploy(r) },
     ];
   }
 
@@ -149,15 +168,17 @@ export class Dashboard {
       return sendPage(res, 429, loginPage(`Too many wrong tokens from this address; try again in ${wait} s.`));
     }
     const form = await readForm(req);
-    if (!tokenMatches(form.get('token') ?? undefined, this.deps.token)) {
+    const principal = await this.deps.auth.login(form.get('token') ?? '');
+    if (!principal) {
       this.throttle.fail(client);
-      this.deps.log.info({ client }, 'dashboard login refused: wrong token');
-      return sendPage(res, 401, loginPage('That is not the admin token.'));
+      this.deps.log.info({ client }, 'dashboard login refused: wrong, revoked or expired token');
+      return sendPage(res, 401, loginPage('That token is not valid: it is wrong, revoked or expired.'));
     }
     this.throttle.succeed(client);
+    this.deps.log.info({ client, user: principal.user, token: principal.tokenName }, 'dashboard login');
     const old = cookieValue(req.headers.cookie, SESSION_COOKIE);
     if (old) this.sessions.destroy(old);
-    const session = this.sessions.create();
+    const session = this.sessions.create(principal);
     res.setHeader('Set-Cookie', sessionCookie(session.id, Math.floor(DEFAULT_SESSION_LIMITS.maxAgeMs / 1000), isTls(req)));
     redirect(res, '/');
   }
@@ -168,17 +189,27 @@ export class Dashboard {
     redirect(r.res, '/ui/login');
   }
 
-  /** A POST that changes something: CSRF checked, the change made, back to the app page with the outcome. */
-  private async action(r: Request, change: (form: URLSearchParams) => Promise<string>): Promise<void> {
-    const form = r.form;
-    const back = `/ui/apps/${r.params[0]!}`;
+  /**
+   * A POST that changes something (CSRF and role checked): the change made, recorded in the
+   * audit log under the API's action name (keys and numbers only), back to the app page
+   * with the outcome.
+   */
+  private async action(r: Request, change: (form: URLSearchParams) => Promise<{ text: string; detail: Record<string, unknown> }>): Promise<void> {
+    const app = r.params[0]!;
+    let status = 200;
+    let detail: Record<string, unknown> | null = null;
     try {
-      r.session.flash = { kind: 'ok', text: await change(form) };
+      const done = await change(r.form);
+      detail = done.detail;
+      r.session.flash = { kind: 'ok', text: done.text };
     } catch (err) {
+      status = isMinPaasError(err) ? err.status : 500;
       if (!isMinPaasError(err)) throw err;
       r.session.flash = { kind: 'error', text: err.message };
+    } finally {
+      if (r.audit) this.guard.audit(r.req, r.session, r.audit, app, detail, status);
     }
-    redirect(r.res, back);
+    redirect(r.res, `/ui/apps/${app}`);
   }
 
   private changeConfig(r: Request): Promise<void> {
@@ -187,12 +218,14 @@ export class Dashboard {
       const unset = form.get('unset') === '1';
       const release = await this.deps.apps.changeConfig(r.params[0]!, { [key]: unset ? null : (form.get('value') ?? '') });
       const what = unset ? `Unset ${key}` : `Set ${key}`;
-      return release === null ? `${what} (stored; it applies to the first release)` : `${what}: released v${release}`;
+      const text = release === null ? `${what} (stored; it applies to the first release)` : `${what}: released v${release}`;
+      return { text, detail: unset ? { set: [], unset: [key] } : { set: [key], unset: [] } };
     });
   }
 
+  /** The apps the session's user may see (all of them for owners). */
   private async appsList(r: Request): Promise<void> {
-    const list = await this.deps.apps.list();
+    const list = (await this.deps.apps.list()).filter((a) => r.viewer.sees(a.name));
     const last = new Map<string, Deploy | undefined>(list.map((a) => [a.name, this.deps.apps.deploys(a.name)[0]]));
     sendPage(r.res, 200, appsPage(this.context(r.session), list, last));
   }
@@ -201,7 +234,8 @@ export class Dashboard {
     const { apps } = this.deps;
     const name = r.params[0]!;
     const app = await apps.get(name);
-    const reveal = r.query.get('reveal');
+    const offers = offersOn(r.viewer, name);
+    const reveal = offers.revealConfig ? r.query.get('reveal') : null;
     sendPage(
       r.res,
       200,
@@ -209,8 +243,9 @@ export class Dashboard {
         app,
         releases: apps.releases(name),
         deploys: apps.deploys(name),
-        config: apps.config(name),
+        config: r.viewer.config(name, apps.config(name)),
         revealed: new Set(reveal ? [reveal] : []),
+        offers,
       }),
     );
   }
@@ -223,6 +258,7 @@ export class Dashboard {
   }
 
   private async followLogs(r: Request): Promise<void> {
+    this.guard.endStreamWhenRefused(r.res, r.session, PAGE_ACCESS.read, r.params[0]);
     await streamLogs(this.deps.apps, r.params[0]!, r.res);
   }
 
@@ -241,13 +277,14 @@ export class Dashboard {
   }
 
   private async followDeploy(r: Request): Promise<void> {
+    this.guard.endStreamWhenRefused(r.res, r.session, PAGE_ACCESS.read, r.params[0]);
     streamDeploy(this.deps.apps, this.live, this.findDeploy(r.params[0]!, r.params[1]!), r.res);
   }
 
   private context(session: Session): PageContext {
     const flash = session.flash;
     delete session.flash;
-    return { csrf: session.csrf, flash };
+    return { csrf: session.csrf, flash, user: session.principal.user };
   }
 
   private serveStatic(res: http.ServerResponse, path: string): void {
@@ -272,10 +309,6 @@ export class Dashboard {
     this.deps.log.error({ err: errorMessage(err) }, 'dashboard request failed');
     sendPage(res, 500, errorPage(ctx, 500, 'internal error; the server log has the details'));
   }
-}
-
-function isTls(req: http.IncomingMessage): boolean {
-  return (req.socket as TLSSocket).encrypted === true;
 }
 
 function sendPage(res: http.ServerResponse, status: number, page: SafeHtml): void {

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import type { Principal } from '../auth/authenticator.js';
 
 export interface Flash {
   kind: 'ok' | 'error';
@@ -7,6 +8,8 @@ export interface Flash {
 
 export interface Session {
   id: string;
+  /** Who logged in (never the token itself): checked against the token's row on every request. */
+  principal: Principal;
   /** Sent back in a hidden field with every change (synchronizer token). */
   csrf: string;
   createdAt: number;
@@ -35,7 +38,7 @@ export class SessionStore {
     private readonly now: () => number = Date.now,
   ) {}
 
-  create(): Session {
+  create(principal: Principal): Session {
     this.sweep();
     while (this.sessions.size >= this.limits.maxSessions) {
       const oldest = this.sessions.keys().next().value;
@@ -43,7 +46,7 @@ export class SessionStore {
       this.sessions.delete(oldest);
     }
     const t = this.now();
-    const session: Session = { id: randomId(), csrf: randomId(), createdAt: t, lastSeen: t };
+    const session: Session = { id: randomId(), principal, csrf: randomId(), createdAt: t, lastSeen: t };
     this.sessions.set(session.id, session);
     return session;
   }

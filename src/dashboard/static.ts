@@ -48,7 +48,8 @@ a { color: var(--accent); }
 .brand { font-weight: 700; }
 .crumbs { display: flex; gap: .5rem; list-style: none; margin: 0; padding: 0; }
 .crumbs li + li::before { content: "/"; margin-right: .5rem; color: var(--muted); }
-.logout { margin-left: auto; }
+.logout { margin-left: auto; display: flex; gap: .75rem; align-items: center; }
+.user { color: var(--muted); }
 main { padding: 1rem 1.5rem 3rem; max-width: 72rem; }
 main:focus { outline: none; }
 h1 { font-size: 1.6rem; margin: .5rem 0 1rem; }

@@ -5,6 +5,7 @@ import type { AppRecord } from '../domain/types.js';
 import { invalid } from '../errors.js';
 import { configKeys, fieldsOf, noteStreamedOutcome, type AuditSpec } from './api-guard.js';
 import { sendAppPage } from './app-list.js';
+import { JsonElements } from './json-array.js';
 import {
   decodeAppName,
   decodeBuilder,
@@ -119,14 +120,16 @@ const DeployStreamLine = z
 export function apiRoutes(apps: AppService): Route[] {
   const obj = (body: unknown): Record<string, unknown> => (body ?? {}) as Record<string, unknown>;
   // What the caller may see of a record: only visible apps, config values masked for `read`.
+  // (Records are made per request: one the caller sees whole is sent as it is, not copied.)
   const shown = (viewer: Viewer, records: AppRecord[]): AppRecord[] =>
-    records.filter((a) => viewer.sees(a.name)).map((a) => ({ ...a, env: viewer.config(a.name, a.env) }));
+    records.filter((a) => viewer.sees(a.name)).map((a) => (viewer.seesConfigValues(a.name) ? a : { ...a, env: viewer.config(a.name, a.env) }));
+  const listed = new JsonElements((record) => (record as AppRecord).name);
   return [
     {
       method: 'GET',
       path: /^\/apps$/,
       access: { need: 'user' },
-      handle: async ({ res, query, viewer }) => sendAppPage(res, query, apps, (records) => shown(viewer, records)),
+      handle: async ({ res, query, viewer }) => sendAppPage(res, query, apps, (records) => shown(viewer, records), listed),
       doc: { path: '/apps', summary: 'List apps (all, or one page with ?limit=&after=)', query: AppListQuery, responses: jsonAnswer('Apps ordered by name', z.array(AppRecordSchema)), errors: [400] },
     },
     {

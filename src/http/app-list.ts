@@ -3,7 +3,7 @@ import { MAX_PAGE_LIMIT, type AppPage } from '../apps/app-page.js';
 import type { AppService } from '../apps/app-service.js';
 import type { AppRecord } from '../domain/types.js';
 import { invalid } from '../errors.js';
-import { sendJsonArray } from './json-array.js';
+import { sendJsonArray, type JsonElements } from './json-array.js';
 
 /** `?limit=N&after=NAME` → a page; neither → every app (the response stays an array). */
 export function parseAppPage(query: URLSearchParams): AppPage {
@@ -29,6 +29,8 @@ export async function sendAppPage(
   apps: AppService,
   /** What the caller may see of the page (the apps it has a role on; values masked). */
   shown: (records: AppRecord[]) => AppRecord[] = (records) => records,
+  /** Each app's JSON, remembered between listings while the record stays the same. */
+  elements?: JsonElements,
 ): Promise<void> {
   const page = parseAppPage(query);
   const listed = await apps.list(page);
@@ -38,5 +40,5 @@ export async function sendAppPage(
   if (page.limit !== undefined && listed.length === page.limit && last) {
     res.setHeader('Link', `</apps?limit=${page.limit}&after=${encodeURIComponent(last.name)}>; rel="next"`);
   }
-  sendJsonArray(res, 200, records);
+  sendJsonArray(res, 200, records, elements);
 }

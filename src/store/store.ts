@@ -220,8 +220,15 @@ export class Store {
 
   /** Every app by name; cached until the next write (each call gets its own copies). */
   listApps(): AppRow[] {
-    const rows = this.cache.get('apps', () => (this.db.prepare('SELECT * FROM apps ORDER BY name').all() as Row[]).map(toApp));
-    return rows.map((a) => ({ ...a, address: a.address && { ...a.address } }));
+    return this.sharedApps().map((a) => ({ ...a, address: a.address && { ...a.address } }));
+  }
+
+  /**
+   * The cached rows themselves, frozen (changing one throws): for listings that only read
+   * them, so GET /apps over 1,000 apps does not copy 1,000 rows per request.
+   */
+  sharedApps(): readonly Readonly<AppRow>[] {
+    return this.cache.get('apps', () => (this.db.prepare('SELECT * FROM apps ORDER BY name').all() as Row[]).map((r) => deepFreeze(toApp(r))));
   }
 
   /** The name of the app on a host port (ports are unique per app), without a scan per call. */
@@ -233,37 +240,33 @@ export class Store {
    * Every app's config in one query (GET /apps over 1,000 apps must not ask 1,000 times),
    * decrypted once and cached until the next write.
    */
-  envOfAll(): Map<string, EnvVars> {
-    const byApp = this.cache.get('envs', () => {
+  envOfAll(): ReadonlyMap<string, Readonly<EnvVars>> {
+    return this.cache.get('envs', () => {
       const opened = new Map<string, EnvVars>();
       for (const r of this.db.prepare('SELECT app, key, value FROM env ORDER BY app, key').all() as Row[]) {
         let env = opened.get(r.app as string);
         if (!env) opened.set(r.app as string, (env = {}));
         env[r.key as string] = this.cipher.open(r.value as string);
       }
+      for (const env of opened.values()) Object.freeze(env);
       return opened;
     });
-    return new Map([...byApp].map(([app, env]) => [app, { ...env }]));
   }
 
   /** The image of each app's current release, in one query (cached until the next write). */
-  currentImages(): Map<string, string> {
-    return new Map(
-      this.cache.get('images', () => {
-        const rows = this.db.prepare('SELECT r.app AS app, r.image AS image FROM apps a JOIN releases r ON r.app = a.name AND r.number = a.release').all() as Row[];
-        return new Map(rows.map((r) => [r.app as string, r.image as string]));
-      }),
-    );
+  currentImages(): ReadonlyMap<string, string> {
+    return this.cache.get('images', () => {
+      const rows = this.db.prepare('SELECT r.app AS app, r.image AS image FROM apps a JOIN releases r ON r.app = a.name AND r.number = a.release').all() as Row[];
+      return new Map(rows.map((r) => [r.app as string, r.image as string]));
+    });
   }
 
   /** The status of each app's newest deploy, in one query (cached until the next write). */
-  lastDeployStatuses(): Map<string, DeployStatus> {
-    return new Map(
-      this.cache.get('lastDeploys', () => {
-        const rows = this.db.prepare('SELECT d.app AS app, d.status AS status FROM deploys d JOIN (SELECT app, MAX(id) AS id FROM deploys GROUP BY app) m ON m.id = d.id').all() as Row[];
-        return new Map(rows.map((r) => [r.app as string, r.status as DeployStatus]));
-      }),
-    );
+  lastDeployStatuses(): ReadonlyMap<string, DeployStatus> {
+    return this.cache.get('lastDeploys', () => {
+      const rows = this.db.prepare('SELECT d.app AS app, d.status AS status FROM deploys d JOIN (SELECT app, MAX(id) AS id FROM deploys GROUP BY app) m ON m.id = d.id').all() as Row[];
+      return new Map(rows.map((r) => [r.app as string, r.status as DeployStatus]));
+    });
   }
 
   getApp(name: string): AppRow | undefined {
@@ -501,4 +504,10 @@ export class Store {
       .prepare(`UPDATE deploys SET status = 'failed', error = ?, finished_at = ? WHERE status = 'running'`)
       .run(reason, now()).changes;
   }
+}
+
+/** A row and the objects in it, frozen: cached rows are shared by every caller. */
+function deepFreeze<T extends object>(row: T): T {
+  for (const value of Object.values(row)) if (typeof value === 'object' && value !== null) Object.freeze(value);
+  return Object.freeze(row);
 }

@@ -73,11 +73,11 @@ describe('dashboard in a browser', () => {
   it('asks for the token, refuses a wrong one, and logs in into an HttpOnly SameSite=Strict cookie', async () => {
     await page.goto('/');
     expect(new URL(page.url()).pathname).toBe('/ui/login');
-    await page.getByLabel('Admin token').fill('not-the-token');
+    await page.getByLabel('Token').fill('not-the-token');
     await page.getByRole('button', { name: 'Log in' }).click();
-    await expect(page.getByRole('alert').textContent()).resolves.toContain('not the admin token');
+    await expect(page.getByRole('alert').textContent()).resolves.toContain('That token is not valid');
     await shot('login');
-    await page.getByLabel('Admin token').fill(TEST_TOKEN);
+    await page.getByLabel('Token').fill(TEST_TOKEN);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('heading', { name: 'Apps', level: 1 }).waitFor();
     const cookie = (await context.cookies()).find((c) => c.name === 'minpaas_session')!;
@@ -197,7 +197,7 @@ describe('dashboard without JavaScript', () => {
     try {
       const p = await plain.newPage();
       await p.goto('/');
-      await p.getByLabel('Admin token').fill(TEST_TOKEN);
+      await p.getByLabel('Token').fill(TEST_TOKEN);
       await p.getByRole('button', { name: 'Log in' }).click();
       await p.getByRole('row').filter({ hasText: app }).waitFor();
       await p.goto(`/ui/apps/${app}`);
@@ -260,5 +260,61 @@ describe('dashboard refusals', () => {
     await page.getByRole('heading', { name: 'Log in' }).waitFor();
     const after = await fetch(`${t.url}/`, { redirect: 'manual', headers: { cookie } });
     expect(after.status).toBe(303);
+  });
+});
+
+describe('dashboard with a user token', () => {
+  it('a read user sees only their app, config names only and no change; once the token is revoked the next page load is logged out', async () => {
+    const other = uniqueName('dashread');
+    const user = uniqueName('reader');
+    expect((await t.api('POST', '/apps', { name: other })).status).toBe(201);
+    expect((await t.api('PATCH', `/apps/${other}/config`, { READER_SEES_NAME: 'value-the-reader-never-sees' })).status).toBe(200);
+    expect((await t.api('POST', '/users', { name: user })).status).toBe(201);
+    expect((await t.api('PUT', `/apps/${other}/access/${user}`, { role: 'read' })).status).toBe(200);
+    const created = await t.api('POST', '/tokens', { user, name: 'browser' });
+    expect(created.status).toBe(201);
+    const { id, token } = created.json as { id: string; token: string };
+    const ctx = await browser.newContext({ baseURL: t.url });
+    try {
+      const p = await ctx.newPage();
+      await p.goto('/');
+      await p.getByLabel('Token').fill(token);
+      await p.getByRole('button', { name: 'Log in' }).click();
+      await p.getByRole('heading', { name: 'Apps', level: 1 }).waitFor();
+      await expect(p.getByRole('row').filter({ hasText: other }).count()).resolves.toBe(1);
+      expect(await p.content()).not.toContain(app);
+      expect(await p.content()).not.toContain(token);
+      expect((await p.goto(`/ui/apps/${app}`))!.status()).toBe(404);
+      await p.goto(`/ui/apps/${other}`);
+      await p.getByRole('heading', { name: 'Config vars' }).waitFor();
+      const html = await p.content();
+      expect(html).toContain('READER_SEES_NAME');
+      expect(html).not.toContain('value-the-reader-never-sees');
+      await expect(p.getByRole('link', { name: /Reveal/ }).count()).resolves.toBe(0);
+      await expect(p.getByRole('button', { name: /^(Set|Unset)/ }).count()).resolves.toBe(0);
+      await expect(p.getByText('shows config names only').count()).resolves.toBe(1);
+      await p.screenshot({ path: path.join(SHOTS, 'read-user.png'), fullPage: true });
+      // A change posted anyway, with the session's own CSRF token from this origin: refused, nothing changed.
+      const csrf = await p.locator('input[name="csrf"]').first().inputValue();
+      const cookie = (await ctx.cookies()).find((c) => c.name === 'minpaas_session')!;
+      const refused = await fetch(`${t.url}/ui/apps/${other}/config`, {
+        method: 'POST',
+        redirect: 'manual',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: t.url, cookie: `minpaas_session=${cookie.value}` },
+        body: new URLSearchParams({ csrf, key: 'READER_SEES_NAME', value: 'changed' }).toString(),
+      });
+      expect(refused.status).toBe(403);
+      expect((await t.api('GET', `/apps/${other}/config`)).json.READER_SEES_NAME).toBe('value-the-reader-never-sees');
+      // Revoked: the very next page load shows the login form.
+      expect((await t.api('DELETE', `/tokens/${id}`)).status).toBe(200);
+      await p.reload();
+      expect(new URL(p.url()).pathname).toBe('/ui/login');
+      await p.getByRole('heading', { name: 'Log in' }).waitFor();
+      expect((await ctx.cookies()).find((c) => c.name === 'minpaas_session')).toBeUndefined();
+    } finally {
+      await ctx.close();
+      await t.api('DELETE', `/users/${user}`);
+      await t.api('DELETE', `/apps/${other}`);
+    }
   });
 });

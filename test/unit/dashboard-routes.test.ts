@@ -1,12 +1,16 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Viewer } from '../../src/auth/access.js';
+import { OWNER_TOKEN_NAME, OWNER_USER, type Principal } from '../../src/auth/authenticator.js';
+import type { DashboardAuth } from '../../src/dashboard/access.js';
 import { Dashboard } from '../../src/dashboard/routes.js';
 import type { DashboardApps } from '../../src/dashboard/service.js';
 import { LoginThrottle } from '../../src/dashboard/throttle.js';
 import { LiveDeploys } from '../../src/deploy/live-deploys.js';
 import type { AppRecord } from '../../src/domain/types.js';
 import { log } from '../../src/log.js';
+import type { AuthStore } from '../../src/store/auth-store.js';
 
 /** The dashboard's request handling over HTTP, with an in-memory app service that records changes. */
 const TOKEN = 'unit-token-0123456789';
@@ -33,11 +37,21 @@ const fake: DashboardApps = {
   },
 };
 
+/** The owner token only (per-user logins and roles: dashboard-access.test.ts). An owner's Viewer never reads the store. */
+const owner: Principal = { user: OWNER_USER, owner: true, tokenId: null, tokenName: OWNER_TOKEN_NAME };
+const auth: DashboardAuth = {
+  login: async (token) => (token === TOKEN ? owner : null),
+  current: (p) => p,
+  viewer: (p) => new Viewer(p, {} as AuthStore),
+  appExists: () => true,
+  audit: () => undefined,
+};
+
 let server: http.Server;
 let base: string;
 
 beforeAll(async () => {
-  const dashboard = new Dashboard({ apps: fake, token: TOKEN, log, live: new LiveDeploys() });
+  const dashboard = new Dashboard({ apps: fake, auth, log, live: new LiveDeploys() });
   server = http.createServer((req, res) => {
     const url = new URL(req.url!, 'http://x');
     void dashboard.handle(req, res, url.pathname, url.searchParams);
@@ -93,7 +107,7 @@ describe('dashboard routes', () => {
 
   it('after too many wrong tokens from one address, logins are answered 429 with Retry-After (the right token too)', async () => {
     let now = 0;
-    const throttled = new Dashboard({ apps: fake, token: TOKEN, log, live: new LiveDeploys(), throttle: new LoginThrottle(3, 60_000, () => now) });
+    const throttled = new Dashboard({ apps: fake, auth, log, live: new LiveDeploys(), throttle: new LoginThrottle(3, 60_000, () => now) });
     const s = http.createServer((req, res) => void throttled.handle(req, res, new URL(req.url!, 'http://x').pathname, new URLSearchParams()));
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     const at = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;

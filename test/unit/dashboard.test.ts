@@ -8,6 +8,9 @@ import { lineSplitter } from '../../src/dashboard/sse.js';
 import { DeployLog } from '../../src/deploy/deploy-log.js';
 import { LiveDeploys } from '../../src/deploy/live-deploys.js';
 import type { AppRecord } from '../../src/domain/types.js';
+import { OWNER_TOKEN_NAME, OWNER_USER, type Principal } from '../../src/auth/authenticator.js';
+
+const owner: Principal = { user: OWNER_USER, owner: true, tokenId: null, tokenName: OWNER_TOKEN_NAME };
 
 describe('html templates', () => {
   it('escapes every interpolated value, in text and attributes', () => {
@@ -24,7 +27,7 @@ describe('html templates', () => {
 
   it('a page escapes values that came from the store (an app URL, a status)', () => {
     const app = { name: 'web', status: '<img src=x onerror=alert(1)>', release: 1, url: 'http://h/"><script>' } as unknown as AppRecord;
-    const page = appsPage({ csrf: 'c"srf' }, [app], new Map()).text;
+    const page = appsPage({ csrf: 'c"srf', user: 'owner' }, [app], new Map()).text;
     expect(page).not.toContain('<img src=x');
     expect(page).not.toContain('"><script>');
     expect(page).toContain('value="c&quot;srf"');
@@ -35,14 +38,14 @@ describe('sessions', () => {
   it('expire after the idle time and after the absolute lifetime', () => {
     let now = 0;
     const store = new SessionStore({ maxAgeMs: 1000, idleMs: 300, maxSessions: 10 }, () => now);
-    const s = store.create();
+    const s = store.create(owner);
     now = 250;
     expect(store.get(s.id)).toBe(s);
     now = 500; // 250 idle: still alive, and the idle clock restarts
     expect(store.get(s.id)).toBe(s);
     now = 801; // 301 idle
     expect(store.get(s.id)).toBeUndefined();
-    const t = store.create();
+    const t = store.create(owner);
     for (now = 900; now <= 1800; now += 200) expect(store.get(t.id)).toBe(t);
     now = 1901; // used all along, but older than maxAgeMs
     expect(store.get(t.id)).toBeUndefined();
@@ -50,7 +53,7 @@ describe('sessions', () => {
 
   it('ids and CSRF tokens are random and distinct; the store is bounded', () => {
     const store = new SessionStore({ maxAgeMs: 1e9, idleMs: 1e9, maxSessions: 3 });
-    const made = [store.create(), store.create(), store.create(), store.create()];
+    const made = [store.create(owner), store.create(owner), store.create(owner), store.create(owner)];
     expect(new Set(made.flatMap((s) => [s.id, s.csrf])).size).toBe(8);
     expect(made[0]!.id.length).toBeGreaterThanOrEqual(40);
     expect(store.size).toBe(3);

@@ -58,7 +58,8 @@ describe('minpaas server install', () => {
     expect(unit.Service!.KillMode).toEqual(['process']);
     expect(unit.Service!.WorkingDirectory).toEqual([path.join(dir, 'data')]);
     expect(unit.Service!.EnvironmentFile).toEqual([path.join(dir, 'etc', 'minpaas.env')]);
-    expect(unit.Service!.ExecStart).toEqual([`${process.execPath} ${path.join(PROJECT_ROOT, 'dist', 'cli.js')} server`]);
+    expect(unit.Service!.ExecStart).toEqual([`${process.execPath} --max-semi-space-size=2 --heap-growing-percent=50 ${path.join(PROJECT_ROOT, 'dist', 'cli.js')} server`]);
+    expect(unit.Service!.Environment).toEqual(['MALLOC_ARENA_MAX=2']);
     expect(unit.Install!.WantedBy).toEqual(['multi-user.target']);
     const env = await fs.readFile(path.join(dir, 'etc', 'minpaas.env'), 'utf8');
     expect(env).toContain(`MINPAAS_DATA_DIR="${path.join(dir, 'data')}"`);

@@ -137,13 +137,21 @@ describe('Store read cache', () => {
     expect(envOf('alpha')).toEqual({ A: '1', B: '2' });
   });
 
-  it('hands out copies: a caller changing what it got changes nothing kept', () => {
-    store.envOfAll().get('alpha')!.A = 'mutated';
+  it('hands out copies of rows, and frozen shared values elsewhere: nothing kept can be changed', () => {
+    expect(() => {
+      (store.envOfAll().get('alpha') as Record<string, string>).A = 'mutated';
+    }).toThrow(TypeError);
+    expect(() => {
+      (store.sharedApps()[0] as { release: number | null }).release = 9;
+    }).toThrow(TypeError);
+    expect(() => {
+      (store.sharedApps()[0]!.address as { port: number }).port = 1;
+    }).toThrow(TypeError);
     store.listApps()[0]!.address!.port = 1;
-    store.currentImages().delete('alpha');
     expect(envOf('alpha')).toEqual({ A: '1', B: '2' });
     expect(store.listApps()[0]!.address).toEqual({ host: '172.18.0.2', port: 3000 });
     expect(store.currentImages().get('alpha')).toBe('img/alpha:v1');
+    expect(store.sharedApps()).toBe(store.sharedApps());
   });
 });
 
