@@ -72,6 +72,7 @@ export function appPage(ctx: PageContext, d: AppPageData): SafeHtml {
   <dt>Release</dt><dd>${app.release === null ? 'none yet' : `v${app.release}`}</dd>
   <dt>URL</dt><dd><a href="${app.url}">${app.url}</a></dd>
   <dt>Runtime</dt><dd>${app.runtime} (${app.builder} build)</dd>
+  <dt>Runs on</dt><dd>${app.scheduler === 'swarm' ? 'the Docker Swarm' : 'this engine (docker-local)'}</dd>
   <dt>Restarts</dt><dd>${app.restarts}</dd>
 </dl>
 <p><a href="${appHref(app.name)}/logs">Live logs</a></p>
