@@ -104,7 +104,8 @@ export class SwarmRunner implements ServiceRunner {
     }
     const since = Date.now();
     await this.swarm.updateService(name, existing.version, spec);
-    const progress = await this.waitFor(name, timeoutMs, (s, tasks) => updateProgress(s, since, tasks, req.release));
+    // With no replica there is nothing to roll (Swarm may report no update at all): done once no task runs.
+    const progress = await this.waitFor(name, timeoutMs, (s, tasks) => (req.replicas === 0 ? tasksProgress(tasks, req.release, 0, since) : updateProgress(s, since, tasks, req.release)));
     if (progress.kind === 'done') return { app: req.app, type: req.type, created: false };
     const details = await this.failedLog(name, progress);
     // Swarm rolls back by itself when a new task fails; a timeout is rolled back here.
