@@ -230,11 +230,12 @@ export class SwarmRunner implements ServiceRunner {
     await this.swarm.setNodeAvailability(id, 'drain');
   }
 
-  async activate(node: string, timeoutMs: number): Promise<void> {
+  async activate(node: string): Promise<void> {
     const id = await this.nodeId(node);
     await this.swarm.setNodeAvailability(id, 'active');
     for (const service of await this.swarm.listServices()) {
-      if (constraintsOf(service.spec).includes(avoidNode(id))) await this.respec(service, withConstraint(service.spec, avoidNode(id), false), timeoutMs);
+      // Lifting a constraint moves no task (Swarm starts no update for it): nothing to wait for.
+      if (constraintsOf(service.spec).includes(avoidNode(id))) await this.swarm.updateService(service.name, service.version, withConstraint(service.spec, avoidNode(id), false));
     }
   }
 
