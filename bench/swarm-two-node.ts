@@ -1,0 +1,214 @@
+/**
+ * Two-node Docker Swarm on this one machine (issue 14's proof).
+ *
+ * Part 1, the infrastructure: a registry (Debian's docker-registry) on 127.0.0.1:PORT, a
+ * host bridge (10.213.0.1/24), a second dockerd in the network namespace
+ * minpaas-bench-n2 (10.213.0.2, its own data root, exec root and containerd, hostname
+ * minpaas-bench-n2) joined as a worker to the manager, and an overlay (VXLAN) check: a
+ * 2-replica dnsrr service, one task per node, both reached by `tasks.SERVICE` from a plain
+ * container on the manager.
+ *
+ * Part 2 (next), MinPaas on it: a server with
+ * MINPAAS_DEFAULT_SCHEDULER=swarm and MINPAAS_REGISTRY=127.0.0.1:PORT, an app scaled to 4
+ * with tasks on both nodes serving through the router, a rolling deploy and a drain of the
+ * worker, both under load with 0 failed requests.
+ *
+ *   sudo npx tsx bench/swarm-two-node.ts
+ *
+ * The manager is the machine's main engine: if it is not in a swarm it is initialised
+ * (advertising 10.213.0.1) and left at the end; if it already manages one, it is used and
+ * left as found (only the worker node the bench added is removed). For development without
+ * touching the main engine, BENCH_MANAGER_SOCKET=netns makes the manager a third dockerd in
+ * its own namespace (minpaas-bench-n1, 10.213.0.3); BENCH_MANAGER_SOCKET=unix:///… uses
+ * another engine of the host network.
+ *
+ * Everything is undone at the end, on failure and on Ctrl-C; a run that was killed is
+ * cleaned up by the next one (state in $TMPDIR/minpaas-bench-swarm). Exit codes: 0 all
+ * proven, 1 a step failed (the failing command and its stderr are printed).
+ */
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { LOCAL_BASE_IMAGES } from '../src/build/base-images.js';
+import { freeLoopbackPort } from '../test/helpers/http.js';
+import { CleanupStack, exec, Steps } from './lib/bench-exec.js';
+import { BenchRegistry, ensureRegistryInstalled, sweepRegistry } from './lib/bench-registry.js';
+import { buildEchoImage, checkOverlay, ECHO_SERVICE, type OverlayResult } from './lib/overlay-check.js';
+import { allowBridgeForwarding, bridgeUp, bridgeDown, DEV_MANAGER, HOST_ADDR, NamespaceNode, removeBridgeForwarding, sweepLeftovers, WORKER } from './lib/second-node.js';
+import { ensureManager, joinWorker, leaveIfOurs, listNodes, MAIN_ENGINE, removeWorker, swarmInfo, type Engine, type ManagerState } from './lib/swarm-pair.js';
+
+const STATE_DIR = path.join(os.tmpdir(), 'minpaas-bench-swarm');
+const STATE_FILE = path.join(STATE_DIR, 'swarm.json');
+const REGISTRY_DIR = path.join(STATE_DIR, 'registry');
+
+interface RecordedSwarm {
+  managerHost: string;
+  nodeId: string;
+  initialized: boolean;
+  workerNodeId?: string;
+}
+
+/** A swarm a killed run initialised on an engine that is still around: leave it; a worker node it added to someone's swarm: remove it. */
+async function sweepRecordedSwarm(): Promise<string[]> {
+  let rec: RecordedSwarm;
+  try {
+    rec = JSON.parse(await fs.readFile(STATE_FILE, 'utf8')) as RecordedSwarm;
+  } catch {
+    return [];
+  }
+  const engine: Engine = { name: 'recorded manager', host: rec.managerHost };
+  const found: string[] = [];
+  const info = await swarmInfo(engine).catch(() => null);
+  if (!info || info.NodeID !== rec.nodeId) return found;
+  if (rec.initialized) {
+    await leaveIfOurs(engine, { nodeId: rec.nodeId, initialized: true });
+    found.push(`swarm ${rec.nodeId} on ${rec.managerHost}`);
+  } else {
+    await exec('docker', ['-H', engine.host, 'service', 'rm', ECHO_SERVICE]);
+    if (rec.workerNodeId && (await exec('docker', ['-H', engine.host, 'node', 'rm', '--force', rec.workerNodeId])).code === 0) found.push(`worker node ${rec.workerNodeId}`);
+  }
+  return found;
+}
+
+function managerChoice(): { kind: 'main' | 'netns' | 'socket'; engine?: Engine } {
+  const v = process.env.BENCH_MANAGER_SOCKET;
+  if (!v) return { kind: 'main', engine: MAIN_ENGINE };
+  if (v === 'netns') return { kind: 'netns' };
+  return { kind: 'socket', engine: { name: `engine at ${v}`, host: v.includes('://') ? v : `unix://${v}` } };
+}
+
+interface Figures {
+  secondNodeUpMs?: number;
+  dockerdAnswerMs?: number;
+  joinMs?: number;
+  overlay?: OverlayResult;
+}
+
+async function partOne(steps: Steps, cleanup: CleanupStack, figures: Figures): Promise<{ manager: Engine; registry: BenchRegistry; kind: string; worker: NamespaceNode }> {
+  const choice = managerChoice();
+  console.log(`manager: ${choice.kind === 'netns' ? `a dockerd in ${`minpaas-bench-${DEV_MANAGER.id}`} (development)` : choice.engine!.name}; state in ${STATE_DIR}\n`);
+
+  await steps.run('clean what an earlier run left', async () => [...(await sweepRecordedSwarm()), ...(await sweepLeftovers(STATE_DIR)), ...(await sweepRegistry(REGISTRY_DIR))], (f) => (f.length ? f.join(', ') : 'nothing left'));
+  await fs.rm(STATE_DIR, { recursive: true, force: true });
+  await fs.mkdir(STATE_DIR, { recursive: true, mode: 0o700 });
+  cleanup.push('state dir', () => fs.rm(STATE_DIR, { recursive: true, force: true }));
+
+  await steps.run('docker-registry package', ensureRegistryInstalled, (s) => s);
+  const registry = new BenchRegistry(REGISTRY_DIR, await freeLoopbackPort());
+  cleanup.push('registry', () => registry.stop());
+  await steps.run('registry answers', () => registry.start(), () => `http://${registry.address}/v2/`);
+
+  await steps.run(`host bridge ${HOST_ADDR}/24`, bridgeUp, () => 'mpbench0');
+  cleanup.push('host bridge', bridgeDown);
+  await steps.run('registry reachable on the bridge', () => registry.forwardFrom(HOST_ADDR), () => `${HOST_ADDR}:${registry.port} → ${registry.address}`);
+
+  const worker = new NamespaceNode(WORKER, STATE_DIR);
+  cleanup.push(`node ${worker.ns}`, () => worker.destroy());
+  const upStarted = performance.now();
+  await steps.run(`namespace ${worker.ns} + veth`, () => worker.createNetwork(), () => `${WORKER.addr}, default via ${HOST_ADDR}`);
+  await steps.run(`forwarder in ${worker.ns}`, () => worker.startForwarder(registry.port), () => `127.0.0.1:${registry.port} → ${HOST_ADDR}:${registry.port}`);
+  const dockerdStarted = performance.now();
+  await steps.run(`dockerd in ${worker.ns} answers`, () => worker.startDockerd(registry.address), (v) => `Docker ${v} on ${worker.host}`);
+  figures.dockerdAnswerMs = performance.now() - dockerdStarted;
+  figures.secondNodeUpMs = performance.now() - upStarted;
+
+  let manager: Engine;
+  let managerAddr: string;
+  if (choice.kind === 'netns') {
+    const node = new NamespaceNode(DEV_MANAGER, STATE_DIR);
+    cleanup.push(`node ${node.ns}`, () => node.destroy());
+    await steps.run('FORWARD accept on the bridge (node ↔ node)', allowBridgeForwarding);
+    cleanup.push('FORWARD rule', removeBridgeForwarding);
+    await steps.run(`development manager ${node.ns}`, async () => {
+      await node.createNetwork();
+      await node.startForwarder(registry.port);
+      await node.startDockerd(registry.address);
+    }, () => node.host);
+    manager = { name: node.ns, host: node.host };
+    managerAddr = DEV_MANAGER.addr;
+  } else {
+    manager = choice.engine!;
+    managerAddr = HOST_ADDR;
+  }
+
+  const state: ManagerState = await steps.run(`swarm manager (${manager.name})`, () => ensureManager(manager, managerAddr), (s) => (s.initialized ? `swarm init --advertise-addr ${managerAddr}` : 'already a manager: used as found'));
+  const record: RecordedSwarm = { managerHost: manager.host, nodeId: state.nodeId, initialized: state.initialized };
+  await fs.writeFile(STATE_FILE, JSON.stringify(record));
+  cleanup.push('swarm on the manager', () => leaveIfOurs(manager, state));
+
+  const workerEngine: Engine = { name: worker.ns, host: worker.host };
+  const joinStarted = performance.now();
+  const workerId = await steps.run(`${worker.ns} joins as a worker`, () => joinWorker(manager, managerAddr, workerEngine, WORKER.addr), (id) => `node ${id} ready`);
+  figures.joinMs = performance.now() - joinStarted;
+  await fs.writeFile(STATE_FILE, JSON.stringify({ ...record, workerNodeId: workerId }));
+  cleanup.push('worker node', () => removeWorker(manager, workerEngine, workerId));
+
+  const nodes = await listNodes(manager);
+  for (const n of nodes) console.log(`       node ${n.hostname.padEnd(20)} ${n.role.padEnd(8)} ${n.availability.padEnd(7)} ${n.state.padEnd(6)} ${n.addr}`);
+
+  const image = `${registry.address}/minpaas-bench/echo:1`;
+  await steps.run('echo image pushed to the registry', () => buildEchoImage(MAIN_ENGINE, image, LOCAL_BASE_IMAGES.node), () => `${image} FROM ${LOCAL_BASE_IMAGES.node}`);
+  cleanup.push('echo image tag', async () => {
+    await exec('docker', ['-H', MAIN_ENGINE.host, 'rmi', image]);
+  });
+  figures.overlay = await steps.run('overlay: tasks.SERVICE reaches both nodes', () => checkOverlay(manager, image, nodes.map((n) => n.hostname), cleanup), (r) =>
+    r.tasks.map((t) => `${t.node}=${t.ip} (${t.ms.toFixed(1)} ms)`).join(', '),
+  );
+  return { manager, registry, kind: choice.kind, worker };
+}
+
+function printFigures(f: Figures): void {
+  const s = (ms: number | undefined): string => (ms === undefined ? '-' : `${(ms / 1000).toFixed(2)} s`);
+  console.log('\nfigures');
+  console.log(`  second node up (namespace, forwarder, dockerd answers)  ${s(f.secondNodeUpMs)}  (dockerd alone ${s(f.dockerdAnswerMs)})`);
+  console.log(`  join as worker until the manager sees it ready          ${s(f.joinMs)}`);
+  if (f.overlay) {
+    console.log(`  overlay service: 2 tasks running, one per node          ${s(f.overlay.serviceRunningMs)}  (includes the worker's first pull)`);
+    console.log(`  overlay probe container (lookup + both answers)         ${s(f.overlay.probeMs)}`);
+  }
+}
+
+async function main(): Promise<number> {
+  if (process.getuid?.() !== 0) {
+    console.error('this bench creates network namespaces and a dockerd: run it as root');
+    return 1;
+  }
+  const steps = new Steps();
+  const cleanup = new CleanupStack();
+  const figures: Figures = {};
+  let interrupted = false;
+  const onSignal = (sig: string): void => {
+    if (interrupted) return;
+    interrupted = true;
+    console.log(`\n${sig}: cleaning up`);
+    void cleanup.run().then((problems) => {
+      for (const p of problems) console.error(`  clean-up: ${p}`);
+      process.exit(130);
+    });
+  };
+  process.on('SIGINT', () => onSignal('SIGINT'));
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+
+  let code = 0;
+  try {
+    console.log('part 1: two engines, one swarm, one overlay');
+    await partOne(steps, cleanup, figures);
+  } catch (err) {
+    if (!steps.records.some((r) => !r.ok)) console.error(`\nfailed: ${err instanceof Error ? err.stack : String(err)}`);
+    code = 1;
+  } finally {
+    if (!interrupted) {
+      const started = performance.now();
+      const problems = await cleanup.run();
+      console.log(`\nclean-up ${problems.length ? 'with problems' : 'done'} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      for (const p of problems) console.error(`  clean-up: ${p}`);
+      if (problems.length && code === 0) code = 1;
+    }
+  }
+  printFigures(figures);
+  const failed = steps.records.filter((r) => !r.ok);
+  if (failed.length) console.log(`\nwhat failed: ${failed.map((r) => r.name).join('; ')} (command and stderr above)`);
+  return code;
+}
+
+process.exitCode = await main();
