@@ -8,23 +8,25 @@
  * 2-replica dnsrr service, one task per node, both reached by `tasks.SERVICE` from a plain
  * container on the manager.
  *
- * Part 2 (next), MinPaas on it: a server with
+ * Part 2, MinPaas on it (bench/lib/swarm-app-proof.ts): a server with
  * MINPAAS_DEFAULT_SCHEDULER=swarm and MINPAAS_REGISTRY=127.0.0.1:PORT, an app scaled to 4
- * with tasks on both nodes serving through the router, a rolling deploy and a drain of the
- * worker, both under load with 0 failed requests.
+ * (PATCH /apps/APP/formation) with tasks on both nodes serving through the router, a
+ * rolling deploy and a drain of the worker (POST /nodes/ID/drain, then /activate), both
+ * under load with 0 failed requests. --infra-only stops after part 1.
  *
- *   sudo npx tsx bench/swarm-two-node.ts
+ *   sudo npx tsx bench/swarm-two-node.ts [--infra-only]
  *
  * The manager is the machine's main engine: if it is not in a swarm it is initialised
  * (advertising 10.213.0.1) and left at the end; if it already manages one, it is used and
  * left as found (only the worker node the bench added is removed). For development without
  * touching the main engine, BENCH_MANAGER_SOCKET=netns makes the manager a third dockerd in
  * its own namespace (minpaas-bench-n1, 10.213.0.3); BENCH_MANAGER_SOCKET=unix:///… uses
- * another engine of the host network.
+ * another engine of the host network. Part 2 needs the main engine.
  *
  * Everything is undone at the end, on failure and on Ctrl-C; a run that was killed is
  * cleaned up by the next one (state in $TMPDIR/minpaas-bench-swarm). Exit codes: 0 all
- * proven, 1 a step failed (the failing command and its stderr are printed).
+ * proven, 1 a step failed (the failing command and its stderr are printed), 3 Part 2
+ * could not run because this build has no Swarm scheduler.
  */
 import fs from 'node:fs/promises';
 import os from 'node:os';
@@ -35,6 +37,7 @@ import { CleanupStack, exec, Steps } from './lib/bench-exec.js';
 import { BenchRegistry, ensureRegistryInstalled, sweepRegistry } from './lib/bench-registry.js';
 import { buildEchoImage, checkOverlay, ECHO_SERVICE, type OverlayResult } from './lib/overlay-check.js';
 import { allowBridgeForwarding, bridgeUp, bridgeDown, DEV_MANAGER, HOST_ADDR, NamespaceNode, removeBridgeForwarding, sweepLeftovers, WORKER } from './lib/second-node.js';
+import { SchedulerMissing, proveMinPaasOnSwarm } from './lib/swarm-app-proof.js';
 import { ensureManager, joinWorker, leaveIfOurs, listNodes, MAIN_ENGINE, removeWorker, swarmInfo, type Engine, type ManagerState } from './lib/swarm-pair.js';
 
 const STATE_DIR = path.join(os.tmpdir(), 'minpaas-bench-swarm');
@@ -84,7 +87,7 @@ interface Figures {
   overlay?: OverlayResult;
 }
 
-async function partOne(steps: Steps, cleanup: CleanupStack, figures: Figures): Promise<{ manager: Engine; registry: BenchRegistry; kind: string; worker: NamespaceNode }> {
+async function partOne(steps: Steps, cleanup: CleanupStack, figures: Figures): Promise<{ manager: Engine; registry: BenchRegistry; worker: NamespaceNode }> {
   const choice = managerChoice();
   console.log(`manager: ${choice.kind === 'netns' ? `a dockerd in ${`minpaas-bench-${DEV_MANAGER.id}`} (development)` : choice.engine!.name}; state in ${STATE_DIR}\n`);
 
@@ -154,7 +157,7 @@ async function partOne(steps: Steps, cleanup: CleanupStack, figures: Figures): P
   figures.overlay = await steps.run('overlay: tasks.SERVICE reaches both nodes', () => checkOverlay(manager, image, nodes.map((n) => n.hostname), cleanup), (r) =>
     r.tasks.map((t) => `${t.node}=${t.ip} (${t.ms.toFixed(1)} ms)`).join(', '),
   );
-  return { manager, registry, kind: choice.kind, worker };
+  return { manager, registry, worker };
 }
 
 function printFigures(f: Figures): void {
@@ -173,6 +176,7 @@ async function main(): Promise<number> {
     console.error('this bench creates network namespaces and a dockerd: run it as root');
     return 1;
   }
+  const infraOnly = process.argv.includes('--infra-only');
   const steps = new Steps();
   const cleanup = new CleanupStack();
   const figures: Figures = {};
@@ -189,13 +193,31 @@ async function main(): Promise<number> {
   process.on('SIGINT', () => onSignal('SIGINT'));
   process.on('SIGTERM', () => onSignal('SIGTERM'));
 
+  if (!infraOnly && managerChoice().kind !== 'main') {
+    console.error('part 2 runs MinPaas on the main engine: unset BENCH_MANAGER_SOCKET, or pass --infra-only');
+    return 1;
+  }
   let code = 0;
   try {
     console.log('part 1: two engines, one swarm, one overlay');
-    await partOne(steps, cleanup, figures);
+    const infra = await partOne(steps, cleanup, figures);
+    if (!infraOnly) {
+      console.log('\npart 2: MinPaas on the two-node swarm');
+      const managerHostname = (await listNodes(infra.manager)).find((n) => n.role === 'manager')!.hostname;
+      const engines = new Map<string, Engine>([
+        [managerHostname, infra.manager],
+        [infra.worker.hostname, { name: infra.worker.ns, host: infra.worker.host }],
+      ]);
+      await proveMinPaasOnSwarm({ steps, cleanup, manager: infra.manager, registry: infra.registry.address, workerHostname: infra.worker.hostname, engines });
+    }
   } catch (err) {
-    if (!steps.records.some((r) => !r.ok)) console.error(`\nfailed: ${err instanceof Error ? err.stack : String(err)}`);
-    code = 1;
+    if (err instanceof SchedulerMissing) {
+      console.error(`\npart 2 cannot run: ${err.message}`);
+      code = 3;
+    } else {
+      if (!steps.records.some((r) => !r.ok)) console.error(`\nfailed: ${err instanceof Error ? err.message : String(err)}`);
+      code = 1;
+    }
   } finally {
     if (!interrupted) {
       const started = performance.now();

@@ -1,0 +1,236 @@
+/**
+ * Part 2 of the two-node bench: MinPaas itself on the swarm. A server (own process, temp
+ * data dir) with MINPAAS_DEFAULT_SCHEDULER=swarm and MINPAAS_REGISTRY set; an app pushed,
+ * scaled to web=4 (tasks on both nodes), served through the router (answers from both
+ * nodes counted), a rolling deploy under load and a drain of the worker under load, both
+ * with 0 failed requests.
+ *
+ * It needs the Swarm scheduler (issue 14): without it the server has no GET /nodes, and
+ * this part stops with SchedulerMissing before doing anything else.
+ */
+import http from 'node:http';
+import { AppRepo } from '../../test/helpers/git.js';
+import { ServerProcess } from '../../test/helpers/server-process.js';
+import { CleanupStack, exec, sleep, Steps, waitFor } from './bench-exec.js';
+import { startLoad, type LoadReport } from './load.js';
+import { docker, type Engine } from './swarm-pair.js';
+
+export class SchedulerMissing extends Error {}
+
+export interface ProofOptions {
+  steps: Steps;
+  cleanup: CleanupStack;
+  manager: Engine;
+  registry: string;
+  workerHostname: string;
+  /** Node hostname → its engine, to read each task container's hostname where it runs. */
+  engines: Map<string, Engine>;
+}
+
+const WEB = 4;
+const CONNECTIONS = 20;
+const LOAD_CAP_S = 240;
+
+/** Answers "MESSAGE host=CONTAINER_HOSTNAME"; /slow takes 2 s (a request in flight across a change). */
+function hostnameApp(message: string): Record<string, string> {
+  return {
+    'package.json': JSON.stringify({ name: 'swarm-bench', version: '1.0.0', scripts: { start: 'node server.js' } }, null, 2),
+    'server.js': `const http = require('http');
+const host = require('os').hostname();
+http.createServer((req, res) => {
+  if (req.url === '/slow') return setTimeout(() => res.end('slow done\\n'), 2000);
+  res.end(${JSON.stringify(message)} + ' host=' + host + '\\n');
+}).listen(Number(process.env.PORT), () => console.log('booted ${message} on ' + process.env.PORT));
+`,
+  };
+}
+
+interface NodeApi {
+  id: string;
+  hostname: string;
+  role: string;
+  availability: string;
+  state: string;
+  tasks: unknown;
+}
+
+const taskCount = (tasks: unknown): number => (Array.isArray(tasks) ? tasks.length : typeof tasks === 'number' ? tasks : 0);
+
+interface TaskRow {
+  id: string;
+  node: string;
+  image: string;
+  state: string;
+  /** The hostname the task's container answers with (from its own engine). */
+  hostname: string;
+}
+
+/** The running tasks of SERVICE (desired state running, current state Running), each with its node and container hostname. */
+async function runningTasks(manager: Engine, service: string, engines: Map<string, Engine>): Promise<TaskRow[]> {
+  const out = await docker(manager, ['service', 'ps', service, '--no-trunc', '--filter', 'desired-state=running', '--format', '{{.ID}}|{{.Node}}|{{.Image}}|{{.CurrentState}}']);
+  const rows: TaskRow[] = [];
+  for (const line of out.split('\n').filter(Boolean)) {
+    const [id, node, image, state] = line.split('|') as [string, string, string, string];
+    if (!state.startsWith('Running')) continue;
+    const container = await docker(manager, ['inspect', '--type', 'task', id, '--format', '{{.Status.ContainerStatus.ContainerID}}']).catch(() => '');
+    const engine = engines.get(node);
+    const hostname = engine && container ? await docker(engine, ['inspect', '--type', 'container', container, '--format', '{{.Config.Hostname}}']).catch(() => container.slice(0, 12)) : container.slice(0, 12);
+    rows.push({ id, node, image, state, hostname });
+  }
+  return rows;
+}
+
+/** Container hostname → node. */
+const hostToNode = (tasks: TaskRow[]): Map<string, string> => new Map(tasks.map((t) => [t.hostname, t.node]));
+
+function perNode(tasks: TaskRow[]): string {
+  const counts = new Map<string, number>();
+  for (const t of tasks) counts.set(t.node, (counts.get(t.node) ?? 0) + 1);
+  return [...counts.entries()].map(([n, c]) => `${n}: ${c}`).join(', ');
+}
+
+function getOnce(port: number): Promise<{ status: number; body: string } | null> {
+  return new Promise((resolve) => {
+    const req = http.get({ host: '127.0.0.1', port, path: '/', agent: false, timeout: 5000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', () => resolve(null));
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(null));
+  });
+}
+
+function loadLine(r: LoadReport): string {
+  return `${r.requests} requests in ${r.durationS.toFixed(1)} s, ${r.non2xx} non-2xx, ${r.errors} errors (${r.timeouts} timeouts), p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms; releases ${JSON.stringify(r.releases)}`;
+}
+
+function nodesOf(r: LoadReport, map: Map<string, string>): string {
+  const byNode = new Map<string, number>();
+  for (const [host, n] of Object.entries(r.hosts)) byNode.set(map.get(host) ?? `container ${host}`, (byNode.get(map.get(host) ?? `container ${host}`) ?? 0) + n);
+  return [...byNode.entries()].map(([k, v]) => `${k}: ${v}`).join(', ');
+}
+
+export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
+  const { steps, cleanup, manager } = o;
+  const server = await ServerProcess.create({ env: { MINPAAS_DEFAULT_SCHEDULER: 'swarm', MINPAAS_REGISTRY: o.registry, MINPAAS_LOG_LEVEL: 'info' } });
+  cleanup.push('MinPaas server and its apps', () => server.cleanup());
+  await steps.run('MinPaas server (scheduler swarm)', () => server.start(), (ms) => `${server.url}, /healthz after ${ms} ms`);
+
+  const nodesRes = await server.api('GET', '/nodes');
+  if (nodesRes.status === 404) throw new SchedulerMissing(`GET /nodes answered 404: this build has no Swarm scheduler yet (issue 14). Server log:\n${await server.logTail(10)}`);
+  if (nodesRes.status !== 200) throw new Error(`GET /nodes answered ${nodesRes.status}: ${nodesRes.text}`);
+
+  const app = `swarmbench-${Math.random().toString(36).slice(2, 7)}`;
+  const service = `${app}-web`;
+  const repo = await AppRepo.create(hostnameApp('v1'));
+  cleanup.push('app repo', () => repo.remove());
+  // If the server's own clean-up misses it, the service still goes (by its exact name).
+  cleanup.push(`service ${service} (if left)`, async () => {
+    if ((await exec('docker', ['-H', manager.host, 'service', 'inspect', service])).code !== 0) return;
+    await docker(manager, ['service', 'rm', service]);
+    throw new Error(`${service} was still there after the server's clean-up; removed`);
+  });
+
+  await steps.run(`push ${app} (v1)`, async () => {
+    const res = await repo.push(server.remote(app));
+    if (res.code !== 0) throw new Error(`git push failed:\n${res.output.slice(-3000)}`);
+    if ((await exec('docker', ['-H', manager.host, 'service', 'inspect', service])).code !== 0) {
+      throw new SchedulerMissing(`the push succeeded but there is no swarm service ${service}: MINPAAS_DEFAULT_SCHEDULER=swarm was not applied`);
+    }
+  });
+  const port = ((await server.api('GET', `/apps/${app}`)).json as { port: number }).port;
+
+  const tasks = await steps.run(`scale web to ${WEB}`, async () => {
+    const res = await server.api('PATCH', `/apps/${app}/formation`, { web: WEB });
+    if (res.status !== 200) throw new Error(`PATCH /apps/${app}/formation answered ${res.status}: ${res.text}`);
+    return waitFor(`${WEB} running tasks of ${service} on both nodes`, 180_000, async () => {
+      const t = await runningTasks(manager, service, o.engines);
+      return t.length === WEB && new Set(t.map((x) => x.node)).size >= 2 ? t : undefined;
+    }, 500);
+  }, (t) => perNode(t));
+  console.log(`       docker service ps ${service}:`);
+  for (const t of tasks) console.log(`         ${t.id.slice(0, 12)}  ${t.node.padEnd(18)} ${t.state}`);
+
+  const nodes = (await server.api('GET', '/nodes')).json as NodeApi[];
+  console.log('       GET /nodes:');
+  for (const n of nodes) console.log(`         ${n.id.slice(0, 12)}  ${n.hostname.padEnd(18)} ${n.role.padEnd(8)} ${n.availability.padEnd(7)} ${n.state.padEnd(6)} tasks ${taskCount(n.tasks)}`);
+  const worker = nodes.find((n) => n.hostname === o.workerHostname);
+  if (!worker) throw new Error(`GET /nodes does not list the worker ${o.workerHostname}: ${JSON.stringify(nodes)}`);
+
+  await steps.run('served through the router from both nodes', async () => {
+    const map = hostToNode(tasks);
+    const counts = new Map<string, number>();
+    let failed = 0;
+    for (let i = 0; i < 200; i++) {
+      const res = await getOnce(port);
+      if (res?.status !== 200) {
+        failed++;
+        continue;
+      }
+      const host = /host=(\S+)/.exec(res.body)?.[1] ?? '?';
+      const node = map.get(host) ?? `container ${host}`;
+      counts.set(node, (counts.get(node) ?? 0) + 1);
+    }
+    const seen = [...counts.keys()];
+    if (failed || !seen.includes(o.workerHostname) || seen.length < 2) {
+      throw new Error(`200 requests to 127.0.0.1:${port}: ${failed} failed; answers by node ${JSON.stringify(Object.fromEntries(counts))}`);
+    }
+    return counts;
+  }, (c) => `200 requests, new connection each: ${[...c.entries()].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+
+  /** Load on, `op`, wait until `settled`, 2 s more, load off; the load must see no failure. */
+  const underLoad = async (name: string, op: () => Promise<void>, settled: () => Promise<TaskRow[] | undefined>): Promise<void> => {
+    const load = startLoad(port, CONNECTIONS, LOAD_CAP_S);
+    // When the operation fails, its error is the one reported; a load child dying then is not.
+    load.done.catch(() => undefined);
+    let after: TaskRow[] = [];
+    let opMs = 0;
+    try {
+      await Promise.race([load.ready, load.done.then(() => undefined)]);
+      await sleep(1000);
+      const started = performance.now();
+      await op();
+      after = await waitFor(`${name} to settle`, 180_000, settled, 500);
+      opMs = performance.now() - started;
+      await sleep(2000);
+    } finally {
+      load.stop();
+    }
+    const report = await load.done;
+    const line = `${(opMs / 1000).toFixed(1)} s; ${loadLine(report)}; answers by node ${nodesOf(report, hostToNode([...tasks, ...after]))}; after: ${perNode(after)}`;
+    if (report.errors || report.non2xx) throw new Error(`failed requests under load: ${line}`);
+    console.log(`       ${line}`);
+  };
+
+  await repo.commit(hostnameApp('v2'), 'v2');
+  await steps.run(`rolling deploy v1 → v2 under load (${CONNECTIONS} connections)`, () =>
+    underLoad('rolling deploy', async () => {
+      const res = await repo.push(server.remote(app));
+      if (res.code !== 0) throw new Error(`git push v2 failed:\n${res.output.slice(-3000)}`);
+    }, async () => {
+      const t = await runningTasks(manager, service, o.engines);
+      const state = await docker(manager, ['service', 'inspect', service, '--format', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}']);
+      const probe = await getOnce(port);
+      return t.length === WEB && state !== 'updating' && probe?.body.startsWith('v2 ') ? t : undefined;
+    }),
+  );
+
+  await steps.run(`drain ${o.workerHostname} under load`, () =>
+    underLoad('drain', async () => {
+      const res = await server.api('POST', `/nodes/${worker.id}/drain`);
+      if (res.status !== 200) throw new Error(`POST /nodes/${worker.id}/drain answered ${res.status}: ${res.text}`);
+    }, async () => {
+      const t = await runningTasks(manager, service, o.engines);
+      return t.length === WEB && t.every((x) => x.node !== o.workerHostname) ? t : undefined;
+    }),
+  );
+  await steps.run(`activate ${o.workerHostname}`, async () => {
+    const res = await server.api('POST', `/nodes/${worker.id}/activate`);
+    if (res.status !== 200) throw new Error(`POST /nodes/${worker.id}/activate answered ${res.status}: ${res.text}`);
+    const back = ((await server.api('GET', '/nodes')).json as NodeApi[]).find((n) => n.id === worker.id);
+    if (back?.availability !== 'active') throw new Error(`after activate, GET /nodes shows ${JSON.stringify(back)}`);
+  });
+}
