@@ -112,13 +112,13 @@ export class Steps {
       const ms = performance.now() - started;
       const d = detail ? detail(value) : '';
       this.records.push({ name, ms, ok: true, detail: d });
-      console.log(`  ok   ${name.padEnd(44)} ${(ms / 1000).toFixed(2).padStart(7)} s${d ? `  ${d}` : ''}`);
+      console.log(`  ok   ${name.padEnd(54)} ${(ms / 1000).toFixed(2).padStart(7)} s${d ? `  ${d}` : ''}`);
       return value;
     } catch (err) {
       const ms = performance.now() - started;
       const d = err instanceof Error ? err.message : String(err);
       this.records.push({ name, ms, ok: false, detail: d });
-      console.log(`  FAIL ${name.padEnd(44)} ${(ms / 1000).toFixed(2).padStart(7)} s\n${d.replace(/^/gm, '       ')}`);
+      console.log(`  FAIL ${name.padEnd(54)} ${(ms / 1000).toFixed(2).padStart(7)} s\n${d.replace(/^/gm, '       ')}`);
       throw err;
     }
   }
