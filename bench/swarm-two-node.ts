@@ -88,7 +88,7 @@ interface Figures {
   overlay?: OverlayResult;
 }
 
-async function partOne(steps: Steps, cleanup: CleanupStack, figures: Figures): Promise<{ manager: Engine; registry: BenchRegistry; worker: NamespaceNode }> {
+async function partOne(steps: Steps, cleanup: CleanupStack, figures: Figures): Promise<{ manager: Engine; registry: BenchRegistry; worker: NamespaceNode; swarm: ManagerState }> {
   const choice = managerChoice();
   console.log(`manager: ${choice.kind === 'netns' ? `a dockerd in ${`minpaas-bench-${DEV_MANAGER.id}`} (development)` : choice.engine!.name}; state in ${STATE_DIR}\n`);
 
@@ -168,7 +168,7 @@ async function partOne(steps: Steps, cleanup: CleanupStack, figures: Figures): P
   figures.overlay = await steps.run('overlay: tasks.SERVICE reaches both nodes', () => checkOverlay(manager, image, nodes.map((n) => n.hostname), cleanup), (r) =>
     r.tasks.map((t) => `${t.node}=${t.ip} (${t.ms.toFixed(1)} ms)`).join(', '),
   );
-  return { manager, registry, worker };
+  return { manager, registry, worker, swarm: state };
 }
 
 function printFigures(f: Figures): void {
@@ -210,9 +210,10 @@ async function main(): Promise<number> {
     return 1;
   }
   let code = 0;
+  let infra: Awaited<ReturnType<typeof partOne>> | undefined;
   try {
     console.log('part 1: two engines, one swarm, one overlay');
-    const infra = await partOne(steps, cleanup, figures);
+    infra = await partOne(steps, cleanup, figures);
     if (!infraOnly) {
       console.log('\npart 2: MinPaas on the two-node swarm');
       const managerHostname = (await listNodes(infra.manager)).find((n) => n.role === 'manager')!.hostname;
@@ -231,6 +232,14 @@ async function main(): Promise<number> {
       code = 1;
     }
   } finally {
+    if (infra && !interrupted) {
+      // The main engine is shared: someone leaving or re-creating its swarm mid-run explains later failures.
+      const now = await swarmInfo(infra.manager).catch(() => null);
+      if (now?.NodeID !== infra.swarm.nodeId) {
+        console.error(`\nthe manager's swarm changed during the run (node ${infra.swarm.nodeId} → ${now ? `${now.LocalNodeState} ${now.NodeID || ''} ${now.NodeAddr || ''}` : 'unknown'}): someone else left or re-created it; failures after that are not the scheduler's`);
+        if (code === 0) code = 1;
+      }
+    }
     if (!interrupted) {
       const started = performance.now();
       const problems = await cleanup.run();

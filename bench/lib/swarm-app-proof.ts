@@ -10,7 +10,7 @@
  */
 import http from 'node:http';
 import { AppRepo } from '../../test/helpers/git.js';
-import { ServerProcess } from '../../test/helpers/server-process.js';
+import { ServerProcess, type ApiResult } from '../../test/helpers/server-process.js';
 import { CleanupStack, exec, sleep, Steps, waitFor } from './bench-exec.js';
 import { startLoad, type LoadReport } from './load.js';
 import { docker, type Engine } from './swarm-pair.js';
@@ -117,6 +117,19 @@ export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
   const { steps, cleanup, manager } = o;
   const server = await ServerProcess.create({ env: { MINPAAS_DEFAULT_SCHEDULER: 'swarm', MINPAAS_REGISTRY: o.registry, MINPAAS_LOG_LEVEL: 'info' } });
   cleanup.push('MinPaas server and its apps', () => server.cleanup());
+  /** One API call that must answer 200; otherwise the answer and, for a 500, the server's log lines of that request. */
+  const api = async (method: string, pathname: string, body?: unknown): Promise<ApiResult> => {
+    const res = await server.api(method, pathname, body);
+    if (res.status === 200) return res;
+    let log = '';
+    if (res.status >= 500) {
+      const id = (res.json as { requestId?: string } | undefined)?.requestId;
+      const tail = (await server.logTail(400)).split('\n');
+      const mine = id ? tail.filter((l) => l.includes(id)) : [];
+      log = `\nserver log ${mine.length ? `for request ${id}` : '(last lines)'}:\n${(mine.length ? mine : tail.slice(-20)).join('\n')}`;
+    }
+    throw new Error(`${method} ${pathname} answered ${res.status}: ${res.text.trim()}${log}`);
+  };
   await steps.run('MinPaas server (scheduler swarm)', () => server.start(), (ms) => `${server.url}, /healthz after ${ms} ms`);
 
   const nodesRes = await server.api('GET', '/nodes');
@@ -141,11 +154,10 @@ export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
       throw new SchedulerMissing(`the push succeeded but there is no swarm service ${service}: MINPAAS_DEFAULT_SCHEDULER=swarm was not applied`);
     }
   });
-  const port = ((await server.api('GET', `/apps/${app}`)).json as { port: number }).port;
+  const port = ((await api('GET', `/apps/${app}`)).json as { port: number }).port;
 
   const tasks = await steps.run(`scale web to ${WEB}`, async () => {
-    const res = await server.api('PATCH', `/apps/${app}/formation`, { web: WEB });
-    if (res.status !== 200) throw new Error(`PATCH /apps/${app}/formation answered ${res.status}: ${res.text}`);
+    await api('PATCH', `/apps/${app}/formation`, { web: WEB });
     return waitFor(`${WEB} running tasks of ${service} on both nodes`, 180_000, async () => {
       const t = await runningTasks(manager, service, o.engines);
       return t.length === WEB && new Set(t.map((x) => x.node)).size >= 2 ? t : undefined;
@@ -154,7 +166,7 @@ export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
   console.log(`       docker service ps ${service}:`);
   for (const t of tasks) console.log(`         ${t.id.slice(0, 12)}  ${t.node.padEnd(18)} ${t.state}`);
 
-  const nodes = (await server.api('GET', '/nodes')).json as NodeApi[];
+  const nodes = (await api('GET', '/nodes')).json as NodeApi[];
   console.log('       GET /nodes:');
   for (const n of nodes) console.log(`         ${n.id.slice(0, 12)}  ${n.hostname.padEnd(18)} ${n.role.padEnd(8)} ${n.availability.padEnd(7)} ${n.state.padEnd(6)} tasks ${taskCount(n.tasks)}`);
   const worker = nodes.find((n) => n.hostname === o.workerHostname);
@@ -220,17 +232,15 @@ export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
 
   await steps.run(`drain ${o.workerHostname} under load`, () =>
     underLoad('drain', async () => {
-      const res = await server.api('POST', `/nodes/${worker.id}/drain`);
-      if (res.status !== 200) throw new Error(`POST /nodes/${worker.id}/drain answered ${res.status}: ${res.text}`);
+      await api('POST', `/nodes/${worker.id}/drain`);
     }, async () => {
       const t = await runningTasks(manager, service, o.engines);
       return t.length === WEB && t.every((x) => x.node !== o.workerHostname) ? t : undefined;
     }),
   );
   await steps.run(`activate ${o.workerHostname}`, async () => {
-    const res = await server.api('POST', `/nodes/${worker.id}/activate`);
-    if (res.status !== 200) throw new Error(`POST /nodes/${worker.id}/activate answered ${res.status}: ${res.text}`);
-    const back = ((await server.api('GET', '/nodes')).json as NodeApi[]).find((n) => n.id === worker.id);
+    await api('POST', `/nodes/${worker.id}/activate`);
+    const back = ((await api('GET', '/nodes')).json as NodeApi[]).find((n) => n.id === worker.id);
     if (back?.availability !== 'active') throw new Error(`after activate, GET /nodes shows ${JSON.stringify(back)}`);
   });
 }
