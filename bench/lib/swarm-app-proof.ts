@@ -3,12 +3,16 @@
  * data dir) with MINPAAS_DEFAULT_SCHEDULER=swarm and MINPAAS_REGISTRY set; an app pushed,
  * scaled to web=4 (tasks on both nodes), served through the router (answers from both
  * nodes counted), a rolling deploy under load and a drain of the worker under load, both
- * with 0 failed requests.
+ * with 0 failed requests; then the worker is activated and a last deploy puts tasks on it
+ * again. The app is deleted through the API at the end, and a service it leaves is a failure.
  *
  * It needs the Swarm scheduler (issue 14): without it the server has no GET /nodes, and
  * this part stops with SchedulerMissing before doing anything else.
  */
+import fs from 'node:fs/promises';
 import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
 import { AppRepo } from '../../test/helpers/git.js';
 import { ServerProcess, type ApiResult } from '../../test/helpers/server-process.js';
 import { CleanupStack, exec, sleep, Steps, waitFor } from './bench-exec.js';
@@ -30,6 +34,8 @@ export interface ProofOptions {
 const WEB = 4;
 const CONNECTIONS = 20;
 const LOAD_CAP_S = 240;
+/** Kept after the run (the server's temp dir goes): what the server did, for a failure's details. */
+const SERVER_LOG_COPY = path.join(os.tmpdir(), 'minpaas-bench-swarm-server.log');
 
 /** Answers "MESSAGE host=CONTAINER_HOSTNAME"; /slow takes 2 s (a request in flight across a change). */
 function hostnameApp(message: string): Record<string, string> {
@@ -80,9 +86,6 @@ async function runningTasks(manager: Engine, service: string, engines: Map<strin
   return rows;
 }
 
-/** Container hostname → node. */
-const hostToNode = (tasks: TaskRow[]): Map<string, string> => new Map(tasks.map((t) => [t.hostname, t.node]));
-
 function perNode(tasks: TaskRow[]): string {
   const counts = new Map<string, number>();
   for (const t of tasks) counts.set(t.node, (counts.get(t.node) ?? 0) + 1);
@@ -116,10 +119,33 @@ function nodesOf(r: LoadReport, map: Map<string, string>): string {
 export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
   const { steps, cleanup, manager } = o;
   const server = await ServerProcess.create({ env: { MINPAAS_DEFAULT_SCHEDULER: 'swarm', MINPAAS_REGISTRY: o.registry, MINPAAS_LOG_LEVEL: 'info' } });
-  cleanup.push('MinPaas server and its apps', () => server.cleanup());
+  const app = `swarmbench-${Math.random().toString(36).slice(2, 7)}`;
+  const service = `${app}-web`;
+  const serviceExists = async (): Promise<boolean> => (await exec('docker', ['-H', manager.host, 'service', 'inspect', service])).code === 0;
+  cleanup.push('MinPaas server and its apps', async () => {
+    // The app is deleted through the API first, so what DELETE leaves is a finding, not hidden by the helper's sweep.
+    const problems: string[] = [];
+    if (server.running && (await serviceExists())) {
+      const del = await server.api('DELETE', `/apps/${app}`).catch((err: Error) => ({ status: 0, text: err.message }));
+      if (del.status >= 300 || del.status === 0) problems.push(`DELETE /apps/${app} answered ${del.status}: ${del.text.trim()}`);
+      else {
+        const gone = await waitFor(`${service} gone`, 30_000, async () => ((await serviceExists()) ? undefined : true)).catch(() => false);
+        if (!gone) problems.push(`DELETE /apps/${app} answered ${del.status} but ${service} is still there 30 s later`);
+      }
+    }
+    await fs.copyFile(server.logFile, SERVER_LOG_COPY).catch(() => undefined);
+    console.log(`  the MinPaas server's log: ${SERVER_LOG_COPY}`);
+    await server.cleanup();
+    if (problems.length) throw new Error(problems.join('; '));
+  });
   /** One API call that must answer 200; otherwise the answer and, for a 500, the server's log lines of that request. */
   const api = async (method: string, pathname: string, body?: unknown): Promise<ApiResult> => {
-    const res = await server.api(method, pathname, body);
+    let res: ApiResult;
+    try {
+      res = await server.api(method, pathname, body);
+    } catch (err) {
+      throw new Error(`${method} ${pathname}: no answer (${err instanceof Error ? err.message : String(err)}); the server's last lines:\n${await server.logTail(15)}`);
+    }
     if (res.status === 200) return res;
     let log = '';
     if (res.status >= 500) {
@@ -136,13 +162,11 @@ export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
   if (nodesRes.status === 404) throw new SchedulerMissing(`GET /nodes answered 404: this build has no Swarm scheduler yet (issue 14). Server log:\n${await server.logTail(10)}`);
   if (nodesRes.status !== 200) throw new Error(`GET /nodes answered ${nodesRes.status}: ${nodesRes.text}`);
 
-  const app = `swarmbench-${Math.random().toString(36).slice(2, 7)}`;
-  const service = `${app}-web`;
   const repo = await AppRepo.create(hostnameApp('v1'));
   cleanup.push('app repo', () => repo.remove());
   // If the server's own clean-up misses it, the service still goes (by its exact name).
   cleanup.push(`service ${service} (if left)`, async () => {
-    if ((await exec('docker', ['-H', manager.host, 'service', 'inspect', service])).code !== 0) return;
+    if (!(await serviceExists())) return;
     await docker(manager, ['service', 'rm', service]);
     throw new Error(`${service} was still there after the server's clean-up; removed`);
   });
@@ -150,16 +174,23 @@ export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
   await steps.run(`push ${app} (v1)`, async () => {
     const res = await repo.push(server.remote(app));
     if (res.code !== 0) throw new Error(`git push failed:\n${res.output.slice(-3000)}`);
-    if ((await exec('docker', ['-H', manager.host, 'service', 'inspect', service])).code !== 0) {
+    if (!(await serviceExists())) {
       throw new SchedulerMissing(`the push succeeded but there is no swarm service ${service}: MINPAAS_DEFAULT_SCHEDULER=swarm was not applied`);
     }
   });
   const port = ((await api('GET', `/apps/${app}`)).json as { port: number }).port;
+  // Every task container seen so far (hostname → node), so answers of tasks that came and went are still placed.
+  const known = new Map<string, string>();
+  const tasksNow = async (): Promise<TaskRow[]> => {
+    const t = await runningTasks(manager, service, o.engines);
+    for (const x of t) known.set(x.hostname, x.node);
+    return t;
+  };
 
   const tasks = await steps.run(`scale web to ${WEB}`, async () => {
     await api('PATCH', `/apps/${app}/formation`, { web: WEB });
     return waitFor(`${WEB} running tasks of ${service} on both nodes`, 180_000, async () => {
-      const t = await runningTasks(manager, service, o.engines);
+      const t = await tasksNow();
       return t.length === WEB && new Set(t.map((x) => x.node)).size >= 2 ? t : undefined;
     }, 500);
   }, (t) => perNode(t));
@@ -173,7 +204,7 @@ export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
   if (!worker) throw new Error(`GET /nodes does not list the worker ${o.workerHostname}: ${JSON.stringify(nodes)}`);
 
   await steps.run('served through the router from both nodes', async () => {
-    const map = hostToNode(tasks);
+    const map = known;
     const counts = new Map<string, number>();
     let failed = 0;
     for (let i = 0; i < 200; i++) {
@@ -200,6 +231,14 @@ export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
     load.done.catch(() => undefined);
     let after: TaskRow[] = [];
     let opMs = 0;
+    // Tasks that start and go while the operation runs are placed on their node too.
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        await tasksNow().catch(() => undefined);
+        await sleep(1000);
+      }
+    })();
     try {
       await Promise.race([load.ready, load.done.then(() => undefined)]);
       await sleep(1000);
@@ -210,9 +249,11 @@ export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
       await sleep(2000);
     } finally {
       load.stop();
+      watching = false;
+      await watcher;
     }
     const report = await load.done;
-    const line = `${(opMs / 1000).toFixed(1)} s; ${loadLine(report)}; answers by node ${nodesOf(report, hostToNode([...tasks, ...after]))}; after: ${perNode(after)}`;
+    const line = `${(opMs / 1000).toFixed(1)} s; ${loadLine(report)}; answers by node ${nodesOf(report, known)}; after: ${perNode(after)}`;
     if (report.errors || report.non2xx) throw new Error(`failed requests under load: ${line}`);
     console.log(`       ${line}`);
   };
@@ -223,7 +264,7 @@ export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
       const res = await repo.push(server.remote(app));
       if (res.code !== 0) throw new Error(`git push v2 failed:\n${res.output.slice(-3000)}`);
     }, async () => {
-      const t = await runningTasks(manager, service, o.engines);
+      const t = await tasksNow();
       const state = await docker(manager, ['service', 'inspect', service, '--format', '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}']);
       const probe = await getOnce(port);
       return t.length === WEB && state !== 'updating' && probe?.body.startsWith('v2 ') ? t : undefined;
@@ -234,7 +275,7 @@ export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
     underLoad('drain', async () => {
       await api('POST', `/nodes/${worker.id}/drain`);
     }, async () => {
-      const t = await runningTasks(manager, service, o.engines);
+      const t = await tasksNow();
       return t.length === WEB && t.every((x) => x.node !== o.workerHostname) ? t : undefined;
     }),
   );
@@ -243,4 +284,17 @@ export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
     const back = ((await api('GET', '/nodes')).json as NodeApi[]).find((n) => n.id === worker.id);
     if (back?.availability !== 'active') throw new Error(`after activate, GET /nodes shows ${JSON.stringify(back)}`);
   });
+
+  // Swarm does not move tasks back by itself; the next deploy spreads them over both nodes again.
+  await repo.commit(hostnameApp('v3'), 'v3');
+  await steps.run(`deploy v2 → v3 after activate: back on both nodes`, () =>
+    underLoad('deploy after activate', async () => {
+      const res = await repo.push(server.remote(app));
+      if (res.code !== 0) throw new Error(`git push v3 failed:\n${res.output.slice(-3000)}`);
+    }, async () => {
+      const t = await tasksNow();
+      const probe = await getOnce(port);
+      return t.length === WEB && t.some((x) => x.node === o.workerHostname) && probe?.body.startsWith('v3 ') ? t : undefined;
+    }),
+  );
 }
