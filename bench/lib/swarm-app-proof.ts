@@ -122,6 +122,12 @@ export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
   const app = `swarmbench-${Math.random().toString(36).slice(2, 7)}`;
   const service = `${app}-web`;
   const serviceExists = async (): Promise<boolean> => (await exec('docker', ['-H', manager.host, 'service', 'inspect', service])).code === 0;
+  // Pushed first, so it runs last: if the app's deletion leaves the service, it still goes (by its exact name).
+  cleanup.push(`service ${service} (if left)`, async () => {
+    if (!(await serviceExists())) return;
+    await docker(manager, ['service', 'rm', service]);
+    throw new Error(`${service} was still there after the server's clean-up; removed`);
+  });
   cleanup.push('MinPaas server and its apps', async () => {
     // The app is deleted through the API first, so what DELETE leaves is a finding, not hidden by the helper's sweep.
     const problems: string[] = [];
@@ -164,12 +170,6 @@ export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
 
   const repo = await AppRepo.create(hostnameApp('v1'));
   cleanup.push('app repo', () => repo.remove());
-  // If the server's own clean-up misses it, the service still goes (by its exact name).
-  cleanup.push(`service ${service} (if left)`, async () => {
-    if (!(await serviceExists())) return;
-    await docker(manager, ['service', 'rm', service]);
-    throw new Error(`${service} was still there after the server's clean-up; removed`);
-  });
 
   await steps.run(`push ${app} (v1)`, async () => {
     const res = await repo.push(server.remote(app));
