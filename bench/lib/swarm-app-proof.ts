@@ -122,6 +122,14 @@ export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
   const app = `swarmbench-${Math.random().toString(36).slice(2, 7)}`;
   const service = `${app}-web`;
   const serviceExists = async (): Promise<boolean> => (await exec('docker', ['-H', manager.host, 'service', 'inspect', service])).code === 0;
+  const taskContainers = async (): Promise<string[]> => {
+    const found: string[] = [];
+    for (const [node, engine] of o.engines) {
+      const ids = (await exec('docker', ['-H', engine.host, 'ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${service}`])).stdout.split('\n').filter(Boolean);
+      found.push(...ids.map((id) => `${id} on ${node}`));
+    }
+    return found;
+  };
   // Pushed first, so it runs last: if the app's deletion leaves the service, it still goes (by its exact name).
   cleanup.push(`service ${service} (if left)`, async () => {
     if (!(await serviceExists())) return;
@@ -137,6 +145,11 @@ export async function proveMinPaasOnSwarm(o: ProofOptions): Promise<void> {
       else {
         const gone = await waitFor(`${service} gone`, 30_000, async () => ((await serviceExists()) ? undefined : true)).catch(() => false);
         if (!gone) problems.push(`DELETE /apps/${app} answered ${del.status} but ${service} is still there 30 s later`);
+        // Task containers (old releases' too) go after the service, on every node.
+        const started = performance.now();
+        const left = await waitFor(`${service}'s task containers gone`, 30_000, async () => ((await taskContainers()).length ? undefined : true)).catch(() => false);
+        if (!left) problems.push(`30 s after DELETE /apps/${app}, task containers of ${service} are still there: ${(await taskContainers()).join(', ')}`);
+        else console.log(`  DELETE /apps/${app}: service and its task containers gone on every node in ${((performance.now() - started) / 1000).toFixed(1)} s after it answered`);
       }
     }
     await fs.copyFile(server.logFile, SERVER_LOG_COPY).catch(() => undefined);
