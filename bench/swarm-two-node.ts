@@ -73,6 +73,15 @@ async function sweepRecordedSwarm(): Promise<string[]> {
   return found;
 }
 
+/** Echo image tags a killed run left on the main engine (the tag carries that run's registry port). */
+async function sweepEchoTags(): Promise<string[]> {
+  const tags = (await exec('docker', ['-H', MAIN_ENGINE.host, 'images', '--format', '{{.Repository}}:{{.Tag}}'])).stdout
+    .split('\n')
+    .filter((t) => /^127\.0\.0\.1:\d+\/minpaas-bench\/echo:/.test(t));
+  for (const tag of tags) await exec('docker', ['-H', MAIN_ENGINE.host, 'rmi', tag]);
+  return tags.map((t) => `image tag ${t}`);
+}
+
 function managerChoice(): { kind: 'main' | 'netns' | 'socket'; engine?: Engine } {
   const v = process.env.BENCH_MANAGER_SOCKET;
   if (!v) return { kind: 'main', engine: MAIN_ENGINE };
@@ -92,7 +101,7 @@ async function partOne(steps: Steps, cleanup: CleanupStack, figures: Figures): P
   const choice = managerChoice();
   console.log(`manager: ${choice.kind === 'netns' ? `a dockerd in ${`minpaas-bench-${DEV_MANAGER.id}`} (development)` : choice.engine!.name}; state in ${STATE_DIR}\n`);
 
-  await steps.run('clean what an earlier run left', async () => [...(await sweepRecordedSwarm()), ...(await sweepLeftovers(STATE_DIR)), ...(await sweepRegistry(REGISTRY_DIR))], (f) => (f.length ? f.join(', ') : 'nothing left'));
+  await steps.run('clean what an earlier run left', async () => [...(await sweepRecordedSwarm()), ...(await sweepLeftovers(STATE_DIR)), ...(await sweepRegistry(REGISTRY_DIR)), ...(await sweepEchoTags())], (f) => (f.length ? f.join(', ') : 'nothing left'));
   await fs.rm(STATE_DIR, { recursive: true, force: true });
   await fs.mkdir(STATE_DIR, { recursive: true, mode: 0o700 });
   cleanup.push('state dir', () => fs.rm(STATE_DIR, { recursive: true, force: true }));
