@@ -140,7 +140,11 @@ export class NodeRuntimes {
         await fs.link(await this.registry.tarball(tool.package, tool.version), path.join(ctx, `${dir}.tgz`));
         lines.push(`ADD ${dir}.tgz ${ROOT}/${dir}/`);
         for (const [bin, entry] of Object.entries(ENTRY[tool.package] ?? {})) {
-          await fs.writeFile(path.join(ctx, 'bin', bin), wrapper(`${ROOT}/${dir}/package/${entry}`, tool.package), { mode: 0o755 });
+          const file = path.join(ctx, 'bin', bin);
+          await fs.writeFile(file, wrapper(`${ROOT}/${dir}/package/${entry}`, tool.package));
+          // Not by writeFile's mode: the server's umask (077) would leave it for root only,
+          // and the app's own user runs yarn, pnpm and npm inside the build.
+          await fs.chmod(file, 0o755);
         }
       }
       lines.push(`COPY bin/ ${ROOT}/bin/`);
