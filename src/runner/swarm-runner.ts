@@ -104,7 +104,8 @@ export class SwarmRunner implements ServiceRunner {
     }
     const since = Date.now();
     await this.swarm.updateService(name, existing.version, spec);
-    const progress = await this.waitFor(name, timeoutMs, (s, tasks) => updateProgress(s, since, tasks, req.release));
+    // With no replica there is nothing to roll (Swarm may report no update at all): done once no task runs.
+    const progress = await this.waitFor(name, timeoutMs, (s, tasks) => (req.replicas === 0 ? tasksProgress(tasks, req.release, 0, since) : updateProgress(s, since, tasks, req.release)));
     if (progress.kind === 'done') return { app: req.app, type: req.type, created: false };
     const details = await this.failedLog(name, progress);
     // Swarm rolls back by itself when a new task fails; a timeout is rolled back here.
@@ -229,11 +230,12 @@ export class SwarmRunner implements ServiceRunner {
     await this.swarm.setNodeAvailability(id, 'drain');
   }
 
-  async activate(node: string, timeoutMs: number): Promise<void> {
+  async activate(node: string): Promise<void> {
     const id = await this.nodeId(node);
     await this.swarm.setNodeAvailability(id, 'active');
     for (const service of await this.swarm.listServices()) {
-      if (constraintsOf(service.spec).includes(avoidNode(id))) await this.respec(service, withConstraint(service.spec, avoidNode(id), false), timeoutMs);
+      // Lifting a constraint moves no task (Swarm starts no update for it): nothing to wait for.
+      if (constraintsOf(service.spec).includes(avoidNode(id))) await this.swarm.updateService(service.name, service.version, withConstraint(service.spec, avoidNode(id), false));
     }
   }
 

@@ -75,7 +75,7 @@ export interface ServiceRunner {
   nodes(): Promise<SwarmNode[]>;
   /** Moves this installation's tasks off the node (rolling, start-first), then drains it. */
   drain(node: string, timeoutMs: number): Promise<void>;
-  activate(node: string, timeoutMs: number): Promise<void>;
+  activate(node: string): Promise<void>;
   /** Changes the limits of the app's services (a rolling update). */
   updateLimits(app: string, resources: Resources, timeoutMs: number): Promise<void>;
 }
