@@ -39,8 +39,7 @@ export interface AppServiceDeps {
   rolloutTimeoutMs?: number;
 }
 
-/** What an app record needs from the store besides the app row, by app name. */
-/** Shared with the store's cache (frozen): read, never changed. */
+/** What an app record needs from the store besides the app row, by app name: shared with the store's cache (frozen), read, never changed. */
 interface RecordFacts {
   envs: ReadonlyMap<string, Readonly<EnvVars>>;
   images: ReadonlyMap<string, string>;

@@ -28,7 +28,6 @@ http.createServer((req, res) => res.end('${version} ' + process.env.DYNO + ' gre
   };
 }
 
-
 /** Load for the whole operation (a rolling update takes a while), a second more after it. */
 const underLoad = (port: number, op: () => Promise<void>): Promise<AutocannonResult> => loadWhile(port, op, { settleMs: 1000, capSeconds: 240 });
 
