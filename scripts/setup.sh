@@ -4,8 +4,9 @@
 # dockerd when it is installed but not running, builds the project, and builds local
 # base images when no container registry answers.
 #
-#   bash scripts/setup.sh           set up only
-#   bash scripts/setup.sh --start   set up, then run `minpaas server` in the foreground
+#   bash scripts/setup.sh              set up only
+#   bash scripts/setup.sh --registry   also run a local image registry for Swarm apps (scripts/registry.sh)
+#   bash scripts/setup.sh --start      set up, then run `minpaas server` in the foreground
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -81,8 +82,17 @@ fi
 # The edges in front of Swarm apps (issue 14) run Debian's HAProxy in a container.
 bash scripts/edge-image.sh
 
+start=0
+for arg in "$@"; do
+  case "$arg" in
+    --registry) bash scripts/registry.sh ;;
+    --start) start=1 ;;
+    *) die "unknown option $arg (use --registry and/or --start)" ;;
+  esac
+done
+
 say "MinPaas is set up"
-if [ "${1:-}" = "--start" ]; then
+if [ "$start" = 1 ]; then
   # The node flags and environment of src/cli/server-launch.ts (the control plane's memory).
   exec env MALLOC_ARENA_MAX=2 node --max-semi-space-size=2 --heap-growing-percent=50 dist/cli.js server
 fi
