@@ -14,7 +14,8 @@ import { UndoStack } from './undo.js';
 
 /** The way into an app's Swarm tasks from the host's router (src/router/swarm-edge.ts). */
 export interface EdgePort {
-  ensure(app: string, release: number, service: string, appPort: number): Promise<RunningContainer>;
+  /** The edge, once it knows a task to send requests to (bounded by `timeoutMs`). */
+  ensure(app: string, release: number, service: string, appPort: number, timeoutMs: number): Promise<RunningContainer>;
 }
 
 export interface SwarmRunPorts extends RunPorts {
@@ -63,7 +64,9 @@ export async function runSwarmRelease(ports: SwarmRunPorts, plan: RunPlan, out: 
       out.step(`${serviceName(app.name, type)}: ${formation[type]} task(s) of v${release.number} up${type === WEB_TYPE ? ' and answering' : ''}`);
     }
 
-    const edge = await ports.edges.ensure(app.name, release.number, serviceName(app.name, WEB_TYPE), plan.appPort);
+    // web=0 has no task to wait for: the edge answers 503, as the router does for local apps.
+    const webTasks = formation[WEB_TYPE] ?? 0;
+    const edge = await ports.edges.ensure(app.name, release.number, serviceName(app.name, WEB_TYPE), plan.appPort, webTasks > 0 ? ports.healthTimeoutMs : 0);
     const processes: ProcessPlacement[] = [{ type: WEB_TYPE, replica: 1, container: edge.name, address: edge.address }];
     const route = routeFor(app, processes);
     if (!sameTargets(router.routes().find((r) => r.app === app.name), route)) {

@@ -150,6 +150,12 @@ export class SwarmEngine {
     return list.map(toTask);
   }
 
+  /** Containers on this node of the app's tasks (any state): Swarm removes them a while after their service. */
+  async taskContainers(app: string): Promise<string[]> {
+    const list = await this.docker.listContainers({ all: true, filters: { label: [`minpaas.swarm-instance=${this.instance}`, `minpaas.swarm-app=${app}`] } });
+    return list.map((c) => c.Id);
+  }
+
   /** Raw (multiplexed) log stream of every task of a service, with task ids in the details. */
   async serviceLogs(name: string, options: { follow: boolean; tail: number }): Promise<Readable | Buffer> {
     return (await this.docker.getService(name).logs({ stdout: true, stderr: true, details: true, follow: options.follow, tail: options.tail } as Docker.ContainerLogsOptions)) as unknown as Readable | Buffer;

@@ -1,10 +1,15 @@
 import { edgeName, networkName, type DockerEngine } from '../docker/index.js';
 import { MAX_REPLICAS } from '../domain/processes.js';
 import { MinPaasError } from '../errors.js';
+import { probeHttp } from '../runner/health.js';
 import type { RunningContainer } from '../runner/types.js';
+import { sleep } from '../sleep.js';
 
 /** The port the edge listens on inside its container (the host's router's target). */
 export const EDGE_PORT = 8080;
+/** Answers 200 once the edge knows a task to send requests to, 503 before: asked by MinPaas only. */
+export const EDGE_READY_PORT = 8081;
+const READY_POLL_MS = 100;
 
 /**
  * Swarm's routing mesh does not work on every kernel (no IPVS), and the host's router
@@ -23,9 +28,9 @@ export function edgeConfig(service: string, appPort: number): string {
     '    nameserver dns 127.0.0.11:53',
     '    accepted_payload_size 8192',
     '    resolve_retries 2',
-    '    timeout resolve 500ms',
-    '    timeout retry 500ms',
-    '    hold valid 1s',
+    '    timeout resolve 250ms',
+    '    timeout retry 250ms',
+    '    hold valid 500ms',
     '    hold other 1s',
     '    hold refused 1s',
     '    hold nx 1s',
@@ -44,10 +49,16 @@ export function edgeConfig(service: string, appPort: number): string {
     'frontend in',
     `    bind :${EDGE_PORT}`,
     '    default_backend tasks',
+    'frontend ready',
+    `    bind :${EDGE_READY_PORT}`,
+    '    http-request return status 200 content-type text/plain string ready if { nbsrv(tasks) gt 0 }',
+    '    http-request return status 503 content-type text/plain string waiting',
     'backend tasks',
     '    balance roundrobin',
-    // Twice the most replicas: a rolling update runs one extra task at a time.
-    `    server-template task ${2 * MAX_REPLICAS} tasks.${service}:${appPort} resolvers docker init-addr none resolve-prefer ipv4 check inter 1s fall 2 rise 1`,
+    // Twice the most replicas: a rolling update runs one extra task at a time. No health
+    // checks of its own: Docker's DNS lists only tasks whose health check passed, and a
+    // check here would keep each new task out for its first interval.
+    `    server-template task ${2 * MAX_REPLICAS} tasks.${service}:${appPort} resolvers docker init-addr none resolve-prefer ipv4`,
     '',
   ].join('\n');
 }
@@ -68,8 +79,28 @@ export class SwarmEdges {
     private readonly options: EdgeOptions,
   ) {}
 
-  /** The app's edge for `appPort`, started when it is not running; its bridge address is the route's target. */
-  async ensure(app: string, release: number, service: string, appPort: number): Promise<RunningContainer> {
+  /**
+   * The app's edge for `appPort`, started when it is not running, once it knows a task to
+   * send requests to; its bridge address is the route's target.
+   */
+  async ensure(app: string, release: number, service: string, appPort: number, timeoutMs: number): Promise<RunningContainer> {
+    const edge = await this.running(app, release, service, appPort);
+    await this.waitReady(edge, timeoutMs);
+    return edge;
+  }
+
+  /** 0: no wait (an app scaled to web=0 has no task to find). */
+  private async waitReady(edge: RunningContainer, timeoutMs: number): Promise<void> {
+    if (timeoutMs <= 0) return;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if ((await probeHttp(edge.address!.host, EDGE_READY_PORT, 1000)) === 200) return;
+      if (Date.now() >= deadline) throw new Error(`the edge ${edge.name} found no task of the service within ${Math.round(timeoutMs / 1000)} s`);
+      await sleep(READY_POLL_MS);
+    }
+  }
+
+  private async running(app: string, release: number, service: string, appPort: number): Promise<RunningContainer> {
     const name = edgeName(app, appPort);
     const found = await this.docker.inspect(name);
     if (found?.running && found.ip) return { name, address: { host: found.ip, port: EDGE_PORT } };

@@ -147,7 +147,19 @@ export class SwarmRunner implements ServiceRunner {
 
   async removeApp(app: string): Promise<void> {
     if (!(await this.isManager())) return;
-    for (const s of await this.swarm.listServices(app)) await this.swarm.removeService(s.name);
+    const services = await this.swarm.listServices(app);
+    for (const s of services) await this.swarm.removeService(s.name);
+    if (services.length) await this.tasksGone(app);
+  }
+
+  /**
+   * Waits (bounded) until Swarm has stopped and removed the app's task containers on this
+   * node: until then their images are in use, and removing the app's images would only
+   * untag them.
+   */
+  private async tasksGone(app: string): Promise<void> {
+    const deadline = Date.now() + (this.options.stopGraceSeconds + 20) * 1000;
+    while (Date.now() < deadline && (await this.swarm.taskContainers(app)).length > 0) await sleep(500);
   }
 
   async knownApps(): Promise<string[]> {
