@@ -24,6 +24,7 @@ import type { Logger } from '../log.js';
 import { sleep } from '../sleep.js';
 import { tasksProgress, taskFailure, updateProgress, type Progress } from './rollout.js';
 import { shellCommand } from './docker-runner.js';
+import { parseDetailedLine } from './swarm-logs.js';
 import { followServiceLogs, readServiceLogs, runJob } from './swarm-output.js';
 import type { LogStream, OneOffRequest, OneOffResult, OutputSink } from './types.js';
 import type { ServiceChange, ServiceRequest, ServiceRunner, SwarmNode, SwarmTask } from './swarm-types.js';
@@ -322,7 +323,7 @@ export class SwarmRunner implements ServiceRunner {
     if (!task) return [];
     try {
       const text = demuxBuffer((await this.swarm.serviceLogs(name, { follow: false, tail: 200 })) as Buffer);
-      const lines = text.split('\n').filter((l) => l.includes(`task.id=${task.id}`)).map((l) => l.replace(/^\S+ ?/, '')).filter((l) => l.trim() !== '');
+      const lines = text.split('\n').map(parseDetailedLine).filter((l) => l.task === task.id && l.text.trim() !== '').map((l) => l.text);
       const tail = lines.slice(-FAILED_LOG_LINES);
       return tail.length ? ['app log:', ...tail] : [];
     } catch (err) {
